@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/**
+ * Why an input did not become part of the evaluation. A closed list on purpose: exception messages can carry
+ * file names or header values (PHI), so only these names ever leave the site.
+ *
+ * Image-level reasons count files; study-level reasons count studies.
+ */
+export const IMAGE_EXCLUSION_REASONS = [
+  'not-dicom', // no DICM preamble and not parseable as DICOM
+  'truncated', // DICOM stream ends inside an element
+  'unreadable', // other parse failure
+  'no-pixel-data',
+  'unsupported-transfer-syntax',
+  'unsupported-pixel-format', // e.g. bit depth or photometric interpretation the decoder does not handle
+  'missing-uid', // no StudyInstanceUID or SOPInstanceUID
+  'duplicate-instance', // a SOPInstanceUID already seen in this run
+  'modality-mismatch', // not one of the manifest's modalities
+  'body-part-mismatch', // not one of the manifest's body parts
+  'decode-error', // pixel data present but inconsistent with its header
+  'inference-error',
+] as const;
+
+export const STUDY_EXCLUSION_REASONS = [
+  'no-label', // images used, but the study is not in labels.csv
+  'invalid-label', // labels.csv row with a label other than 0 or 1
+] as const;
+
+export const ExclusionReason = z.enum([...IMAGE_EXCLUSION_REASONS, ...STUDY_EXCLUSION_REASONS]);
+export type ExclusionReason = z.infer<typeof ExclusionReason>;
+export type ExclusionCounts = Partial<Record<ExclusionReason, number>>;
