@@ -1,0 +1,51 @@
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { generateDemoNetwork } from '../demo/generate-network.ts';
+import { runScenario } from '../demo/run-scenario.ts';
+import { CliError } from '../errors.ts';
+import { renderComparison } from '../render-comparison.ts';
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description(
+      'run a whole Cairn network on this machine: synthetic hospitals, or your own data with --scenario',
+    )
+    .option('--scenario <file>', 'a scenario JSON with your models, DICOM folders and labels')
+    .option('--out <dir>', 'where everything the run stored is kept')
+    .option('--keep', 'leave the cloud running afterwards')
+    .option('--concurrency <n>', 'agents running at once', '2')
+    .action(async (opts: { scenario?: string; out?: string; keep?: boolean; concurrency: string }) => {
+      const say = (l: string) => process.stderr.write(`${l}\n`);
+      const concurrency = Number(opts.concurrency);
+      if (!Number.isInteger(concurrency) || concurrency < 1)
+        throw new CliError(`--concurrency: ${opts.concurrency} is not a positive whole number`);
+      let scenarioFile = opts.scenario;
+      let out = opts.out;
+      if (!scenarioFile) {
+        // The built-in demo owns its folder and starts clean each time.
+        const root = resolve(out ?? '.cairn/demo');
+        rmSync(root, { recursive: true, force: true });
+        say('generating synthetic hospitals (chest CT with plausible PHI in every patient tag)…');
+        scenarioFile = await generateDemoNetwork(join(root, 'input'), say);
+        out = join(root, 'run');
+      } else if (!out) throw new CliError('--scenario needs --out <dir>');
+      const started = performance.now();
+      const run = await runScenario({
+        scenarioFile,
+        outDir: out as string,
+        keep: opts.keep,
+        concurrency,
+        say,
+      });
+      process.stdout.write(`${renderComparison(run.comparison)}\n`);
+      say(
+        `\ncomparison written to ${join(resolve(out as string), 'comparison.json')} in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+      );
+      if (opts.keep)
+        say(
+          `cloud still running at ${run.cloud.url} (pid ${run.cloud.pid}); admin token in ${run.cloud.adminTokenPath}; stop it with: kill ${run.cloud.pid}`,
+        );
+    });
+}

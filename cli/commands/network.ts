@@ -1,0 +1,183 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import type { Comparison } from '../../schemas/comparison.ts';
+import { CloudApi } from '../cloud-api.ts';
+import { CliError } from '../errors.ts';
+import { addOutputOption, print } from '../output.ts';
+import { renderComparison } from '../render-comparison.ts';
+
+interface ApiFlags {
+  cloud: string;
+  token?: string;
+  output: string;
+}
+
+/** Options every role command shares: where the cloud is, who is asking, how to print. */
+function apiCommand(parent: Command, name: string, description: string): Command {
+  return addOutputOption(
+    parent
+      .command(name)
+      .description(description)
+      .option(
+        '--cloud <url>',
+        'the cloud’s base URL (env CAIRN_CLOUD)',
+        process.env.CAIRN_CLOUD ?? 'http://127.0.0.1:8787',
+      )
+      .option('--token <token>', 'your API token (env CAIRN_TOKEN)', process.env.CAIRN_TOKEN),
+  );
+}
+
+function api(flags: ApiFlags): CloudApi {
+  if (!flags.token) throw new CliError('an API token is needed: pass --token or set CAIRN_TOKEN');
+  return new CloudApi(flags.cloud, flags.token);
+}
+
+function readFileOrFail(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch {
+    throw new CliError(`${what}: cannot read ${path}`);
+  }
+}
+
+export function registerNetworkCommands(program: Command): void {
+  const region = program.command('region').description('regions (coordinators, admins)');
+  apiCommand(region, 'create', 'create a region')
+    .requiredOption('--id <id>', 'region id, e.g. north')
+    .option('--name <name>', 'display name')
+    .action(async (o: ApiFlags & { id: string; name?: string }) => {
+      const r = await api(o).json('POST', '/v1/regions', { json: { id: o.id, name: o.name ?? o.id } });
+      print(o.output, r, () => `region ${o.id} created`);
+    });
+
+  const site = program.command('site').description('hospital sites (coordinators, admins)');
+  apiCommand(site, 'create', 'register a hospital site in a region')
+    .requiredOption('--id <id>', 'site id')
+    .requiredOption('--region <id>', 'region id')
+    .option('--name <name>', 'display name')
+    .action(async (o: ApiFlags & { id: string; region: string; name?: string }) => {
+      const r = await api(o).json('POST', '/v1/sites', {
+        json: { id: o.id, regionId: o.region, name: o.name ?? o.id },
+      });
+      print(o.output, r, () => `site ${o.id} created in region ${o.region}`);
+    });
+  apiCommand(site, 'enrollment-token', 'issue a one-time, expiring enrollment token for a site’s agent')
+    .requiredOption('--site <id>', 'site id')
+    .option('--ttl-hours <h>', 'validity in hours', '24')
+    .action(async (o: ApiFlags & { site: string; ttlHours: string }) => {
+      const r = await api(o).json<{ token: string; expiresAt: string }>(
+        'POST',
+        `/v1/sites/${encodeURIComponent(o.site)}/enrollment-tokens`,
+        { json: { ttlHours: Number(o.ttlHours) } },
+      );
+      print(
+        o.output,
+        r,
+        () =>
+          `${r.token}\n(one use, expires ${r.expiresAt}; give it to the site's IT over a trusted channel)`,
+      );
+    });
+
+  const vendor = program.command('vendor').description('model vendors (admins)');
+  apiCommand(vendor, 'create', 'register a vendor organisation')
+    .requiredOption('--id <id>', 'vendor id')
+    .option('--name <name>', 'display name')
+    .action(async (o: ApiFlags & { id: string; name?: string }) => {
+      const r = await api(o).json('POST', '/v1/vendors', { json: { id: o.id, name: o.name ?? o.id } });
+      print(o.output, r, () => `vendor ${o.id} created`);
+    });
+
+  const token = program.command('token').description('API tokens for people (admins)');
+  apiCommand(token, 'create', 'issue an API token with a role')
+    .requiredOption('--role <role>', 'admin, coordinator or vendor')
+    .option('--vendor <id>', 'the vendor a vendor token acts for')
+    .option('--regions <ids>', 'comma-separated regions a coordinator token covers (all when omitted)')
+    .option('--label <text>', 'who holds it', 'cli')
+    .option('--ttl-hours <h>', 'validity in hours')
+    .action(
+      async (
+        o: ApiFlags & { role: string; vendor?: string; regions?: string; label: string; ttlHours?: string },
+      ) => {
+        const r = await api(o).json<{ token: string; expiresAt: string }>('POST', '/v1/tokens', {
+          json: {
+            role: o.role,
+            vendorId: o.vendor,
+            regionIds: o.regions?.split(',').filter(Boolean),
+            label: o.label,
+            ttlHours: o.ttlHours ? Number(o.ttlHours) : undefined,
+          },
+        });
+        print(o.output, r, () => `${r.token}\n(shown once; expires ${r.expiresAt})`);
+      },
+    );
+
+  const model = program.command('model').description('vendor models');
+  apiCommand(model, 'submit', 'submit an ONNX model and its manifest for multi-site evaluation')
+    .requiredOption('--manifest <file>', 'model manifest JSON (cairn.model/v1)')
+    .requiredOption('--onnx <file>', 'the ONNX model')
+    .action(async (o: ApiFlags & { manifest: string; onnx: string }) => {
+      const r = await submitModel(api(o), o.manifest, o.onnx);
+      print(o.output, r, () => `model ${r.modelId} submitted, sha256 ${r.sha256} pinned`);
+    });
+  apiCommand(model, 'list', 'models you can see').action(async (o: ApiFlags) => {
+    const r = await api(o).json<{
+      models: { modelId: string; manifest: { vendor: string; name: string; version: string } }[];
+    }>('GET', '/v1/models');
+    print(o.output, r, () =>
+      r.models
+        .map((m) => `${m.modelId}  ${m.manifest.vendor}/${m.manifest.name} ${m.manifest.version}`)
+        .join('\n'),
+    );
+  });
+
+  const campaign = program.command('campaign').description('evaluation campaigns (coordinators)');
+  apiCommand(campaign, 'create', 'evaluate model versions at sites')
+    .requiredOption('--name <name>', 'campaign name')
+    .requiredOption('--models <ids>', 'comma-separated model ids')
+    .requiredOption('--sites <ids>', 'comma-separated site ids')
+    .option('--bins <n>', 'histogram bins on [0,1]', '20')
+    .option('--min-cell <k>', 'minimum released cell size', '5')
+    .action(
+      async (
+        o: ApiFlags & { name: string; models: string; sites: string; bins: string; minCell: string },
+      ) => {
+        const r = await api(o).json<{ campaignId: string; jobs: unknown[] }>('POST', '/v1/campaigns', {
+          json: {
+            name: o.name,
+            modelIds: o.models.split(','),
+            siteIds: o.sites.split(','),
+            bins: Number(o.bins),
+            minCell: Number(o.minCell),
+          },
+        });
+        print(o.output, r, () => `campaign ${r.campaignId} created with ${r.jobs.length} jobs`);
+      },
+    );
+  apiCommand(campaign, 'compare', 'per site, per region and overall performance of each model version')
+    .requiredOption('--campaign <id>', 'campaign id')
+    .action(async (o: ApiFlags & { campaign: string }) => {
+      const r = await api(o).json<Comparison>(
+        'GET',
+        `/v1/campaigns/${encodeURIComponent(o.campaign)}/comparison`,
+      );
+      print(o.output, r, () => renderComparison(r));
+    });
+}
+
+export async function submitModel(
+  client: CloudApi,
+  manifestPath: string,
+  onnxPath: string,
+): Promise<{ modelId: string; sha256: string }> {
+  const manifestText = readFileOrFail(manifestPath, 'manifest').toString('utf8');
+  try {
+    JSON.parse(manifestText);
+  } catch {
+    throw new CliError(`manifest: ${manifestPath} is not valid JSON`);
+  }
+  const form = new FormData();
+  form.set('manifest', manifestText);
+  form.set('onnx', new Blob([readFileOrFail(onnxPath, 'onnx')]), basename(onnxPath));
+  return client.json('POST', '/v1/models', { form });
+}

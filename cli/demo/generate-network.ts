@@ -1,0 +1,140 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type SyntheticSite,
+  type SyntheticSiteSpec,
+  writeBadInputs,
+  writeSyntheticSite,
+} from '../../synthetic/dicom.ts';
+import { buildNoduleDetectorOnnx, demoManifest } from '../../synthetic/model.ts';
+
+type SiteSpec = Omit<SyntheticSiteSpec, 'siteId' | 'seed'> & {
+  id: string;
+  region: string;
+  badInputs?: boolean;
+};
+
+/**
+ * The demo network: 3 regions × 2 hospitals with different scanners, prevalence and image quality, and two
+ * versions of one vendor's model. Sizes are chosen so the whole run takes a few minutes on 2 cores.
+ */
+export const DEMO_SITES: SiteSpec[] = [
+  {
+    id: 'north-general',
+    region: 'north',
+    studies: 90,
+    prevalence: 0.35,
+    manufacturer: 'SIEMENS',
+    scannerModel: 'SOMATOM Definition AS',
+    institution: 'North General Hospital',
+    noiseHu: 14,
+    nodule: { minHu: 25, maxHu: 60 },
+    badInputs: true,
+  },
+  {
+    id: 'north-coastal',
+    region: 'north',
+    studies: 70,
+    prevalence: 0.25,
+    manufacturer: 'GE MEDICAL SYSTEMS',
+    scannerModel: 'Revolution CT',
+    institution: 'Coastal Community Hospital',
+    noiseHu: 22,
+    nodule: { minHu: 20, maxHu: 55 },
+    signedPixels: true,
+  },
+  {
+    id: 'central-university',
+    region: 'central',
+    studies: 110,
+    prevalence: 0.4,
+    manufacturer: 'Philips',
+    scannerModel: 'IQon Spectral CT',
+    institution: 'Central University Hospital',
+    noiseHu: 10,
+    nodule: { minHu: 25, maxHu: 60 },
+  },
+  {
+    id: 'central-st-anne',
+    region: 'central',
+    studies: 70,
+    prevalence: 0.3,
+    manufacturer: 'SIEMENS',
+    scannerModel: 'SOMATOM go.Up',
+    institution: 'St Anne Hospital',
+    noiseHu: 26,
+    nodule: { minHu: 15, maxHu: 50 },
+    signedPixels: true,
+  },
+  {
+    id: 'south-regional',
+    region: 'south',
+    studies: 80,
+    prevalence: 0.2,
+    manufacturer: 'CANON_MEC',
+    scannerModel: 'Aquilion ONE',
+    institution: 'South Regional Medical Centre',
+    noiseHu: 18,
+    nodule: { minHu: 20, maxHu: 55 },
+    badInputs: true,
+  },
+  {
+    id: 'south-valley',
+    region: 'south',
+    studies: 70,
+    prevalence: 0.3,
+    manufacturer: 'GE MEDICAL SYSTEMS',
+    scannerModel: 'Optima CT660',
+    institution: 'Valley District Hospital',
+    noiseHu: 30,
+    nodule: { minHu: 15, maxHu: 45 },
+  },
+];
+
+/** Writes the demo's DICOM, labels, models and a scenario file into `dir`; returns the scenario's path. */
+export async function generateDemoNetwork(
+  dir: string,
+  say: (l: string) => void,
+  sites: SiteSpec[] = DEMO_SITES,
+  /** Called with each generated site and every PHI value written into it (bad inputs included). */
+  onSite?: (site: SyntheticSite, phiValues: string[]) => void,
+): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const models = [1, 2].map((v) => {
+    const version = v as 1 | 2;
+    const base = join(dir, 'models', `lung-nodule-ct-v${version}`);
+    mkdirSync(base, { recursive: true });
+    writeFileSync(join(base, 'model.onnx'), buildNoduleDetectorOnnx(version));
+    writeFileSync(join(base, 'manifest.json'), `${JSON.stringify(demoManifest(version), null, 2)}\n`);
+    return {
+      manifest: `models/lung-nodule-ct-v${version}/manifest.json`,
+      onnx: `models/lung-nodule-ct-v${version}/model.onnx`,
+    };
+  });
+  const regions = new Map<string, { id: string; dicom: string; labels: string }[]>();
+  let seed = 1;
+  for (const spec of sites) {
+    const siteDir = join(dir, 'hospitals', spec.id);
+    const { id, region, badInputs, ...rest } = spec;
+    const site = await writeSyntheticSite({ ...rest, siteId: id, seed: seed++ * 7919 }, siteDir);
+    const bad = badInputs
+      ? await writeBadInputs(join(site.dicomDir, 'misc'), seed * 31, { phi: rest.phi })
+      : [];
+    onSite?.(site, [...site.phiValues, ...bad.flatMap((b) => b.phiValues)]);
+    say(
+      `  ${id}: ${site.studies.length} studies, ${site.studies.filter((s) => s.label === 1).length} with a nodule`,
+    );
+    const list = regions.get(region) ?? [];
+    list.push({ id, dicom: `hospitals/${id}/dicom`, labels: `hospitals/${id}/labels.csv` });
+    regions.set(region, list);
+  }
+  const scenario = {
+    bins: 20,
+    minCell: 5,
+    models,
+    regions: [...regions].map(([id, s]) => ({ id, sites: s })),
+  };
+  const file = join(dir, 'scenario.json');
+  writeFileSync(file, `${JSON.stringify(scenario, null, 2)}\n`);
+  return file;
+}

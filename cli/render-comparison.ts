@@ -1,0 +1,65 @@
+import type { Comparison, PooledEstimate } from '../schemas/comparison.ts';
+import type { Auc, Proportion } from '../schemas/site-report.ts';
+
+const f3 = (x: number | null | undefined) => (x === null || x === undefined ? '—' : x.toFixed(3));
+
+function withCi(m: Auc | Proportion | PooledEstimate): string {
+  if (m.estimate === null) return `— (${m.reason ?? 'n/a'})`;
+  return `${f3(m.estimate)} (${f3(m.ciLow)}–${f3(m.ciHigh)})`;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** The cross-region comparison as people read it: per site, per region (pooled), overall. */
+export function renderComparison(c: Comparison): string {
+  const out: string[] = [];
+  for (const m of c.models) {
+    out.push(`\n${m.vendor}/${m.name} ${m.version}  (sha256 ${m.sha256.slice(0, 12)}…)`);
+    out.push(
+      table(
+        ['site', 'region', 'cases', 'pos', 'neg', 'AUC (95% CI)', 'sensitivity', 'specificity', 'excluded'],
+        m.sites.map((s) => [
+          s.site,
+          s.region,
+          String(s.cases),
+          String(s.positives),
+          String(s.negatives),
+          withCi(s.auc),
+          withCi(s.sensitivity),
+          withCi(s.specificity),
+          Object.entries(s.excluded)
+            .map(([k, v]) => `${k}:${v}`)
+            .join(' ') || '—',
+        ]),
+      ),
+    );
+    const pooledRow = (
+      name: string,
+      g: { auc: PooledEstimate; sensitivity: PooledEstimate; specificity: PooledEstimate },
+    ) => [
+      name,
+      String(g.auc.k),
+      withCi(g.auc),
+      f3(g.auc.tau2),
+      g.auc.i2 === null ? '—' : `${(g.auc.i2 * 100).toFixed(0)}%`,
+      withCi(g.sensitivity),
+      withCi(g.specificity),
+    ];
+    out.push('');
+    out.push(
+      table(
+        ['pooled (random effects, DL)', 'k', 'AUC (95% CI)', 'tau²', 'I²', 'sensitivity', 'specificity'],
+        [...m.regions.map((r) => pooledRow(`region ${r.region}`, r)), pooledRow('overall', m.overall)],
+      ),
+    );
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,63 @@
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { CliError } from '../cli/errors.ts';
+
+/**
+ * The agent's settings, one JSON file beside its state (`<state>/agent.json`). Validated as a whole before it
+ * is used ("plan, then apply"): every problem is reported at once, and a bad file never half-applies.
+ */
+export const AgentSettings = z
+  .object({
+    /** Folder of DICOM files, read recursively. */
+    dicom: z.string().min(1),
+    /** labels.csv with columns StudyInstanceUID,label. */
+    labels: z.string().min(1),
+    /** Minimum cell size for released counts; the larger of this and the campaign's is applied. */
+    minCell: z.number().int().min(0).default(5),
+    device: z.enum(['auto', 'cpu', 'webgpu', 'cuda']).default('auto'),
+    threads: z.number().int().min(1).max(256).optional(),
+    batchSize: z.number().int().min(1).max(1024).default(16),
+    /** How often `agent run` polls for jobs when not `--once`. */
+    pollSeconds: z.number().int().min(1).default(30),
+  })
+  .strict();
+export type AgentSettings = z.infer<typeof AgentSettings>;
+
+export const settingsPath = (stateDir: string) => join(stateDir, 'agent.json');
+
+/** Checks what can only be checked on this host; returns one line per problem (empty when fine). */
+export function planSettings(settings: AgentSettings): string[] {
+  const problems: string[] = [];
+  if (!existsSync(settings.dicom) || !statSync(settings.dicom).isDirectory())
+    problems.push(`dicom: ${settings.dicom} is not a folder`);
+  if (!existsSync(settings.labels) || !statSync(settings.labels).isFile())
+    problems.push(`labels: ${settings.labels} is not a file`);
+  return problems;
+}
+
+export function readSettings(stateDir: string, overrides: Partial<AgentSettings> = {}): AgentSettings {
+  const file = settingsPath(stateDir);
+  let stored: unknown = {};
+  if (existsSync(file)) {
+    try {
+      stored = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      throw new CliError(`${file}: not valid JSON`);
+    }
+  }
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const parsed = AgentSettings.safeParse({ ...(stored as object), ...defined });
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'settings'}: ${i.message}`);
+    throw new CliError(`agent settings are invalid (${file}): ${issues.join('; ')}`);
+  }
+  const settings = { ...parsed.data, dicom: resolve(parsed.data.dicom), labels: resolve(parsed.data.labels) };
+  const problems = planSettings(settings);
+  if (problems.length) throw new CliError(`agent settings cannot be applied: ${problems.join('; ')}`);
+  return settings;
+}
+
+export function writeSettings(stateDir: string, settings: AgentSettings): void {
+  writeFileSync(settingsPath(stateDir), `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+}

@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { bareDataSet, makeDicom, metaEnd, TS } from './fixtures.test-util.ts';
+import { parseDicom } from './parse.ts';
+
+function reasonOf(bytes: Uint8Array) {
+  const r = parseDicom(bytes);
+  return r.ok ? 'ok' : r.reason;
+}
+
+describe('parseDicom', () => {
+  it('reads the header fields and exposes pixel data as a view of the input', () => {
+    const bytes = makeDicom({
+      sopInstanceUid: '1.2.3.4.5',
+      studyInstanceUid: '1.2.3.4',
+      seriesInstanceUid: '1.2.3.4.6',
+      modality: 'CT',
+      bodyPart: 'CHEST',
+      rows: 3,
+      columns: 5,
+      bitsStored: 12,
+      pixelRepresentation: 1,
+      rescaleSlope: 2.5,
+      rescaleIntercept: -1024,
+    });
+    const r = parseDicom(bytes);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const im = r.image;
+    expect(im).toMatchObject({
+      sopInstanceUid: '1.2.3.4.5',
+      studyInstanceUid: '1.2.3.4',
+      seriesInstanceUid: '1.2.3.4.6',
+      modality: 'CT',
+      bodyPart: 'CHEST',
+      rows: 3,
+      columns: 5,
+      frames: 1,
+      samplesPerPixel: 1,
+      photometric: 'MONOCHROME2',
+      bitsAllocated: 16,
+      bitsStored: 12,
+      highBit: 11,
+      pixelRepresentation: 1,
+      rescaleSlope: 2.5,
+      rescaleIntercept: -1024,
+      transferSyntaxUid: TS.explicit,
+      littleEndian: true,
+      encapsulated: false,
+    });
+    expect(im.pixelData.buffer).toBe(bytes.buffer);
+    expect(im.pixelData.length).toBe(3 * 5 * 2);
+  });
+
+  it.each([
+    ['implicit', TS.implicit],
+    ['explicit', TS.explicit],
+    ['big endian', TS.big],
+    ['deflated', TS.deflated],
+  ])('accepts %s VR syntax', (_name, ts) => {
+    const r = parseDicom(makeDicom({ transferSyntax: ts, rows: 2, columns: 3 }));
+    expect(r.ok && r.image.transferSyntaxUid).toBe(ts);
+    expect(r.ok && r.image.rows * r.image.columns).toBe(6);
+  });
+
+  it('big-endian fixtures really are big-endian on disk', () => {
+    const bytes = makeDicom({ transferSyntax: TS.big, rows: 0x0102, columns: 1 });
+    // (0028,0010) US 2 0x0102, written big-endian: 00 28 00 10 'U' 'S' 00 02 01 02.
+    const needle = [0x00, 0x28, 0x00, 0x10, 0x55, 0x53, 0x00, 0x02, 0x01, 0x02];
+    const hex = (a: ArrayLike<number>) => Buffer.from(Array.from(a)).toString('hex');
+    expect(hex(bytes)).toContain(hex(needle));
+    const r = parseDicom(bytes);
+    expect(r.ok && r.image.rows).toBe(0x0102);
+  });
+
+  it('reads bare data sets without the Part 10 preamble', () => {
+    for (const ts of [TS.explicit, TS.implicit]) {
+      const r = parseDicom(bareDataSet(makeDicom({ transferSyntax: ts, modality: 'CT' })));
+      expect(r.ok && r.image.modality).toBe('CT');
+    }
+  });
+
+  it('calls non-DICOM bytes not-dicom', () => {
+    expect(reasonOf(new TextEncoder().encode('StudyInstanceUID,label\n1.2.3,1\n'))).toBe('not-dicom');
+    expect(reasonOf(new Uint8Array(0))).toBe('not-dicom');
+    expect(reasonOf(new Uint8Array(100))).toBe('not-dicom');
+    expect(reasonOf(new Uint8Array(4096).fill(0x41))).toBe('not-dicom');
+  });
+
+  it('calls a file cut inside the pixel data truncated, in every syntax', () => {
+    for (const ts of [TS.implicit, TS.explicit, TS.big, TS.deflated]) {
+      const full = makeDicom({ transferSyntax: ts, rows: 16, columns: 16 });
+      expect(reasonOf(full.subarray(0, full.length - 7))).toBe('truncated');
+    }
+  });
+
+  it('never accepts or throws on any prefix of a file', () => {
+    for (const ts of [TS.implicit, TS.explicit, TS.big]) {
+      const full = makeDicom({ transferSyntax: ts, rows: 2, columns: 2 });
+      for (let n = 0; n < full.length; n++) {
+        const reason = reasonOf(full.subarray(0, n));
+        if (n < 132) expect(reason).toBe('not-dicom');
+        else expect(['truncated', 'missing-uid', 'no-pixel-data']).toContain(reason);
+      }
+      // Cuts strictly inside the meta group or inside an element are truncation, not a missing attribute.
+      expect(reasonOf(full.subarray(0, metaEnd(full) - 3))).toBe('truncated');
+    }
+  });
+
+  it('reports pixel data shorter than the header implies as truncated', () => {
+    expect(reasonOf(makeDicom({ rows: 4, columns: 4, words: new Array(10).fill(1) }))).toBe('truncated');
+  });
+
+  it('maps missing pieces to their reasons', () => {
+    expect(reasonOf(makeDicom({ omit: ['PixelData'] }))).toBe('no-pixel-data');
+    expect(reasonOf(makeDicom({ omit: ['StudyInstanceUID'] }))).toBe('missing-uid');
+    expect(reasonOf(makeDicom({ omit: ['SOPInstanceUID'] }))).toBe('missing-uid');
+    expect(reasonOf(makeDicom({ omit: ['Rows'] }))).toBe('decode-error');
+    expect(reasonOf(makeDicom({ transferSyntax: TS.jpeg2000 }))).toBe('unsupported-transfer-syntax');
+    expect(reasonOf(makeDicom({ transferSyntax: '1.2.840.10008.1.2.5' }))).toBe(
+      'unsupported-transfer-syntax',
+    );
+  });
+
+  it('survives random bytes behind a valid preamble without throwing', () => {
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const template = makeDicom();
+    for (let trial = 0; trial < 300; trial++) {
+      const bytes = template.slice();
+      // Corrupt a few bytes after the preamble: lengths, tags, VRs.
+      for (let k = 0; k < 4; k++)
+        bytes[132 + Math.floor(rand() * (bytes.length - 132))] = Math.floor(rand() * 256);
+      const r = parseDicom(bytes);
+      expect(typeof r.ok).toBe('boolean');
+    }
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { joinLabels, parseLabelsCsv } from './labels.ts';
+
+describe('parseLabelsCsv', () => {
+  it('reads the two columns in any order, ignoring others, with quotes, CRLF and a BOM', () => {
+    const text =
+      '\uFEFFsite,"label",note,StudyInstanceUID\r\n' +
+      'x,1,"has, comma",1.2.3\r\n' +
+      'x,0,"multi\nline ""quoted""",1.2.4\r\n' +
+      '\r\n' +
+      'x, 1 ,,"1.2.5"\n' +
+      'x,1,,\n' +
+      'x,0,,1.2.6';
+    const { labels, invalid } = parseLabelsCsv(text);
+    expect(Object.fromEntries(labels)).toEqual({ '1.2.3': 1, '1.2.4': 0, '1.2.5': 1, '1.2.6': 0 });
+    expect(invalid.size).toBe(0);
+  });
+
+  it('marks non-0/1 labels and contradicting duplicates invalid', () => {
+    const { labels, invalid } = parseLabelsCsv(
+      'StudyInstanceUID,label\n1.1,yes\n1.2,2\n1.3,\n1.4,1\n1.4,0\n1.5,1\n1.5,1\n1.6,0.5\n1.6,1\n',
+    );
+    expect(Object.fromEntries(labels)).toEqual({ '1.5': 1 });
+    expect([...invalid].sort()).toEqual(['1.1', '1.2', '1.3', '1.4', '1.6']);
+  });
+
+  it('accepts header names in any letter case', () => {
+    expect(parseLabelsCsv('studyinstanceuid,LABEL\n9.9,1').labels.get('9.9')).toBe(1);
+  });
+
+  it('throws one clear line without echoing the file', () => {
+    const secret = '1.2.840.99999.PATIENT';
+    for (const text of [`${secret},1\n`, 'StudyInstanceUID,outcome\n1.2,1', '']) {
+      let message = '';
+      try {
+        parseLabelsCsv(text);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/^labels\.csv: [^\n]+$/);
+      expect(message).not.toContain(secret);
+    }
+    expect(() => parseLabelsCsv('StudyInstanceUID,label\n"1.2,1\n')).toThrow(/^labels\.csv: .*never closed/);
+  });
+});
+
+describe('joinLabels', () => {
+  it('pairs scored studies with labels and counts the rest by reason', () => {
+    const parsed = parseLabelsCsv('StudyInstanceUID,label\nA,1\nB,0\nC,maybe\nZ,1\n');
+    const scores = new Map([
+      ['A', 0.9],
+      ['B', 0.2],
+      ['C', 0.5],
+      ['D', 0.4],
+      ['E', 0.1],
+    ]);
+    const { outcomes, excluded } = joinLabels(scores, parsed);
+    expect(outcomes).toEqual([
+      { score: 0.9, label: 1 },
+      { score: 0.2, label: 0 },
+    ]);
+    expect(excluded).toEqual({ 'invalid-label': 1, 'no-label': 2 });
+  });
+});

@@ -1,0 +1,77 @@
+import { and, eq } from 'drizzle-orm';
+import { type CloudApi, CloudRefusal, CloudUnreachable } from '../cli/cloud-api.ts';
+import { canonicalJson } from '../schemas/canonical-json.ts';
+import type { SiteReport } from '../schemas/site-report.ts';
+import { type Signer, signReport } from './identity.ts';
+import { jobs, outbox } from './state/schema.ts';
+import type { AgentDb } from './state/store.ts';
+
+export interface FlushResult {
+  sent: number;
+  refused: number;
+  pending: number;
+}
+
+/** Puts a gated report in the outbox; it leaves on the next flush (now, or after the network is back). */
+export async function enqueueReport(db: AgentDb, report: SiteReport) {
+  const jobId = report.jobId;
+  await db.transaction(async (tx) => {
+    await tx.insert(outbox).values({
+      reportId: report.reportId,
+      jobId,
+      report: canonicalJson(report),
+      status: 'pending',
+      createdAt: new Date().toISOString(),
+    });
+    await tx
+      .update(jobs)
+      .set({ status: 'reported', updatedAt: new Date().toISOString() })
+      .where(eq(jobs.jobId, jobId));
+  });
+}
+
+/** The cloud's codes for "this report is already there": an earlier attempt arrived. */
+const ALREADY_RECEIVED = new Set(['duplicate-report', 'job-already-reported']);
+
+/**
+ * Signs and sends every pending report. A network failure or a server error leaves it pending; a refusal is
+ * final and recorded with the cloud's code — except the codes that mean an earlier attempt arrived.
+ */
+export async function flushOutbox(db: AgentDb, api: CloudApi, signer: Signer): Promise<FlushResult> {
+  const pending = await db.select().from(outbox).where(eq(outbox.status, 'pending')).all();
+  const result: FlushResult = { sent: 0, refused: 0, pending: 0 };
+  for (const row of pending) {
+    const attempt = { attempts: row.attempts + 1 };
+    try {
+      const envelope = signReport(JSON.parse(row.report) as SiteReport, signer);
+      await api.json('POST', '/v1/reports', { json: envelope });
+      await markSent(db, row.reportId, attempt);
+      result.sent++;
+    } catch (err) {
+      if (err instanceof CloudRefusal && ALREADY_RECEIVED.has(err.code)) {
+        await markSent(db, row.reportId, attempt);
+        result.sent++;
+      } else if (err instanceof CloudRefusal && err.status >= 400 && err.status < 500) {
+        await db
+          .update(outbox)
+          .set({ ...attempt, status: 'refused', lastError: err.code })
+          .where(eq(outbox.reportId, row.reportId));
+        result.refused++;
+      } else if (err instanceof CloudUnreachable || err instanceof CloudRefusal) {
+        await db
+          .update(outbox)
+          .set({ ...attempt, lastError: err instanceof CloudRefusal ? err.code : 'unreachable' })
+          .where(and(eq(outbox.reportId, row.reportId), eq(outbox.status, 'pending')));
+        result.pending++;
+      } else throw err;
+    }
+  }
+  return result;
+}
+
+async function markSent(db: AgentDb, reportId: string, attempt: { attempts: number }) {
+  await db
+    .update(outbox)
+    .set({ ...attempt, status: 'sent', sentAt: new Date().toISOString(), lastError: null })
+    .where(eq(outbox.reportId, reportId));
+}

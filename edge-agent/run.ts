@@ -1,0 +1,240 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
+import { CloudApi, CloudUnreachable } from '../cli/cloud-api.ts';
+import { CliError } from '../cli/errors.ts';
+import { Job } from '../schemas/job.ts';
+import type { SiteReport } from '../schemas/site-report.ts';
+import { type AgentSettings, readSettings } from './config.ts';
+import type { Signer } from './identity.ts';
+import { joinLabels, parseLabelsCsv } from './labels.ts';
+import { enqueueReport, type FlushResult, flushOutbox } from './outbox.ts';
+import { scoreFolder } from './pipeline/score-folder.ts';
+import { privacyGate } from './privacy/gate.ts';
+import { buildSiteReport } from './report/site-report.ts';
+import { logSentBytes } from './sent-log.ts';
+import { identity, jobs } from './state/schema.ts';
+import { type AgentDb, openAgentState } from './state/store.ts';
+import { AGENT_VERSION } from './version.ts';
+
+export interface JobProgress {
+  jobId: string;
+  filesSeen: number;
+  imagesInferred: number;
+  excluded: number;
+}
+
+export interface JobOutcome {
+  jobId: string;
+  status: 'reported' | 'failed';
+  failure?: string;
+  provider?: string;
+  cases?: number;
+  excluded?: Record<string, number>;
+  seconds?: number;
+}
+
+/** What the agent tells whoever runs it (the CLI prints these; PHI-free by construction). */
+export interface AgentEvents {
+  jobStarted?(job: Job): void;
+  progress?(p: JobProgress): void;
+  jobFinished?(outcome: JobOutcome): void;
+  flushed?(result: FlushResult): void;
+  offline?(message: string): void;
+}
+
+/**
+ * One pass of the agent: send what is waiting, pull jobs, evaluate each new one on local data, gate, sign and
+ * queue its report, send again. Outbound HTTP only. With `once: false` it repeats every `pollSeconds` until
+ * the signal aborts.
+ */
+export async function runAgent(opts: {
+  stateDir: string;
+  overrides?: Partial<AgentSettings>;
+  once: boolean;
+  events?: AgentEvents;
+  signal?: AbortSignal;
+}): Promise<JobOutcome[]> {
+  const settings = readSettings(opts.stateDir, opts.overrides);
+  const state = await openAgentState(opts.stateDir);
+  const outcomes: JobOutcome[] = [];
+  try {
+    const me = await state.db.select().from(identity).get();
+    if (!me)
+      throw new CliError(
+        'this agent is not enrolled yet: run `cairn agent enroll --cloud URL --token T` first',
+      );
+    const api = new CloudApi(me.cloudUrl, me.apiToken, logSentBytes(state.db));
+    for (;;) {
+      outcomes.push(...(await runPass(state.db, api, me, settings, opts.stateDir, opts.events)));
+      if (opts.once || opts.signal?.aborted) break;
+      await sleep(settings.pollSeconds * 1000, opts.signal);
+      if (opts.signal?.aborted) break;
+    }
+  } finally {
+    state.close();
+  }
+  return outcomes;
+}
+
+type Identity = typeof identity.$inferSelect;
+
+async function runPass(
+  db: AgentDb,
+  api: CloudApi,
+  me: Identity,
+  settings: AgentSettings,
+  stateDir: string,
+  events: AgentEvents = {},
+): Promise<JobOutcome[]> {
+  const outcomes: JobOutcome[] = [];
+  const signer: Signer = { siteId: me.siteId, keyId: me.keyId, privateKeyPkcs8: me.privateKey };
+  try {
+    events.flushed?.(await flushOutbox(db, api, signer));
+    await pullJobs(db, api);
+  } catch (err) {
+    // Start and keep working while the network is down: known jobs still run, reports wait in the outbox.
+    if (!(err instanceof CloudUnreachable)) throw err;
+    events.offline?.(err.message);
+  }
+  const todo = await db.select().from(jobs).where(eq(jobs.status, 'pending')).all();
+  for (const row of todo) {
+    const job = Job.parse(JSON.parse(row.job));
+    events.jobStarted?.(job);
+    const outcome = await evaluateJob(db, api, me, settings, stateDir, job, events);
+    outcomes.push(outcome);
+    events.jobFinished?.(outcome);
+  }
+  try {
+    if (todo.length) events.flushed?.(await flushOutbox(db, api, signer));
+  } catch (err) {
+    if (!(err instanceof CloudUnreachable)) throw err;
+    events.offline?.(err.message);
+  }
+  return outcomes;
+}
+
+async function pullJobs(db: AgentDb, api: CloudApi): Promise<void> {
+  const res = await api.json<{ jobs: unknown[] }>('GET', '/v1/jobs');
+  for (const raw of res.jobs) {
+    const parsed = Job.safeParse(raw);
+    if (!parsed.success) continue; // a job this agent version cannot read stays with the cloud
+    const job = parsed.data;
+    await db
+      .insert(jobs)
+      .values({
+        jobId: job.jobId,
+        campaignId: job.campaignId,
+        job: JSON.stringify(job),
+        status: 'pending',
+        updatedAt: new Date().toISOString(),
+      })
+      .onConflictDoNothing();
+  }
+}
+
+async function evaluateJob(
+  db: AgentDb,
+  api: CloudApi,
+  me: Identity,
+  settings: AgentSettings,
+  stateDir: string,
+  job: Job,
+  events: AgentEvents,
+): Promise<JobOutcome> {
+  const started = performance.now();
+  const model = await fetchVerifiedModel(api, stateDir, job);
+  if (!model) return failJob(db, job.jobId, 'model-sha256-mismatch');
+
+  // Read the labels before the (long) inference so a bad file fails fast with its one-line message.
+  let labels: ReturnType<typeof parseLabelsCsv>;
+  try {
+    labels = parseLabelsCsv(readFileSync(settings.labels, 'utf8'));
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+
+  const manifest = job.model.manifest;
+  const scored = await scoreFolder({
+    dicomDir: settings.dicom,
+    manifest,
+    model,
+    device: settings.device,
+    batchSize: settings.batchSize,
+    threads: settings.threads,
+    onProgress: (p) => events.progress?.({ jobId: job.jobId, ...p }),
+  });
+  const joined = joinLabels(scored.studyScores, labels);
+  const excluded = { ...scored.excluded };
+  for (const [reason, n] of Object.entries(joined.excluded))
+    excluded[reason as keyof typeof excluded] = (excluded[reason as keyof typeof excluded] ?? 0) + (n ?? 0);
+
+  const full = buildSiteReport({
+    reportId: randomUUID(),
+    campaignId: job.campaignId,
+    jobId: job.jobId,
+    siteId: me.siteId,
+    model: {
+      vendor: manifest.vendor,
+      name: manifest.name,
+      version: manifest.version,
+      sha256: job.model.sha256,
+    },
+    agentVersion: AGENT_VERSION,
+    threshold: manifest.threshold,
+    binEdges: job.binEdges,
+    outcomes: joined.outcomes,
+    excluded,
+    images: scored.images,
+  });
+  const report: SiteReport = privacyGate(full, { minCell: Math.max(job.minCell, settings.minCell) });
+  await enqueueReport(db, report);
+  return {
+    jobId: job.jobId,
+    status: 'reported',
+    provider: scored.provider,
+    cases: report.cases,
+    excluded: report.excluded as Record<string, number>,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/**
+ * Downloads the job's model (or takes the cached copy) and returns its bytes only if their sha256 equals the
+ * pinned one — a model whose bytes differ is never run.
+ */
+async function fetchVerifiedModel(api: CloudApi, stateDir: string, job: Job): Promise<Uint8Array | null> {
+  const pinned = job.model.sha256;
+  if (job.model.manifest.sha256 && job.model.manifest.sha256 !== pinned) return null;
+  const dir = join(stateDir, 'models');
+  const cached = join(dir, `${pinned}.onnx`);
+  let bytes: Uint8Array | null = existsSync(cached) ? new Uint8Array(readFileSync(cached)) : null;
+  if (!bytes || sha256(bytes) !== pinned) {
+    bytes = await api.bytes(job.model.downloadUrl);
+    if (sha256(bytes) !== pinned) return null;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(cached, bytes);
+  }
+  return bytes;
+}
+
+async function failJob(db: AgentDb, jobId: string, failure: string): Promise<JobOutcome> {
+  await db
+    .update(jobs)
+    .set({ status: 'failed', failure, updatedAt: new Date().toISOString() })
+    .where(eq(jobs.jobId, jobId));
+  return { jobId, status: 'failed', failure };
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,63 @@
+import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/**
+ * The edge agent's durable state: one libSQL file in the agent's state folder (mode 0600, it holds the
+ * site's private key). It survives crashes and network loss, so finished work is never redone and a report
+ * that could not be sent goes out on a later run.
+ */
+
+/** The site identity made at enrollment. One row. The private key never leaves this table. */
+export const identity = sqliteTable('identity', {
+  id: integer('id').primaryKey(),
+  cloudUrl: text('cloud_url').notNull(),
+  siteId: text('site_id').notNull(),
+  regionId: text('region_id').notNull(),
+  keyId: text('key_id').notNull(),
+  /** Raw 32-byte Ed25519 public key, base64. */
+  publicKey: text('public_key').notNull(),
+  /** PKCS#8 DER of the Ed25519 private key, base64. */
+  privateKey: text('private_key').notNull(),
+  /** The site-scoped API token the cloud issued at enrollment. */
+  apiToken: text('api_token').notNull(),
+  enrolledAt: text('enrolled_at').notNull(),
+});
+
+/** Jobs pulled from the cloud, and how far this agent got with each. */
+export const jobs = sqliteTable('jobs', {
+  jobId: text('job_id').primaryKey(),
+  campaignId: text('campaign_id').notNull(),
+  /** The job as pulled (schemas/job.ts), JSON. */
+  job: text('job').notNull(),
+  status: text('status', { enum: ['pending', 'reported', 'failed'] }).notNull(),
+  /** A closed failure code (e.g. model-sha256-mismatch); never free text from a DICOM header. */
+  failure: text('failure'),
+  updatedAt: text('updated_at').notNull(),
+});
+
+/**
+ * Gated reports waiting to go out, and those that went. Each attempt is signed afresh (new timestamp and
+ * nonce, same report bytes), so a resend after a lost answer or a long outage is not taken for a replay.
+ */
+export const outbox = sqliteTable('outbox', {
+  reportId: text('report_id').primaryKey(),
+  jobId: text('job_id').notNull(),
+  /** The report's canonical JSON: exactly the payload bytes every envelope for it carries. */
+  report: text('report').notNull(),
+  status: text('status', { enum: ['pending', 'sent', 'refused'] }).notNull(),
+  attempts: integer('attempts').notNull().default(0),
+  /** The cloud's error code for the last failed attempt. */
+  lastError: text('last_error'),
+  createdAt: text('created_at').notNull(),
+  sentAt: text('sent_at'),
+});
+
+/** Every request this agent made to the outside, byte for byte (the Authorization header excepted). */
+export const sentLog = sqliteTable('sent_log', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  at: text('at').notNull(),
+  method: text('method').notNull(),
+  url: text('url').notNull(),
+  /** The request body exactly as sent, base64; null for requests without a body. */
+  body: text('body'),
+  status: integer('status'),
+});

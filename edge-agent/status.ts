@@ -1,0 +1,55 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { count, eq } from 'drizzle-orm';
+import { identity, jobs, outbox, sentLog } from './state/schema.ts';
+import { openAgentState } from './state/store.ts';
+
+export interface AgentStatus {
+  enrolled: boolean;
+  siteId?: string;
+  regionId?: string;
+  keyId?: string;
+  cloudUrl?: string;
+  jobs: { pending: number; reported: number; failed: number };
+  outbox: { pending: number; sent: number; refused: number };
+  requestsLogged: number;
+}
+
+/** What this agent is and has done, from its local state only (no network). */
+export async function agentStatus(stateDir: string): Promise<AgentStatus> {
+  if (!existsSync(join(stateDir, 'agent.db')))
+    return {
+      enrolled: false,
+      jobs: { pending: 0, reported: 0, failed: 0 },
+      outbox: { pending: 0, sent: 0, refused: 0 },
+      requestsLogged: 0,
+    };
+  const state = await openAgentState(stateDir);
+  try {
+    const me = await state.db.select().from(identity).get();
+    const countJobs = async (s: 'pending' | 'reported' | 'failed') =>
+      (await state.db.select({ n: count() }).from(jobs).where(eq(jobs.status, s)).get())?.n ?? 0;
+    const countOutbox = async (s: 'pending' | 'sent' | 'refused') =>
+      (await state.db.select({ n: count() }).from(outbox).where(eq(outbox.status, s)).get())?.n ?? 0;
+    return {
+      enrolled: Boolean(me),
+      siteId: me?.siteId,
+      regionId: me?.regionId,
+      keyId: me?.keyId,
+      cloudUrl: me?.cloudUrl,
+      jobs: {
+        pending: await countJobs('pending'),
+        reported: await countJobs('reported'),
+        failed: await countJobs('failed'),
+      },
+      outbox: {
+        pending: await countOutbox('pending'),
+        sent: await countOutbox('sent'),
+        refused: await countOutbox('refused'),
+      },
+      requestsLogged: (await state.db.select({ n: count() }).from(sentLog).get())?.n ?? 0,
+    };
+  } finally {
+    state.close();
+  }
+}

@@ -1,0 +1,39 @@
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { ApiError } from '../errors.ts';
+import type { AppEnv } from './env.ts';
+
+function errorResponse(c: Context<AppEnv>, status: ApiError['status'], code: string, message: string) {
+  c.set('errorCode', code);
+  return c.json({ error: { code, message } }, status);
+}
+
+/**
+ * Turns every failure into `{ error: { code, message } }`. Hono's own exceptions (malformed JSON, body limit)
+ * get a code of ours; anything unexpected becomes a bare 500 — no stack, no echo of what was sent.
+ */
+export const onApiError: ErrorHandler<AppEnv> = function onApiError(err, c) {
+  if (err instanceof ApiError) return errorResponse(c, err.status, err.code, err.message);
+  if (err instanceof HTTPException) {
+    if (err.status === 413)
+      return errorResponse(c, 413, 'body-too-large', 'The request body is larger than this route accepts.');
+    if (err.status === 400)
+      return errorResponse(c, 400, 'invalid-json', 'The request body is not valid JSON.');
+    if (err.status >= 400 && err.status < 500)
+      return errorResponse(
+        c,
+        err.status as ApiError['status'],
+        'bad-request',
+        'The request was not understood.',
+      );
+  }
+  c.set('errorCode', 'internal-error');
+  return c.json(
+    { error: { code: 'internal-error', message: 'The server failed; the error was logged.' } },
+    500,
+  );
+};
+
+export const onNotFound: NotFoundHandler<AppEnv> = function onNotFound(c) {
+  return errorResponse(c, 404, 'route-not-found', 'There is no such route.');
+};

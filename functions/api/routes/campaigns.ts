@@ -1,0 +1,161 @@
+import { desc, eq, inArray } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { Id, Slug } from '../../../schemas/common.ts';
+import { campaignModels, campaigns, jobs, models, sites } from '../../db/schema.ts';
+import type { CloudDeps } from '../../deps.ts';
+import { notFound } from '../../errors.ts';
+import { newId } from '../../secrets.ts';
+import { createGuard } from '../auth.ts';
+import type { AppEnv, Principal } from '../env.ts';
+import { seesSite } from '../scope.ts';
+import { validate } from '../validate.ts';
+
+const CreateCampaign = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    modelIds: z.array(Id).min(1).max(50),
+    siteIds: z.array(Slug).min(1).max(1000),
+    bins: z.number().int().min(1).max(1000).optional(),
+    binEdges: z
+      .array(z.number())
+      .min(2)
+      .max(1001)
+      .refine(
+        (e) => e.every((v, i) => i === 0 || v > (e[i - 1] as number)),
+        'bin edges must be strictly increasing',
+      )
+      .optional(),
+    minCell: z.number().int().min(1).max(1000).default(5),
+  })
+  .strict()
+  .refine((b) => b.bins === undefined || b.binEdges === undefined, {
+    message: 'give bins or binEdges, not both',
+    path: ['binEdges'],
+  });
+
+/** `bins` equal-width bins on [0, 1]; i / bins keeps every edge the same on every machine. */
+export function equalWidthEdges(bins: number): number[] {
+  return Array.from({ length: bins + 1 }, (_, i) => i / bins);
+}
+
+/** SQLite caps the bound parameters of one statement; a campaign of many models × sites inserts in parts. */
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export function campaignRoutes(deps: CloudDeps) {
+  const guard = createGuard(deps);
+  return new Hono<AppEnv>()
+    .post('/campaigns', guard('admin', 'coordinator'), validate('json', CreateCampaign), async (c) => {
+      const p = c.get('principal');
+      const body = c.req.valid('json');
+      const modelIds = [...new Set(body.modelIds)];
+      const siteIds = [...new Set(body.siteIds)];
+      const foundModels = await deps.db
+        .select({ id: models.id })
+        .from(models)
+        .where(inArray(models.id, modelIds));
+      if (foundModels.length !== modelIds.length) throw notFound('model');
+      const foundSites = await deps.db.select().from(sites).where(inArray(sites.id, siteIds));
+      if (foundSites.length !== siteIds.length || !foundSites.every((s) => seesSite(p, s)))
+        throw notFound('site');
+
+      const now = deps.clock.now();
+      const campaignId = newId('cmp');
+      const assigned = modelIds.flatMap((modelId) =>
+        siteIds.map((siteId) => ({ jobId: newId('job'), modelId, siteId })),
+      );
+      // One batch is one transaction: a campaign never exists without all of its jobs.
+      await deps.db.batch([
+        deps.db.insert(campaigns).values({
+          id: campaignId,
+          name: body.name,
+          binEdges: body.binEdges ?? equalWidthEdges(body.bins ?? 20),
+          minCell: body.minCell,
+          createdAt: now,
+        }),
+        deps.db.insert(campaignModels).values(modelIds.map((modelId) => ({ campaignId, modelId }))),
+        ...chunks(assigned, 500).map((part) =>
+          deps.db.insert(jobs).values(
+            part.map((j) => ({
+              id: j.jobId,
+              campaignId,
+              modelId: j.modelId,
+              siteId: j.siteId,
+              status: 'pending' as const,
+              createdAt: now,
+            })),
+          ),
+        ),
+      ]);
+      return c.json({ campaignId, jobs: assigned }, 201);
+    })
+    .get('/campaigns', guard('admin', 'coordinator', 'vendor'), async (c) => {
+      const p = c.get('principal');
+      const rows = await deps.db.select().from(campaigns).orderBy(desc(campaigns.createdAt), campaigns.id);
+      const out = [];
+      for (const row of rows) {
+        const view = await campaignView(deps, p, row);
+        if (!view) continue;
+        const { jobs: visibleJobs, ...summary } = view;
+        out.push({
+          ...summary,
+          jobCount: visibleJobs.length,
+          doneCount: visibleJobs.filter((j) => j.status === 'done').length,
+        });
+      }
+      return c.json({ campaigns: out });
+    })
+    .get(
+      '/campaigns/:id',
+      guard('admin', 'coordinator', 'vendor'),
+      validate('param', z.object({ id: Id })),
+      async (c) => {
+        const row = await deps.db.query.campaigns.findFirst({
+          where: eq(campaigns.id, c.req.valid('param').id),
+        });
+        const view = row ? await campaignView(deps, c.get('principal'), row) : null;
+        if (!view) throw notFound('campaign');
+        return c.json(view);
+      },
+    );
+}
+
+/**
+ * A campaign as one principal may see it: a vendor sees only its own models' jobs, a regional coordinator only
+ * its regions' sites. Null when nothing of the campaign is visible (the caller answers 404).
+ */
+async function campaignView(deps: CloudDeps, p: Principal, row: typeof campaigns.$inferSelect) {
+  const all = await deps.db
+    .select({
+      jobId: jobs.id,
+      modelId: jobs.modelId,
+      siteId: jobs.siteId,
+      regionId: sites.regionId,
+      vendorId: models.vendorId,
+      status: jobs.status,
+    })
+    .from(jobs)
+    .innerJoin(sites, eq(sites.id, jobs.siteId))
+    .innerJoin(models, eq(models.id, jobs.modelId))
+    .where(eq(jobs.campaignId, row.id))
+    .orderBy(jobs.modelId, jobs.siteId);
+  const visible = all.filter(
+    (j) =>
+      (p.role !== 'vendor' || j.vendorId === p.vendorId) &&
+      (p.role !== 'coordinator' || seesSite(p, { id: j.siteId, regionId: j.regionId })),
+  );
+  if (p.role !== 'admin' && visible.length === 0) return null;
+  return {
+    campaignId: row.id,
+    name: row.name,
+    binEdges: row.binEdges,
+    minCell: row.minCell,
+    createdAt: row.createdAt.toISOString(),
+    modelIds: [...new Set(visible.map((j) => j.modelId))],
+    jobs: visible.map(({ vendorId: _vendorId, ...j }) => j),
+  };
+}

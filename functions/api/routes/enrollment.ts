@@ -1,0 +1,118 @@
+import { and, eq, gt, isNull } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { SemVer, Slug } from '../../../schemas/common.ts';
+import { enrollmentTokens, siteKeys, sites } from '../../db/schema.ts';
+import type { CloudDeps } from '../../deps.ts';
+import { ApiError, notFound } from '../../errors.ts';
+import { hashSecret, newId, newSecret } from '../../secrets.ts';
+import { importSitePublicKey } from '../../site-public-key.ts';
+import { createGuard } from '../auth.ts';
+import type { AppEnv } from '../env.ts';
+import { issueApiToken } from '../issue-token.ts';
+import { seesSite } from '../scope.ts';
+import { validate } from '../validate.ts';
+
+const CreateEnrollmentToken = z
+  .object({
+    ttlHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 30)
+      .default(24),
+  })
+  .strict();
+
+const Enroll = z
+  .object({
+    token: z.string().min(1).max(200),
+    publicKey: z.string().min(1).max(100),
+    agentVersion: SemVer,
+  })
+  .strict();
+
+export function enrollmentRoutes(deps: CloudDeps) {
+  const guard = createGuard(deps);
+  return (
+    new Hono<AppEnv>()
+      .post(
+        '/sites/:siteId/enrollment-tokens',
+        guard('admin', 'coordinator'),
+        validate('param', z.object({ siteId: Slug })),
+        validate('json', CreateEnrollmentToken),
+        async (c) => {
+          const { siteId } = c.req.valid('param');
+          const site = await deps.db.query.sites.findFirst({ where: eq(sites.id, siteId) });
+          if (!site || !seesSite(c.get('principal'), site)) throw notFound('site');
+          const now = deps.clock.now();
+          const token = newSecret('enroll');
+          const expiresAt = new Date(now.getTime() + c.req.valid('json').ttlHours * 3_600_000);
+          await deps.db
+            .insert(enrollmentTokens)
+            .values({ id: newId('enr'), tokenHash: hashSecret(token), siteId, createdAt: now, expiresAt });
+          return c.json({ token, siteId, expiresAt: expiresAt.toISOString() }, 201);
+        },
+      )
+      // No bearer token here: the one-time enrollment token in the body is the credential.
+      .post('/enroll', validate('json', Enroll), async (c) => {
+        const body = c.req.valid('json');
+        // Check the key before spending the token, so a typo does not burn a one-time credential.
+        if (!importSitePublicKey(body.publicKey))
+          throw new ApiError(
+            400,
+            'invalid-public-key',
+            'publicKey must be base64 of a 32-byte Ed25519 public key.',
+          );
+        const now = deps.clock.now();
+        const tokenHash = hashSecret(body.token);
+        // One UPDATE … RETURNING claims the token: of two concurrent enrollments, exactly one gets the row.
+        const [claimed] = await deps.db
+          .update(enrollmentTokens)
+          .set({ usedAt: now })
+          .where(
+            and(
+              eq(enrollmentTokens.tokenHash, tokenHash),
+              isNull(enrollmentTokens.usedAt),
+              gt(enrollmentTokens.expiresAt, now),
+            ),
+          )
+          .returning({ siteId: enrollmentTokens.siteId });
+        if (!claimed) throw await whyUnusable(deps, tokenHash);
+        const site = await deps.db.query.sites.findFirst({ where: eq(sites.id, claimed.siteId) });
+        if (!site) throw notFound('site');
+        const keyId = newId('key');
+        await deps.db.insert(siteKeys).values({
+          keyId,
+          siteId: site.id,
+          publicKey: body.publicKey,
+          agentVersion: body.agentVersion,
+          createdAt: now,
+        });
+        const issued = await issueApiToken(deps.db, now, {
+          role: 'site',
+          siteId: site.id,
+          label: `site ${site.id}`,
+        });
+        return c.json({ siteId: site.id, regionId: site.regionId, keyId, apiToken: issued.token }, 201);
+      })
+  );
+}
+
+async function whyUnusable(deps: CloudDeps, tokenHash: string): Promise<ApiError> {
+  const row = await deps.db.query.enrollmentTokens.findFirst({
+    where: eq(enrollmentTokens.tokenHash, tokenHash),
+  });
+  if (!row) return new ApiError(401, 'enrollment-token-invalid', 'The enrollment token is not known.');
+  if (row.usedAt)
+    return new ApiError(
+      401,
+      'enrollment-token-used',
+      'The enrollment token has already been used; ask for a new one.',
+    );
+  return new ApiError(
+    401,
+    'enrollment-token-expired',
+    'The enrollment token has expired; ask for a new one.',
+  );
+}

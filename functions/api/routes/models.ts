@@ -1,0 +1,170 @@
+import { createHash } from 'node:crypto';
+import { and, eq, inArray } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import { Id } from '../../../schemas/common.ts';
+import { ModelManifest } from '../../../schemas/model-manifest.ts';
+import { jobs, models, vendors } from '../../db/schema.ts';
+import { type CloudDeps, limitsOf } from '../../deps.ts';
+import { ApiError, notFound } from '../../errors.ts';
+import { newId } from '../../secrets.ts';
+import { createGuard } from '../auth.ts';
+import type { AppEnv, Principal } from '../env.ts';
+import { seesModel } from '../scope.ts';
+import { invalidRequest, validate } from '../validate.ts';
+
+const ModelParam = z.object({ id: Id });
+
+export function modelRoutes(deps: CloudDeps) {
+  const guard = createGuard(deps);
+  const tooLarge = () => {
+    throw new ApiError(413, 'body-too-large', 'The model upload is larger than this cloud accepts.');
+  };
+  return new Hono<AppEnv>()
+    .post(
+      '/models',
+      guard('admin', 'vendor'),
+      bodyLimit({ maxSize: limitsOf(deps).modelUploadBytes, onError: tooLarge }),
+      async (c) => {
+        const p = c.get('principal');
+        const { manifest, onnx } = await readUpload(c.req.raw);
+        if (p.role === 'vendor' && manifest.vendor !== p.vendorId)
+          throw new ApiError(403, 'forbidden', "A vendor token can only submit its own vendor's models.");
+        const vendor = await deps.db.query.vendors.findFirst({ where: eq(vendors.id, manifest.vendor) });
+        if (!vendor) throw notFound('vendor');
+        const sha256 = createHash('sha256').update(onnx).digest('hex');
+        if (manifest.sha256 !== undefined && manifest.sha256 !== sha256)
+          throw new ApiError(
+            400,
+            'sha256-mismatch',
+            'manifest.sha256 does not match the uploaded ONNX bytes.',
+          );
+        const identity = and(
+          eq(models.vendorId, manifest.vendor),
+          eq(models.name, manifest.name),
+          eq(models.version, manifest.version),
+        );
+        if (await deps.db.query.models.findFirst({ where: identity, columns: { id: true } }))
+          throw modelExists();
+        // Content-addressed: the same bytes under two model versions are stored once.
+        const blobKey = `models/${sha256}.onnx`;
+        if (!(await deps.blobs.exists(blobKey))) await deps.blobs.put(blobKey, onnx);
+        const pinned: ModelManifest = { ...manifest, sha256 };
+        const [row] = await deps.db
+          .insert(models)
+          .values({
+            id: newId('mdl'),
+            vendorId: manifest.vendor,
+            name: manifest.name,
+            version: manifest.version,
+            sha256,
+            manifest: pinned,
+            blobKey,
+            createdAt: deps.clock.now(),
+          })
+          .onConflictDoNothing()
+          .returning();
+        if (!row) throw modelExists();
+        return c.json({ modelId: row.id, sha256, manifest: pinned }, 201);
+      },
+    )
+    .get('/models', guard('admin', 'coordinator', 'vendor', 'site'), async (c) => {
+      const rows = await visibleModels(deps, c.get('principal'));
+      return c.json({ models: rows.map(modelView) });
+    })
+    .get(
+      '/models/:id',
+      guard('admin', 'coordinator', 'vendor', 'site'),
+      validate('param', ModelParam),
+      async (c) => {
+        const row = await findVisibleModel(deps, c.get('principal'), c.req.valid('param').id);
+        return c.json(modelView(row));
+      },
+    )
+    .get(
+      '/models/:id/onnx',
+      guard('admin', 'coordinator', 'vendor', 'site'),
+      validate('param', ModelParam),
+      async (c) => {
+        const row = await findVisibleModel(deps, c.get('principal'), c.req.valid('param').id);
+        const bytes = await deps.blobs.get(row.blobKey);
+        if (!bytes) throw notFound('model-artifact');
+        return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+          'content-type': 'application/octet-stream',
+          'x-cairn-sha256': row.sha256,
+          etag: `"${row.sha256}"`,
+        });
+      },
+    );
+}
+
+const modelExists = () =>
+  new ApiError(409, 'model-exists', 'This vendor already has a model with that name and version.');
+
+async function readUpload(req: Request): Promise<{ manifest: ModelManifest; onnx: Uint8Array }> {
+  if (!req.headers.get('content-type')?.startsWith('multipart/form-data'))
+    throw new ApiError(
+      400,
+      'invalid-request',
+      'Send the model as multipart/form-data with "manifest" and "onnx".',
+    );
+  let form: FormData;
+  try {
+    form = await req.formData();
+  } catch {
+    throw new ApiError(400, 'invalid-request', 'The multipart body could not be read.');
+  }
+  const manifestField = form.get('manifest');
+  const onnxField = form.get('onnx');
+  if (manifestField === null || !(onnxField instanceof Blob))
+    throw new ApiError(400, 'invalid-request', 'Send a "manifest" field (JSON) and an "onnx" file.');
+  const manifestText = typeof manifestField === 'string' ? manifestField : await manifestField.text();
+  let manifestJson: unknown;
+  try {
+    manifestJson = JSON.parse(manifestText);
+  } catch {
+    throw new ApiError(400, 'invalid-manifest', 'The manifest field is not valid JSON.');
+  }
+  const parsed = ModelManifest.safeParse(manifestJson);
+  if (!parsed.success) throw invalidRequest(parsed.error, 'invalid-manifest');
+  const onnx = new Uint8Array(await onnxField.arrayBuffer());
+  if (onnx.length === 0) throw new ApiError(400, 'invalid-request', 'The onnx file is empty.');
+  return { manifest: parsed.data, onnx };
+}
+
+type ModelRow = typeof models.$inferSelect;
+
+export async function visibleModels(deps: CloudDeps, p: Principal): Promise<ModelRow[]> {
+  if (p.role === 'admin' || p.role === 'coordinator')
+    return deps.db.select().from(models).orderBy(models.vendorId, models.name, models.version);
+  if (p.role === 'vendor')
+    return deps.db
+      .select()
+      .from(models)
+      .where(eq(models.vendorId, p.vendorId ?? ''))
+      .orderBy(models.name, models.version);
+  const ids = deps.db
+    .selectDistinct({ id: jobs.modelId })
+    .from(jobs)
+    .where(eq(jobs.siteId, p.siteId ?? ''));
+  return deps.db.select().from(models).where(inArray(models.id, ids)).orderBy(models.name, models.version);
+}
+
+async function findVisibleModel(deps: CloudDeps, p: Principal, id: string): Promise<ModelRow> {
+  const row = await deps.db.query.models.findFirst({ where: eq(models.id, id) });
+  if (!row || !(await seesModel(deps.db, p, row))) throw notFound('model');
+  return row;
+}
+
+function modelView(m: ModelRow) {
+  return {
+    modelId: m.id,
+    vendor: m.vendorId,
+    name: m.name,
+    version: m.version,
+    sha256: m.sha256,
+    manifest: m.manifest as ModelManifest,
+    createdAt: m.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,101 @@
+import { and, eq } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { nonces, reportReceipts, sites } from '../../db/schema.ts';
+import { type CloudDeps, limitsOf, REPORTS_TOPIC } from '../../deps.ts';
+import { ApiError, notFound } from '../../errors.ts';
+import {
+  checkReportSite,
+  checkTimestamp,
+  decodeReportPayload,
+  findAssignedJob,
+  findSiteKey,
+  parseEnvelope,
+  verifyEnvelopeSignature,
+} from '../../reports/verify-envelope.ts';
+import { createGuard } from '../auth.ts';
+import type { AppEnv } from '../env.ts';
+import { seesSite } from '../scope.ts';
+import { validate } from '../validate.ts';
+
+export function reportRoutes(deps: CloudDeps) {
+  const guard = createGuard(deps);
+  return new Hono<AppEnv>()
+    .post('/reports', guard('site'), async (c) => {
+      const envelope = parseEnvelope(await readJson(c.req.raw));
+      if (envelope.siteId !== c.get('principal').siteId)
+        throw new ApiError(403, 'site-mismatch', "The envelope names a site other than this token's.");
+      verifyEnvelopeSignature(envelope, await findSiteKey(deps.db, envelope));
+      const now = deps.clock.now();
+      checkTimestamp(envelope, now, limitsOf(deps).clockSkewMs);
+      // The unique (site, nonce) key makes this insert the replay check: of two racing copies, one wins.
+      const [fresh] = await deps.db
+        .insert(nonces)
+        .values({ siteId: envelope.siteId, nonce: envelope.nonce, seenAt: now })
+        .onConflictDoNothing()
+        .returning({ nonce: nonces.nonce });
+      if (!fresh) throw new ApiError(409, 'replayed-nonce', 'This envelope nonce has been used before.');
+      const report = decodeReportPayload(envelope.payload);
+      checkReportSite(report, envelope);
+      const job = await findAssignedJob(deps.db, report, envelope.siteId);
+
+      // The receipt is the at-most-once gate: its keys refuse a second copy of a report, or a second report
+      // for one job, before anything reaches the queue.
+      const [receipt] = await deps.db
+        .insert(reportReceipts)
+        .values({
+          reportId: report.reportId,
+          jobId: job.jobId,
+          siteId: job.siteId,
+          status: 'queued',
+          receivedAt: now,
+        })
+        .onConflictDoNothing()
+        .returning({ reportId: reportReceipts.reportId });
+      if (!receipt) throw await whyDuplicate(deps, report.reportId);
+      try {
+        await deps.queue.send(REPORTS_TOPIC, JSON.stringify({ envelope }));
+      } catch {
+        // Undo the receipt and the nonce so that the agent can send this very envelope again.
+        await deps.db.batch([
+          deps.db.delete(reportReceipts).where(eq(reportReceipts.reportId, report.reportId)),
+          deps.db
+            .delete(nonces)
+            .where(and(eq(nonces.siteId, envelope.siteId), eq(nonces.nonce, envelope.nonce))),
+        ]);
+        throw new ApiError(503, 'queue-unavailable', 'The report could not be queued; send it again later.');
+      }
+      return c.json({ reportId: report.reportId, status: 'queued' as const }, 202);
+    })
+    .get(
+      '/reports/:reportId',
+      guard('admin', 'coordinator', 'site'),
+      validate('param', z.object({ reportId: z.string().uuid() })),
+      async (c) => {
+        const { reportId } = c.req.valid('param');
+        const [row] = await deps.db
+          .select({ status: reportReceipts.status, siteId: sites.id, regionId: sites.regionId })
+          .from(reportReceipts)
+          .innerJoin(sites, eq(sites.id, reportReceipts.siteId))
+          .where(eq(reportReceipts.reportId, reportId));
+        if (!row || !seesSite(c.get('principal'), { id: row.siteId, regionId: row.regionId }))
+          throw notFound('report');
+        return c.json({ reportId, status: row.status });
+      },
+    );
+}
+
+async function readJson(req: Request): Promise<unknown> {
+  try {
+    return JSON.parse(await req.text());
+  } catch {
+    throw new ApiError(400, 'invalid-envelope', 'The body is not valid JSON.');
+  }
+}
+
+async function whyDuplicate(deps: CloudDeps, reportId: string): Promise<ApiError> {
+  const same = await deps.db.query.reportReceipts.findFirst({ where: eq(reportReceipts.reportId, reportId) });
+  if (same)
+    return new ApiError(409, 'duplicate-report', 'A report with this reportId has already been received.');
+  return new ApiError(409, 'job-already-reported', 'This job already has a report; a job is reported once.');
+}

@@ -1,0 +1,41 @@
+import { eq } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { Slug } from '../../../schemas/common.ts';
+import { regions, sites } from '../../db/schema.ts';
+import type { CloudDeps } from '../../deps.ts';
+import { ApiError, notFound } from '../../errors.ts';
+import { createGuard } from '../auth.ts';
+import type { AppEnv } from '../env.ts';
+import { seesRegion, seesSite } from '../scope.ts';
+import { validate } from '../validate.ts';
+import { DisplayName } from './regions.ts';
+
+const CreateSite = z.object({ id: Slug, regionId: Slug, name: DisplayName }).strict();
+
+export function siteRoutes(deps: CloudDeps) {
+  const guard = createGuard(deps);
+  return new Hono<AppEnv>()
+    .post('/sites', guard('admin', 'coordinator'), validate('json', CreateSite), async (c) => {
+      const p = c.get('principal');
+      const body = c.req.valid('json');
+      const region = await deps.db.query.regions.findFirst({ where: eq(regions.id, body.regionId) });
+      if (!region || !seesRegion(p, region.id)) throw notFound('region');
+      const [row] = await deps.db
+        .insert(sites)
+        .values({ ...body, createdAt: deps.clock.now() })
+        .onConflictDoNothing()
+        .returning();
+      if (!row) throw new ApiError(409, 'site-exists', 'A site with that id already exists.');
+      return c.json(siteView(row), 201);
+    })
+    .get('/sites', guard('admin', 'coordinator'), async (c) => {
+      const p = c.get('principal');
+      const rows = await deps.db.select().from(sites).orderBy(sites.id);
+      return c.json({ sites: rows.filter((s) => seesSite(p, s)).map(siteView) });
+    });
+}
+
+function siteView(s: typeof sites.$inferSelect) {
+  return { id: s.id, regionId: s.regionId, name: s.name, createdAt: s.createdAt.toISOString() };
+}

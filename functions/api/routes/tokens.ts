@@ -1,0 +1,72 @@
+import { eq, inArray } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { Id, Slug } from '../../../schemas/common.ts';
+import { apiTokens, regions, vendors } from '../../db/schema.ts';
+import type { CloudDeps } from '../../deps.ts';
+import { ApiError, notFound } from '../../errors.ts';
+import { createGuard } from '../auth.ts';
+import type { AppEnv } from '../env.ts';
+import { issueApiToken } from '../issue-token.ts';
+import { validate } from '../validate.ts';
+
+const MAX_TTL_HOURS = 24 * 366;
+
+/** Site tokens are not issued here: a site gets its token by enrolling with its key. */
+const CreateToken = z
+  .object({
+    role: z.enum(['coordinator', 'vendor', 'admin']),
+    vendorId: Slug.optional(),
+    regionIds: z.array(Slug).min(1).max(200).optional(),
+    label: z.string().trim().min(1).max(200),
+    ttlHours: z.number().int().min(1).max(MAX_TTL_HOURS).optional(),
+  })
+  .strict()
+  .refine((t) => (t.role === 'vendor') === (t.vendorId !== undefined), {
+    message: 'a vendor token needs vendorId, and only a vendor token has one',
+    path: ['vendorId'],
+  })
+  .refine((t) => t.role === 'coordinator' || t.regionIds === undefined, {
+    message: 'only a coordinator token is scoped to regions',
+    path: ['regionIds'],
+  });
+
+export function tokenRoutes(deps: CloudDeps) {
+  const guard = createGuard(deps);
+  return new Hono<AppEnv>()
+    .post('/tokens', guard('admin'), validate('json', CreateToken), async (c) => {
+      const body = c.req.valid('json');
+      if (body.vendorId) {
+        const vendor = await deps.db.query.vendors.findFirst({ where: eq(vendors.id, body.vendorId) });
+        if (!vendor) throw notFound('vendor');
+      }
+      const regionIds = body.regionIds ? [...new Set(body.regionIds)].sort() : null;
+      if (regionIds) {
+        const found = await deps.db
+          .select({ id: regions.id })
+          .from(regions)
+          .where(inArray(regions.id, regionIds));
+        if (found.length !== regionIds.length) throw notFound('region');
+      }
+      const issued = await issueApiToken(deps.db, deps.clock.now(), { ...body, regionIds });
+      return c.json(
+        {
+          id: issued.id,
+          token: issued.token,
+          role: issued.role,
+          expiresAt: issued.expiresAt?.toISOString() ?? null,
+        },
+        201,
+      );
+    })
+    .post('/tokens/:id/revoke', guard('admin'), validate('param', z.object({ id: Id })), async (c) => {
+      const { id } = c.req.valid('param');
+      const row = await deps.db.query.apiTokens.findFirst({ where: eq(apiTokens.id, id) });
+      if (!row) throw notFound('token');
+      if (row.id === c.get('principal').tokenId)
+        throw new ApiError(409, 'own-token', 'A token cannot revoke itself; use another admin token.');
+      const revokedAt = row.revokedAt ?? deps.clock.now();
+      await deps.db.update(apiTokens).set({ revokedAt }).where(eq(apiTokens.id, id));
+      return c.json({ id, revokedAt: revokedAt.toISOString() });
+    });
+}

@@ -1,0 +1,29 @@
+import { writeFile } from 'node:fs/promises';
+import { eq } from 'drizzle-orm';
+import type { Database } from '../infra/database.ts';
+import { issueApiToken } from './api/issue-token.ts';
+import { apiTokens } from './db/schema.ts';
+import { hashSecret } from './secrets.ts';
+
+/**
+ * On the first start of an empty cloud, mints an admin token and writes it to `path` (mode 0600) for the
+ * operator to read — it is never printed or logged. Later starts find an admin and do nothing, so the file
+ * stays valid across restarts. Returns whether a token was written.
+ */
+export async function bootstrapAdminToken(db: Database, now: Date, path: string): Promise<boolean> {
+  const admin = await db.query.apiTokens.findFirst({
+    where: eq(apiTokens.role, 'admin'),
+    columns: { id: true },
+  });
+  if (admin) return false;
+  const issued = await issueApiToken(db, now, { role: 'admin', label: 'first admin (admin-token file)' });
+  try {
+    // 'wx': two processes starting on one fresh folder must not overwrite each other's token.
+    await writeFile(path, `${issued.token}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    await db.delete(apiTokens).where(eq(apiTokens.tokenHash, hashSecret(issued.token)));
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  return true;
+}

@@ -1,0 +1,210 @@
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+/**
+ * The cloud's database (libSQL locally, Turso-compatible remotely). Times are milliseconds since the epoch;
+ * JSON columns hold documents that were validated by the schemas in ../../schemas before they were stored.
+ */
+
+const createdAt = () => integer('created_at', { mode: 'timestamp_ms' }).notNull();
+
+export const regions = sqliteTable('regions', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+});
+
+export const sites = sqliteTable(
+  'sites',
+  {
+    id: text('id').primaryKey(),
+    regionId: text('region_id')
+      .notNull()
+      .references(() => regions.id),
+    name: text('name').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('sites_region_idx').on(t.regionId)],
+);
+
+export const vendors = sqliteTable('vendors', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+});
+
+export const TOKEN_ROLES = ['admin', 'coordinator', 'vendor', 'site'] as const;
+export type TokenRole = (typeof TOKEN_ROLES)[number];
+
+/** Bearer tokens for people, vendors and enrolled sites. Only the sha256 of a token is ever stored. */
+export const apiTokens = sqliteTable('api_tokens', {
+  id: text('id').primaryKey(),
+  tokenHash: text('token_hash').notNull().unique(),
+  role: text('role', { enum: TOKEN_ROLES }).notNull(),
+  /** Scope of a vendor token. */
+  vendorId: text('vendor_id').references(() => vendors.id),
+  /** Scope of a coordinator token: a JSON array of region ids; null means every region. */
+  regionIds: text('region_ids', { mode: 'json' }).$type<string[]>(),
+  /** Scope of a site token. */
+  siteId: text('site_id').references(() => sites.id),
+  label: text('label').notNull(),
+  createdAt: createdAt(),
+  expiresAt: integer('expires_at', { mode: 'timestamp_ms' }),
+  revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+  lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
+});
+
+/** One-time tokens a coordinator issues so that one agent can enroll as one site. */
+export const enrollmentTokens = sqliteTable('enrollment_tokens', {
+  id: text('id').primaryKey(),
+  tokenHash: text('token_hash').notNull().unique(),
+  siteId: text('site_id')
+    .notNull()
+    .references(() => sites.id),
+  createdAt: createdAt(),
+  expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+  usedAt: integer('used_at', { mode: 'timestamp_ms' }),
+});
+
+/** Sites' Ed25519 public keys (base64 of the 32 raw bytes); the private keys never leave the agents. */
+export const siteKeys = sqliteTable(
+  'site_keys',
+  {
+    keyId: text('key_id').primaryKey(),
+    siteId: text('site_id')
+      .notNull()
+      .references(() => sites.id),
+    publicKey: text('public_key').notNull(),
+    agentVersion: text('agent_version').notNull(),
+    createdAt: createdAt(),
+    revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [index('site_keys_site_idx').on(t.siteId)],
+);
+
+export const models = sqliteTable(
+  'models',
+  {
+    id: text('id').primaryKey(),
+    vendorId: text('vendor_id')
+      .notNull()
+      .references(() => vendors.id),
+    name: text('name').notNull(),
+    version: text('version').notNull(),
+    sha256: text('sha256').notNull(),
+    /** The ModelManifest as accepted, with the cloud-computed sha256 pinned into it. */
+    manifest: text('manifest', { mode: 'json' }).notNull(),
+    blobKey: text('blob_key').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('models_identity_idx').on(t.vendorId, t.name, t.version)],
+);
+
+export const campaigns = sqliteTable('campaigns', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  binEdges: text('bin_edges', { mode: 'json' }).$type<number[]>().notNull(),
+  minCell: integer('min_cell').notNull(),
+  createdAt: createdAt(),
+});
+
+export const campaignModels = sqliteTable(
+  'campaign_models',
+  {
+    campaignId: text('campaign_id')
+      .notNull()
+      .references(() => campaigns.id),
+    modelId: text('model_id')
+      .notNull()
+      .references(() => models.id),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.modelId] })],
+);
+
+export const JOB_STATUSES = ['pending', 'done'] as const;
+
+export const jobs = sqliteTable(
+  'jobs',
+  {
+    id: text('id').primaryKey(),
+    campaignId: text('campaign_id')
+      .notNull()
+      .references(() => campaigns.id),
+    modelId: text('model_id')
+      .notNull()
+      .references(() => models.id),
+    siteId: text('site_id')
+      .notNull()
+      .references(() => sites.id),
+    status: text('status', { enum: JOB_STATUSES }).notNull(),
+    createdAt: createdAt(),
+    doneAt: integer('done_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [
+    uniqueIndex('jobs_assignment_idx').on(t.campaignId, t.modelId, t.siteId),
+    index('jobs_site_status_idx').on(t.siteId, t.status),
+  ],
+);
+
+/** Envelope nonces already seen, per site: the unique key is what makes replay detection atomic. */
+export const nonces = sqliteTable(
+  'nonces',
+  {
+    siteId: text('site_id').notNull(),
+    nonce: text('nonce').notNull(),
+    seenAt: integer('seen_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.nonce] })],
+);
+
+export const RECEIPT_STATUSES = ['queued', 'accepted'] as const;
+
+/**
+ * Every report the API has let through to the queue, written before it is enqueued. Its unique keys refuse a
+ * second submission of the same report id, or a second report for the same job, before ingest ever runs.
+ */
+export const reportReceipts = sqliteTable('report_receipts', {
+  reportId: text('report_id').primaryKey(),
+  jobId: text('job_id')
+    .notNull()
+    .unique()
+    .references(() => jobs.id),
+  siteId: text('site_id').notNull(),
+  status: text('status', { enum: RECEIPT_STATUSES }).notNull(),
+  receivedAt: integer('received_at', { mode: 'timestamp_ms' }).notNull(),
+  acceptedAt: integer('accepted_at', { mode: 'timestamp_ms' }),
+});
+
+/** Accepted site reports, stored once: the report as parsed and the envelope exactly as it was signed. */
+export const reports = sqliteTable(
+  'reports',
+  {
+    reportId: text('report_id').primaryKey(),
+    jobId: text('job_id')
+      .notNull()
+      .references(() => jobs.id),
+    siteId: text('site_id').notNull(),
+    campaignId: text('campaign_id').notNull(),
+    modelId: text('model_id').notNull(),
+    report: text('report', { mode: 'json' }).notNull(),
+    envelope: text('envelope', { mode: 'json' }).notNull(),
+    receivedAt: integer('received_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('reports_campaign_idx').on(t.campaignId, t.modelId)],
+);
+
+export const QUEUE_STATUSES = ['ready', 'dead'] as const;
+
+/** The embedded queue (infra/queue-db.ts): a message is invisible until `visibleAt` once received. */
+export const queueMessages = sqliteTable(
+  'queue_messages',
+  {
+    id: text('id').primaryKey(),
+    topic: text('topic').notNull(),
+    body: text('body').notNull(),
+    status: text('status', { enum: QUEUE_STATUSES }).notNull(),
+    attempts: integer('attempts').notNull(),
+    visibleAt: integer('visible_at', { mode: 'timestamp_ms' }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('queue_messages_poll_idx').on(t.topic, t.status, t.visibleAt)],
+);

@@ -1,0 +1,37 @@
+import type { BlobStore } from '../infra/blob-store.ts';
+import type { Clock } from '../infra/clock.ts';
+import type { Database } from '../infra/database.ts';
+import type { OperationalLog } from '../infra/operational-log.ts';
+import type { Queue } from '../infra/queue.ts';
+
+export interface CloudLimits {
+  /** Largest JSON request body, in bytes. */
+  jsonBytes: number;
+  /** Largest model upload (multipart: manifest + ONNX), in bytes. */
+  modelUploadBytes: number;
+  /** How far an envelope's timestamp may be from the cloud's clock, in milliseconds. */
+  clockSkewMs: number;
+}
+
+export const DEFAULT_LIMITS: CloudLimits = {
+  jsonBytes: 1024 * 1024,
+  modelUploadBytes: 512 * 1024 * 1024,
+  clockSkewMs: 5 * 60 * 1000,
+};
+
+/** Everything a cloud function needs from the outside world, injected so each runtime brings its own. */
+export interface CloudDeps {
+  db: Database;
+  blobs: BlobStore;
+  queue: Queue;
+  clock: Clock;
+  log: OperationalLog;
+  limits?: Partial<CloudLimits>;
+}
+
+export function limitsOf(deps: CloudDeps): CloudLimits {
+  return { ...DEFAULT_LIMITS, ...deps.limits };
+}
+
+/** The queue topic between POST /v1/reports and the ingest consumer. */
+export const REPORTS_TOPIC = 'reports';

@@ -1,0 +1,106 @@
+import { eq } from 'drizzle-orm';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Database } from '../../infra/database.ts';
+import { jobs, queueMessages, reports, siteKeys } from '../db/schema.ts';
+import { REPORTS_TOPIC } from '../deps.ts';
+import {
+  call,
+  openTestCloud,
+  seedNetwork,
+  signEnvelope,
+  siteReport,
+  T0,
+  type TestCloud,
+} from '../test-fixtures.ts';
+import { drainReportBatch, startEmbeddedIngest } from './embedded.ts';
+import { handleReportMessage } from './handle-report-message.ts';
+
+let cloud: TestCloud;
+let net: Awaited<ReturnType<typeof seedNetwork>>;
+beforeEach(async () => {
+  cloud = await openTestCloud();
+  net = await seedNetwork(cloud);
+});
+afterEach(() => cloud.close());
+
+const countReports = async () => (await cloud.deps.db.select().from(reports)).length;
+
+function message() {
+  const report = siteReport(net.acmeIds('site-a'));
+  return { report, body: JSON.stringify({ envelope: signEnvelope(net.siteA, report) }) };
+}
+
+describe('handleReportMessage', () => {
+  it('stores a report once and marks its job done, however often the message comes', async () => {
+    const { report, body } = message();
+    expect(await handleReportMessage(cloud.deps, body)).toEqual({
+      outcome: 'stored',
+      reportId: report.reportId,
+    });
+    expect(await handleReportMessage(cloud.deps, body)).toEqual({
+      outcome: 'duplicate',
+      reportId: report.reportId,
+    });
+    expect(await countReports()).toBe(1);
+    const [job] = await cloud.deps.db.select().from(jobs).where(eq(jobs.id, report.jobId));
+    expect(job?.status).toBe('done');
+    const [row] = await cloud.deps.db.select().from(reports);
+    expect(row?.report).toEqual(report);
+  });
+
+  it('rejects what can never be stored, with a code', async () => {
+    expect(await handleReportMessage(cloud.deps, 'not json')).toEqual({
+      outcome: 'rejected',
+      code: 'invalid-message',
+    });
+    const { body } = message();
+    const env = JSON.parse(body).envelope;
+    const tampered = JSON.stringify({ envelope: { ...env, nonce: 'A'.repeat(24) } });
+    expect(await handleReportMessage(cloud.deps, tampered)).toEqual({
+      outcome: 'rejected',
+      code: 'bad-signature',
+    });
+    expect(await countReports()).toBe(0);
+  });
+
+  it('still stores a report accepted before its key was revoked, and ignores the clock skew', async () => {
+    const { body } = message();
+    await cloud.deps.db.update(siteKeys).set({ revokedAt: T0 }).where(eq(siteKeys.keyId, net.siteA.keyId));
+    cloud.deps.clock.advance(3_600_000);
+    expect((await handleReportMessage(cloud.deps, body)).outcome).toBe('stored');
+  });
+});
+
+describe('the embedded consumer', () => {
+  it('acks handled and rejected messages; leaves failures for redelivery', async () => {
+    await cloud.deps.queue.send(REPORTS_TOPIC, 'garbage');
+    expect(await drainReportBatch(cloud.deps)).toEqual([{ outcome: 'rejected', code: 'invalid-message' }]);
+    expect(await cloud.deps.db.select().from(queueMessages)).toEqual([]);
+
+    await cloud.deps.queue.send(REPORTS_TOPIC, message().body);
+    const broken = new Proxy(cloud.deps.db, {
+      get: (target, prop) =>
+        prop === 'batch'
+          ? () => Promise.reject(new Error('database unavailable'))
+          : Reflect.get(target, prop, target),
+    }) as Database;
+    expect(await drainReportBatch({ ...cloud.deps, db: broken })).toEqual([]);
+    const [left] = await cloud.deps.db.select().from(queueMessages);
+    expect(left?.attempts).toBe(1);
+    cloud.deps.clock.advance(61_000);
+    expect((await drainReportBatch(cloud.deps)).map((o) => o.outcome)).toEqual(['stored']);
+  });
+
+  it('wakes on send and stops cleanly', async () => {
+    const stop = startEmbeddedIngest(cloud.deps, { pollMs: 60_000 });
+    const report = siteReport(net.acmeIds('site-a'));
+    const sent = await call(cloud, 'POST', '/v1/reports', {
+      token: net.siteA.token,
+      json: signEnvelope(net.siteA, report),
+    });
+    expect(sent.status).toBe(202);
+    for (let i = 0; i < 100 && (await countReports()) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await stop();
+    expect(await countReports()).toBe(1);
+  });
+});

@@ -1,0 +1,133 @@
+import { verify } from 'node:crypto';
+import { and, eq, isNull } from 'drizzle-orm';
+import type { Database } from '../../infra/database.ts';
+import { canonicalJson } from '../../schemas/canonical-json.ts';
+import { Envelope, envelopeSigningInput } from '../../schemas/envelope.ts';
+import { SiteReport } from '../../schemas/site-report.ts';
+import { jobs, models, siteKeys } from '../db/schema.ts';
+import { ApiError } from '../errors.ts';
+import { importSitePublicKey } from '../site-public-key.ts';
+
+/**
+ * The checks a site report goes through, one function each, shared by the API (which runs them in the order
+ * the contract fixes) and by ingest (which re-runs the cheap ones before storing).
+ */
+
+export function parseEnvelope(json: unknown): Envelope {
+  const parsed = Envelope.safeParse(json);
+  if (!parsed.success)
+    throw new ApiError(400, 'invalid-envelope', 'The body is not a cairn.envelope/v1 envelope.');
+  return parsed.data;
+}
+
+/** The public key the envelope names, if it belongs to the envelope's site (and, unless told, is not revoked). */
+export async function findSiteKey(
+  db: Database,
+  envelope: Envelope,
+  opts: { includeRevoked?: boolean } = {},
+): Promise<string> {
+  const row = await db.query.siteKeys.findFirst({
+    where: and(
+      eq(siteKeys.keyId, envelope.keyId),
+      eq(siteKeys.siteId, envelope.siteId),
+      opts.includeRevoked ? undefined : isNull(siteKeys.revokedAt),
+    ),
+    columns: { publicKey: true },
+  });
+  if (!row)
+    throw new ApiError(401, 'unknown-key', 'The envelope is signed with a key this site does not hold.');
+  return row.publicKey;
+}
+
+export function verifyEnvelopeSignature(envelope: Envelope, publicKeyBase64: string): void {
+  const key = importSitePublicKey(publicKeyBase64);
+  const { signature, ...unsigned } = envelope;
+  const ok =
+    key !== null && verify(null, envelopeSigningInput(unsigned), key, Buffer.from(signature, 'base64'));
+  if (!ok) throw new ApiError(401, 'bad-signature', "The envelope's signature does not verify.");
+}
+
+export function checkTimestamp(envelope: Envelope, now: Date, skewMs: number): void {
+  const at = Date.parse(envelope.timestamp);
+  if (!Number.isFinite(at) || Math.abs(now.getTime() - at) > skewMs)
+    throw new ApiError(
+      400,
+      'stale-timestamp',
+      `The envelope was signed more than ${Math.round(skewMs / 60_000)} minutes from the cloud's time.`,
+    );
+}
+
+/**
+ * The payload must be exactly the canonical JSON of a strict SiteReport: anything else (extra fields, other
+ * key order, whitespace) would mean the signed bytes and the stored report could be read differently.
+ */
+export function decodeReportPayload(payload: string): SiteReport {
+  const invalid = (why: string) => new ApiError(400, 'invalid-report', `The payload ${why}.`);
+  let text: string;
+  let json: unknown;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(payload, 'base64'));
+    json = JSON.parse(text);
+  } catch {
+    throw invalid('is not UTF-8 JSON');
+  }
+  let canonical: string;
+  try {
+    canonical = canonicalJson(json);
+  } catch {
+    throw invalid('is not canonical JSON');
+  }
+  if (canonical !== text) throw invalid('is not canonical JSON');
+  const parsed = SiteReport.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.filter((s) => typeof s === 'string' && /^[A-Za-z]+$/.test(s)).join('.');
+    throw invalid(`is not a valid cairn.site-report/v1${field ? ` (at ${field})` : ''}`);
+  }
+  return parsed.data;
+}
+
+export function checkReportSite(report: SiteReport, envelope: Envelope): void {
+  if (report.siteId !== envelope.siteId)
+    throw new ApiError(
+      400,
+      'report-site-mismatch',
+      "The report's siteId differs from the envelope's siteId.",
+    );
+}
+
+export interface AssignedJob {
+  jobId: string;
+  campaignId: string;
+  modelId: string;
+  siteId: string;
+}
+
+/** The job the report answers: it must exist, belong to this site, and match the report's campaign and model. */
+export async function findAssignedJob(
+  db: Database,
+  report: SiteReport,
+  siteId: string,
+): Promise<AssignedJob> {
+  const [row] = await db
+    .select({ job: jobs, model: models })
+    .from(jobs)
+    .innerJoin(models, eq(models.id, jobs.modelId))
+    .where(eq(jobs.id, report.jobId));
+  const matches =
+    row !== undefined &&
+    row.job.siteId === siteId &&
+    row.job.campaignId === report.campaignId &&
+    row.model.vendorId === report.model.vendor &&
+    row.model.name === report.model.name &&
+    row.model.version === report.model.version &&
+    row.model.sha256 === report.model.sha256;
+  if (!matches)
+    throw new ApiError(403, 'job-not-assigned', 'The report does not answer a job assigned to this site.');
+  return {
+    jobId: row.job.id,
+    campaignId: row.job.campaignId,
+    modelId: row.job.modelId,
+    siteId: row.job.siteId,
+  };
+}

@@ -1,0 +1,127 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type ServedCloud, serveCloud } from './serve.ts';
+import {
+  fakeOnnx,
+  type Loose,
+  modelUploadForm,
+  signEnvelope,
+  siteKeyPair,
+  siteReport,
+  testManifest,
+} from './test-fixtures.ts';
+
+let dataDir: string;
+const running: ServedCloud[] = [];
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'cairn-serve-'));
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((c) => c.close()));
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function start() {
+  const cloud = await serveCloud({ dataDir, ingest: { pollMs: 50 } });
+  running.push(cloud);
+  return cloud;
+}
+
+function client(base: string, token?: string) {
+  return async (method: string, path: string, body?: unknown) => {
+    const headers: Record<string, string> = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    let payload: RequestInit['body'];
+    if (body instanceof FormData) payload = body;
+    else if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    const res = await fetch(new URL(path, base), { method, headers, body: payload });
+    return { status: res.status, body: (await res.json()) as Loose };
+  };
+}
+
+describe('serveCloud', () => {
+  it('serves the API over HTTP, ingests in-process, and keeps its data and admin token across restarts', async () => {
+    const first = await start();
+    expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(statSync(first.adminTokenPath).mode & 0o777).toBe(0o600);
+    const adminToken = readFileSync(first.adminTokenPath, 'utf8').trim();
+    const admin = client(first.url, adminToken);
+
+    expect((await admin('POST', '/v1/regions', { id: 'north', name: 'Secret Region Name' })).status).toBe(
+      201,
+    );
+    expect((await admin('POST', '/v1/sites', { id: 'site-a', regionId: 'north', name: 'A' })).status).toBe(
+      201,
+    );
+    expect((await admin('POST', '/v1/vendors', { id: 'acme', name: 'Acme' })).status).toBe(201);
+    const model = await admin('POST', '/v1/models', modelUploadForm(testManifest(), fakeOnnx()));
+    expect(model.status).toBe(201);
+    const campaign = await admin('POST', '/v1/campaigns', {
+      name: 'c',
+      modelIds: [model.body.modelId],
+      siteIds: ['site-a'],
+    });
+    const enrollment = await admin('POST', '/v1/sites/site-a/enrollment-tokens', {});
+    const keys = siteKeyPair();
+    const enrolled = await client(first.url)('POST', '/v1/enroll', {
+      token: enrollment.body.token,
+      publicKey: keys.publicKeyRaw,
+      agentVersion: '0.1.0',
+    });
+    expect(enrolled.status).toBe(201);
+    const site = client(first.url, enrolled.body.apiToken);
+    const [job] = (await site('GET', '/v1/jobs')).body.jobs;
+    const report = siteReport({
+      campaignId: campaign.body.campaignId,
+      jobId: job.jobId,
+      siteId: 'site-a',
+      model: { vendor: 'acme', name: 'chest-xray', version: '1.0.0', sha256: model.body.sha256 },
+    });
+    const signer = { siteId: 'site-a', keyId: enrolled.body.keyId, privateKey: keys.privateKey };
+    const sent = await site('POST', '/v1/reports', signEnvelope(signer, report, { timestamp: new Date() }));
+    expect(sent.status).toBe(202);
+
+    // The send kicks the in-process consumer; the status flips without waiting for a poll interval.
+    let status = 'queued';
+    for (let i = 0; i < 100 && status !== 'accepted'; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      status = (await site('GET', `/v1/reports/${report.reportId}`)).body.status;
+    }
+    expect(status).toBe('accepted');
+    expect((await admin('GET', '/v1/regions?filter=SecretQueryValue')).status).toBe(200);
+    await first.close();
+
+    const second = await start();
+    expect(readFileSync(second.adminTokenPath, 'utf8').trim()).toBe(adminToken);
+    const again = client(second.url, adminToken);
+    expect((await again('GET', '/v1/regions')).body.regions.map((r: { id: string }) => r.id)).toEqual([
+      'north',
+    ]);
+    expect((await again('GET', `/v1/campaigns/${campaign.body.campaignId}`)).body.jobs[0].status).toBe(
+      'done',
+    );
+    await second.close();
+
+    const log = readFileSync(join(dataDir, 'logs', 'cloud.log'), 'utf8');
+    const entries = log
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(entries.some((e) => e.route === '/v1/reports' && e.status === 202)).toBe(true);
+    expect(entries.some((e) => e.event === 'ingest' && e.code === 'stored')).toBe(true);
+    for (const secret of [
+      adminToken,
+      enrolled.body.apiToken,
+      'Secret Region Name',
+      'SecretQueryValue',
+      'cairn_',
+    ]) {
+      expect(log).not.toContain(secret);
+    }
+  });
+});

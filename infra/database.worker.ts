@@ -1,0 +1,15 @@
+// Run by database.test.ts as a separate process: opens the database file and writes to it concurrently
+// with another copy of itself.
+import { randomUUID } from 'node:crypto';
+import { systemClock } from './clock.ts';
+import { openDatabase } from './database.ts';
+import { createDbQueue } from './queue-db.ts';
+
+const [url, countText] = process.argv.slice(2);
+const db = await openDatabase(url!);
+const queue = createDbQueue(db, systemClock);
+for (let i = 0; i < Number(countText); i++) {
+  await queue.send('load', randomUUID());
+  if (i % 5 === 0) await queue.receive('load', 2, 30);
+}
+db.$client.close();

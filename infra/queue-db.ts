@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { and, eq, sql } from 'drizzle-orm';
+import { queueMessages } from '../functions/db/schema.ts';
+import type { Clock } from './clock.ts';
+import type { Database } from './database.ts';
+import type { NotifyingQueue, QueueMessage } from './queue.ts';
+
+export interface DbQueue extends NotifyingQueue {
+  /** Messages that were received `maxAttempts` times without an ack, oldest first. */
+  deadLetters(topic: string): Promise<QueueMessage[]>;
+}
+
+/**
+ * The embedded queue: a table in the cloud database. Receiving is one UPDATE … RETURNING, so two consumers
+ * (threads or processes) never claim the same message inside its visibility window.
+ */
+export function createDbQueue(db: Database, clock: Clock, opts: { maxAttempts?: number } = {}): DbQueue {
+  const maxAttempts = opts.maxAttempts ?? 5;
+  const listeners = new Set<(topic: string) => void>();
+  return {
+    async send(topic, body) {
+      const id = randomUUID();
+      const now = clock.now();
+      await db
+        .insert(queueMessages)
+        .values({ id, topic, body, status: 'ready', attempts: 0, visibleAt: now, createdAt: now });
+      for (const listener of listeners) listener(topic);
+      return id;
+    },
+
+    async receive(topic, max, visibilitySeconds) {
+      const now = clock.now().getTime();
+      const hiddenUntil = now + visibilitySeconds * 1000;
+      const [, claimed] = await db.batch([
+        // A message that has used all its attempts goes to the dead letters instead of being delivered again.
+        db
+          .update(queueMessages)
+          .set({ status: 'dead' })
+          .where(
+            sql`${queueMessages.topic} = ${topic} and ${queueMessages.status} = 'ready'
+              and ${queueMessages.visibleAt} <= ${now} and ${queueMessages.attempts} >= ${maxAttempts}`,
+          ),
+        db
+          .update(queueMessages)
+          .set({ visibleAt: new Date(hiddenUntil), attempts: sql`${queueMessages.attempts} + 1` })
+          .where(
+            sql`${queueMessages.id} in (select ${queueMessages.id} from ${queueMessages}
+              where ${queueMessages.topic} = ${topic} and ${queueMessages.status} = 'ready'
+                and ${queueMessages.visibleAt} <= ${now}
+              order by ${queueMessages.createdAt} limit ${Math.max(1, Math.floor(max))})`,
+          )
+          .returning({ id: queueMessages.id, body: queueMessages.body, attempts: queueMessages.attempts }),
+      ]);
+      return claimed;
+    },
+
+    async ack(id) {
+      await db.delete(queueMessages).where(eq(queueMessages.id, id));
+    },
+
+    onSend(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async deadLetters(topic) {
+      return db
+        .select({ id: queueMessages.id, body: queueMessages.body, attempts: queueMessages.attempts })
+        .from(queueMessages)
+        .where(and(eq(queueMessages.topic, topic), eq(queueMessages.status, 'dead')))
+        .orderBy(queueMessages.createdAt);
+    },
+  };
+}
