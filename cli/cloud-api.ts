@@ -66,12 +66,20 @@ export class CloudApi {
       payload = logged;
     }
     const logId = (await this.observe?.request({ method, url, body: logged })) ?? 0;
-    let res: Response;
-    try {
-      res = await fetch(url, { method, headers, body: payload });
-    } catch (err) {
-      await this.observe?.response(logId, null);
-      throw new CloudUnreachable(url, err);
+    let res: Response | undefined;
+    // A pooled connection the server dropped (a restart, a proxy's idle timeout) fails the first request on
+    // it; one more try on a fresh connection tells that apart from a cloud that is really gone.
+    for (let attempt = 1; !res; attempt++) {
+      try {
+        res = await fetch(url, { method, headers, body: payload });
+      } catch (err) {
+        if (attempt < 2) {
+          await new Promise((r) => setTimeout(r, 250));
+          continue;
+        }
+        await this.observe?.response(logId, null);
+        throw new CloudUnreachable(url, err);
+      }
     }
     await this.observe?.response(logId, res.status);
     if (!res.ok) {

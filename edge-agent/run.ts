@@ -91,7 +91,9 @@ async function runPass(
   const outcomes: JobOutcome[] = [];
   const signer: Signer = { siteId: me.siteId, keyId: me.keyId, privateKeyPkcs8: me.privateKey };
   try {
-    events.flushed?.(await flushOutbox(db, api, signer));
+    // Not inside `events.flushed?.(…)`: an optional call skips evaluating its arguments when there is no listener.
+    const flushed = await flushOutbox(db, api, signer);
+    events.flushed?.(flushed);
     await pullJobs(db, api);
   } catch (err) {
     // Start and keep working while the network is down: known jobs still run, reports wait in the outbox.
@@ -107,7 +109,10 @@ async function runPass(
     events.jobFinished?.(outcome);
   }
   try {
-    if (todo.length) events.flushed?.(await flushOutbox(db, api, signer));
+    if (todo.length) {
+      const flushed = await flushOutbox(db, api, signer);
+      events.flushed?.(flushed);
+    }
   } catch (err) {
     if (!(err instanceof CloudUnreachable)) throw err;
     events.offline?.(err.message);

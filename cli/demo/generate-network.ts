@@ -22,7 +22,7 @@ export const DEMO_SITES: SiteSpec[] = [
   {
     id: 'north-general',
     region: 'north',
-    studies: 90,
+    studies: 220,
     prevalence: 0.35,
     manufacturer: 'SIEMENS',
     scannerModel: 'SOMATOM Definition AS',
@@ -34,7 +34,7 @@ export const DEMO_SITES: SiteSpec[] = [
   {
     id: 'north-coastal',
     region: 'north',
-    studies: 70,
+    studies: 150,
     prevalence: 0.25,
     manufacturer: 'GE MEDICAL SYSTEMS',
     scannerModel: 'Revolution CT',
@@ -46,7 +46,7 @@ export const DEMO_SITES: SiteSpec[] = [
   {
     id: 'central-university',
     region: 'central',
-    studies: 110,
+    studies: 260,
     prevalence: 0.4,
     manufacturer: 'Philips',
     scannerModel: 'IQon Spectral CT',
@@ -57,7 +57,7 @@ export const DEMO_SITES: SiteSpec[] = [
   {
     id: 'central-st-anne',
     region: 'central',
-    studies: 70,
+    studies: 160,
     prevalence: 0.3,
     manufacturer: 'SIEMENS',
     scannerModel: 'SOMATOM go.Up',
@@ -69,7 +69,7 @@ export const DEMO_SITES: SiteSpec[] = [
   {
     id: 'south-regional',
     region: 'south',
-    studies: 80,
+    studies: 200,
     prevalence: 0.2,
     manufacturer: 'CANON_MEC',
     scannerModel: 'Aquilion ONE',
@@ -81,7 +81,7 @@ export const DEMO_SITES: SiteSpec[] = [
   {
     id: 'south-valley',
     region: 'south',
-    studies: 70,
+    studies: 150,
     prevalence: 0.3,
     manufacturer: 'GE MEDICAL SYSTEMS',
     scannerModel: 'Optima CT660',

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelManifest } from '../../schemas/model-manifest.ts';
 
@@ -32,6 +35,44 @@ function firstLine(err: unknown): string {
   return (text.split('\n')[0] ?? '').slice(0, 300);
 }
 
+const ORT_BINDING_DIR = join(
+  dirname(createRequire(import.meta.url).resolve('onnxruntime-node')),
+  '..',
+  'bin',
+  'napi-v6',
+  process.platform,
+  process.arch,
+);
+
+function libraryDirs(): string[] {
+  const fromEnv = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  return [
+    ...fromEnv,
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/lib/x86_64-linux-gnu',
+    '/usr/local/lib',
+  ];
+}
+
+/**
+ * Why a provider cannot work on this host, found without asking ONNX Runtime — whose failed attempts print
+ * native error lines to stderr. Undefined means "worth trying".
+ */
+export function providerPrecheck(provider: Provider): string | undefined {
+  if (provider === 'cuda' && !existsSync(join(ORT_BINDING_DIR, 'libonnxruntime_providers_cuda.so')))
+    return 'CUDA provider libraries not installed (install onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12)';
+  if (
+    provider === 'webgpu' &&
+    process.platform === 'linux' &&
+    !libraryDirs().some((d) => existsSync(join(d, 'libvulkan.so.1')))
+  )
+    return 'no Vulkan loader (libvulkan.so.1) on this host';
+  return undefined;
+}
+
 export async function createInferenceSession(
   model: Uint8Array,
   opts: { device: Device; threads?: number },
@@ -40,6 +81,11 @@ export async function createInferenceSession(
   const order: readonly Provider[] = opts.device === 'auto' ? AUTO_ORDER : [opts.device];
   const attempts: ProviderAttempt[] = [];
   for (const provider of order) {
+    const missing = providerPrecheck(provider);
+    if (missing) {
+      attempts.push({ provider, error: missing });
+      continue;
+    }
     try {
       const session = await ort.InferenceSession.create(model, {
         executionProviders: [provider],

@@ -1,0 +1,165 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CloudApi, CloudRefusal } from '../cli/cloud-api.ts';
+import { submitModel } from '../cli/commands/network.ts';
+import { AgentSettings } from '../edge-agent/config.ts';
+import { enrollAgent } from '../edge-agent/enroll.ts';
+import { runAgent } from '../edge-agent/run.ts';
+import { agentStatus } from '../edge-agent/status.ts';
+import { type ServedCloud, serveCloud } from '../functions/serve.ts';
+import { writeSyntheticSite } from '../synthetic/dicom.ts';
+import { buildNoduleDetectorOnnx, demoManifest } from '../synthetic/model.ts';
+
+/**
+ * One agent's life against a real cloud over HTTP: one-time enrollment, a tampered model that is never run,
+ * and a report that waits in the outbox while the cloud is down and goes out when it is back.
+ */
+
+let dir: string;
+let cloud: ServedCloud;
+let admin: CloudApi;
+let coordinator: CloudApi;
+let modelId: string;
+let sha256: string;
+const stateDir = () => join(dir, 'agent');
+
+async function newCampaign(): Promise<string> {
+  const c = await coordinator.json<{ campaignId: string }>('POST', '/v1/campaigns', {
+    json: { name: 'lifecycle', modelIds: [modelId], siteIds: ['gamma'], bins: 10, minCell: 5 },
+  });
+  return c.campaignId;
+}
+
+async function jobStatuses(campaignId: string): Promise<string[]> {
+  const c = await coordinator.json<{ jobs: { status: string }[] }>('GET', `/v1/campaigns/${campaignId}`);
+  return c.jobs.map((j) => j.status);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cairn-agent-'));
+  cloud = await serveCloud({ port: 0, dataDir: join(dir, 'cloud') });
+  admin = new CloudApi(cloud.url, readFileSync(cloud.adminTokenPath, 'utf8').trim());
+  await admin.json('POST', '/v1/regions', { json: { id: 'east', name: 'East' } });
+  await admin.json('POST', '/v1/sites', { json: { id: 'gamma', regionId: 'east', name: 'Gamma' } });
+  await admin.json('POST', '/v1/vendors', { json: { id: 'acme-ai', name: 'Acme' } });
+  const vendorToken = await admin.json<{ token: string }>('POST', '/v1/tokens', {
+    json: { role: 'vendor', vendorId: 'acme-ai', label: 'acme' },
+  });
+  const coordinatorToken = await admin.json<{ token: string }>('POST', '/v1/tokens', {
+    json: { role: 'coordinator', label: 'coord' },
+  });
+  coordinator = new CloudApi(cloud.url, coordinatorToken.token);
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(demoManifest(1)));
+  writeFileSync(join(dir, 'model.onnx'), buildNoduleDetectorOnnx(1));
+  const submitted = await submitModel(
+    new CloudApi(cloud.url, vendorToken.token),
+    join(dir, 'manifest.json'),
+    join(dir, 'model.onnx'),
+  );
+  modelId = submitted.modelId;
+  sha256 = submitted.sha256;
+  await writeSyntheticSite(
+    {
+      siteId: 'gamma',
+      seed: 99,
+      studies: 24,
+      prevalence: 0.4,
+      manufacturer: 'SIEMENS',
+      scannerModel: 'X',
+      institution: 'Gamma',
+      noiseHu: 12,
+      nodule: { minHu: 25, maxHu: 60 },
+    },
+    join(dir, 'gamma'),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await cloud?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('an edge agent against a real cloud', () => {
+  const settings = () =>
+    AgentSettings.parse({
+      dicom: join(dir, 'gamma', 'dicom'),
+      labels: join(dir, 'gamma', 'labels.csv'),
+      threads: 1,
+    });
+
+  it('enrolls once with a one-time token, which cannot be used again', async () => {
+    const { token } = await coordinator.json<{ token: string }>('POST', '/v1/sites/gamma/enrollment-tokens', {
+      json: {},
+    });
+    const enrolled = await enrollAgent({
+      stateDir: stateDir(),
+      cloudUrl: cloud.url,
+      token,
+      settings: settings(),
+    });
+    expect(enrolled.siteId).toBe('gamma');
+    const again = enrollAgent({
+      stateDir: join(dir, 'agent-2'),
+      cloudUrl: cloud.url,
+      token,
+      settings: settings(),
+    });
+    await expect(again).rejects.toBeInstanceOf(CloudRefusal);
+    await expect(again).rejects.toMatchObject({ status: 401 });
+    expect((await agentStatus(stateDir())).siteId).toBe('gamma');
+  });
+
+  it('never runs a model whose bytes differ from the pinned sha256', async () => {
+    const campaignId = await newCampaign();
+    const blob = join(dir, 'cloud', 'blobs', 'models', `${sha256}.onnx`);
+    const original = readFileSync(blob);
+    writeFileSync(blob, Buffer.concat([original, Buffer.from([0])]));
+    let scored = false;
+    try {
+      const outcomes = await runAgent({
+        stateDir: stateDir(),
+        once: true,
+        events: { progress: () => (scored = true) },
+      });
+      expect(outcomes).toEqual([
+        { jobId: expect.any(String), status: 'failed', failure: 'model-sha256-mismatch' },
+      ]);
+    } finally {
+      writeFileSync(blob, original);
+    }
+    expect(scored).toBe(false);
+    expect(await jobStatuses(campaignId)).toEqual(['pending']);
+  });
+
+  it('keeps a report in the outbox while the cloud is down and sends it once it is back', async () => {
+    const campaignId = await newCampaign();
+    const port = cloud.port;
+    let closed: Promise<void> | undefined;
+    const flushes: { sent: number; pending: number }[] = [];
+    const outcomes = await runAgent({
+      stateDir: stateDir(),
+      once: true,
+      events: {
+        // The model is downloaded and scoring has begun: now the network goes away.
+        progress: () => {
+          closed ??= cloud.close();
+        },
+        flushed: (r) => flushes.push(r),
+      },
+    });
+    await closed;
+    expect(outcomes.map((o) => o.status)).toEqual(['reported']);
+    expect(flushes.at(-1)).toMatchObject({ sent: 0, pending: 1 });
+    expect((await agentStatus(stateDir())).outbox).toMatchObject({ pending: 1 });
+
+    cloud = await serveCloud({ port, dataDir: join(dir, 'cloud') });
+    await runAgent({ stateDir: stateDir(), once: true });
+    expect((await agentStatus(stateDir())).outbox).toMatchObject({ pending: 0, sent: 1 });
+    const deadline = Date.now() + 10_000;
+    while ((await jobStatuses(campaignId))[0] !== 'done' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await jobStatuses(campaignId)).toEqual(['done']);
+  });
+});
