@@ -1,8 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { registerAgentCommands } from './commands/agent.ts';
+import { registerAuditCommands } from './commands/audit.ts';
 import { registerCloudCommands } from './commands/cloud.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerNetworkCommands } from './commands/network.ts';
+import { registerPoolCommand } from './commands/pool.ts';
+import { registerReportCommand } from './commands/report.ts';
 import { CliError } from './errors.ts';
 
 const program = new Command('cairn')
@@ -14,6 +17,9 @@ registerCloudCommands(program);
 registerAgentCommands(program);
 registerNetworkCommands(program);
 registerDemoCommand(program);
+registerReportCommand(program);
+registerPoolCommand(program);
+registerAuditCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -9,19 +9,44 @@ import { CliError } from '../cli/errors.ts';
  */
 export const AgentSettings = z
   .object({
-    /** Folder of DICOM files, read recursively. */
-    dicom: z.string().min(1),
+    /** Folder of DICOM files, read recursively (this or `dicomweb`). */
+    dicom: z.string().min(1).optional(),
+    /**
+     * A PACS over DICOMweb instead of a folder: QIDO-RS finds studies by date range and modality, WADO-RS
+     * fetches them. An Authorization header, if the PACS needs one, comes from CAIRN_DICOMWEB_AUTHORIZATION
+     * (kept out of this file).
+     */
+    dicomweb: z
+      .object({
+        url: z.url(),
+        studyDateFrom: z
+          .string()
+          .regex(/^\d{8}$/, 'YYYYMMDD')
+          .optional(),
+        studyDateTo: z
+          .string()
+          .regex(/^\d{8}$/, 'YYYYMMDD')
+          .optional(),
+      })
+      .strict()
+      .optional(),
     /** labels.csv with columns StudyInstanceUID,label. */
     labels: z.string().min(1),
     /** Minimum cell size for released counts; the larger of this and the campaign's is applied. */
     minCell: z.number().int().min(0).default(5),
     device: z.enum(['auto', 'cpu', 'webgpu', 'cuda']).default('auto'),
     threads: z.number().int().min(1).max(256).optional(),
-    batchSize: z.number().int().min(1).max(1024).default(16),
+    /** Images per inference run; by default sized for the provider (8 on the CPU, 32 on a GPU). */
+    batchSize: z.number().int().min(1).max(1024).optional(),
+    /** Decode worker threads; by default one fewer than the cores. */
+    workers: z.number().int().min(1).max(64).optional(),
     /** How often `agent run` polls for jobs when not `--once`. */
     pollSeconds: z.number().int().min(1).default(30),
   })
-  .strict();
+  .strict()
+  .refine((s) => Boolean(s.dicom) !== Boolean(s.dicomweb), {
+    message: 'give exactly one image source: dicom (a folder) or dicomweb (a PACS)',
+  });
 export type AgentSettings = z.infer<typeof AgentSettings>;
 
 export const settingsPath = (stateDir: string) => join(stateDir, 'agent.json');
@@ -29,7 +54,10 @@ export const settingsPath = (stateDir: string) => join(stateDir, 'agent.json');
 /** Checks what can only be checked on this host; returns one line per problem (empty when fine). */
 export function planSettings(settings: AgentSettings): string[] {
   const problems: string[] = [];
-  if (!existsSync(settings.dicom) || !statSync(settings.dicom).isDirectory())
+  if (
+    settings.dicom !== undefined &&
+    (!existsSync(settings.dicom) || !statSync(settings.dicom).isDirectory())
+  )
     problems.push(`dicom: ${settings.dicom} is not a folder`);
   if (!existsSync(settings.labels) || !statSync(settings.labels).isFile())
     problems.push(`labels: ${settings.labels} is not a file`);
@@ -52,7 +80,11 @@ export function readSettings(stateDir: string, overrides: Partial<AgentSettings>
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'settings'}: ${i.message}`);
     throw new CliError(`agent settings are invalid (${file}): ${issues.join('; ')}`);
   }
-  const settings = { ...parsed.data, dicom: resolve(parsed.data.dicom), labels: resolve(parsed.data.labels) };
+  const settings = {
+    ...parsed.data,
+    ...(parsed.data.dicom ? { dicom: resolve(parsed.data.dicom) } : {}),
+    labels: resolve(parsed.data.labels),
+  };
   const problems = planSettings(settings);
   if (problems.length) throw new CliError(`agent settings cannot be applied: ${problems.join('; ')}`);
   return settings;

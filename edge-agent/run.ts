@@ -10,19 +10,18 @@ import { type AgentSettings, readSettings } from './config.ts';
 import type { Signer } from './identity.ts';
 import { joinLabels, parseLabelsCsv } from './labels.ts';
 import { enqueueReport, type FlushResult, flushOutbox } from './outbox.ts';
-import { scoreFolder } from './pipeline/score-folder.ts';
+import { modelSha256, type PipelineProgress, scoreFolder } from './pipeline/score-folder.ts';
 import { privacyGate } from './privacy/gate.ts';
 import { buildSiteReport } from './report/site-report.ts';
 import { logSentBytes } from './sent-log.ts';
+import { sourceFromSettings } from './sources/from-settings.ts';
+import { predictionCache } from './state/predictions.ts';
 import { identity, jobs } from './state/schema.ts';
 import { type AgentDb, openAgentState } from './state/store.ts';
 import { AGENT_VERSION } from './version.ts';
 
-export interface JobProgress {
+export interface JobProgress extends PipelineProgress {
   jobId: string;
-  filesSeen: number;
-  imagesInferred: number;
-  excluded: number;
 }
 
 export interface JobOutcome {
@@ -162,12 +161,15 @@ async function evaluateJob(
 
   const manifest = job.model.manifest;
   const scored = await scoreFolder({
-    dicomDir: settings.dicom,
+    source: sourceFromSettings(settings, manifest.modality),
     manifest,
     model,
     device: settings.device,
-    batchSize: settings.batchSize,
-    threads: settings.threads,
+    ...(settings.batchSize !== undefined ? { batchSize: settings.batchSize } : {}),
+    ...(settings.threads !== undefined ? { threads: settings.threads } : {}),
+    ...(settings.workers !== undefined ? { workers: settings.workers } : {}),
+    // Per-image scores survive a crash: a rerun of this job (or another job on the same model) reuses them.
+    cache: predictionCache(db, modelSha256(model)),
     onProgress: (p) => events.progress?.({ jobId: job.jobId, ...p }),
   });
   const joined = joinLabels(scored.studyScores, labels);

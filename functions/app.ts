@@ -11,11 +11,24 @@ import { jobRoutes } from './api/routes/jobs.ts';
 import { modelRoutes } from './api/routes/models.ts';
 import { regionRoutes } from './api/routes/regions.ts';
 import { reportRoutes } from './api/routes/reports.ts';
+import { siteKeyRoutes } from './api/routes/site-keys.ts';
 import { siteRoutes } from './api/routes/sites.ts';
 import { tokenRoutes } from './api/routes/tokens.ts';
+import { vendorKeyRoutes } from './api/routes/vendor-keys.ts';
 import { vendorRoutes } from './api/routes/vendors.ts';
 import { type CloudDeps, limitsOf } from './deps.ts';
 import { ApiError } from './errors.ts';
+
+const JSON_TYPE = /^application\/json\s*(;|$)/i;
+const MULTIPART = /^multipart\/form-data\s*;/i;
+
+/** Whether a request carries a body: by its length when it says, else by whether it has a stream at all. */
+function hasBody(req: Request): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD') return false;
+  const length = req.headers.get('content-length');
+  if (length !== null) return Number(length) > 0;
+  return req.body !== null;
+}
 
 /** The cloud API as one hono app: pure over its dependencies, wrapped by serve.ts (node) and lambda.ts. */
 export function createCloudApp(deps: CloudDeps) {
@@ -33,7 +46,9 @@ export function createCloudApp(deps: CloudDeps) {
     .route('/', enrollmentRoutes(deps))
     .route('/', regionRoutes(deps))
     .route('/', siteRoutes(deps))
+    .route('/', siteKeyRoutes(deps))
     .route('/', vendorRoutes(deps))
+    .route('/', vendorKeyRoutes(deps))
     .route('/', tokenRoutes(deps))
     .route('/', modelRoutes(deps))
     .route('/', campaignRoutes(deps))
@@ -46,6 +61,23 @@ export function createCloudApp(deps: CloudDeps) {
       .use('*', accessLog(deps.log, deps.clock))
       // Every body is JSON and small, except a model upload, which has its own, larger limit (routes/models.ts).
       .use('*', (c, next) => (isModelUpload(c.req.method, c.req.path) ? next() : jsonLimit(c, next)))
+      .use('*', async (c, next) => {
+        // A body the route cannot read is refused up front, with a code, rather than parsed as something else
+        // (hono's JSON validator would otherwise read a non-JSON body as {}).
+        if (hasBody(c.req.raw)) {
+          const type = c.req.header('content-type') ?? '';
+          const wanted = isModelUpload(c.req.method, c.req.path) ? MULTIPART : JSON_TYPE;
+          if (!wanted.test(type))
+            throw new ApiError(
+              415,
+              'unsupported-media-type',
+              wanted === JSON_TYPE
+                ? 'This route takes an application/json body.'
+                : 'This route takes a multipart/form-data body.',
+            );
+        }
+        await next();
+      })
       .route('/v1', v1)
       .notFound(onNotFound)
       .onError(onApiError)

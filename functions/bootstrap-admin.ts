@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { eq } from 'drizzle-orm';
 import type { Database } from '../infra/database.ts';
 import { issueApiToken } from './api/issue-token.ts';
+import { type AuditDeps, appendAudit } from './audit/append.ts';
 import { apiTokens } from './db/schema.ts';
 import { hashSecret } from './secrets.ts';
 
@@ -10,7 +11,12 @@ import { hashSecret } from './secrets.ts';
  * operator to read — it is never printed or logged. Later starts find an admin and do nothing, so the file
  * stays valid across restarts. Returns whether a token was written.
  */
-export async function bootstrapAdminToken(db: Database, now: Date, path: string): Promise<boolean> {
+export async function bootstrapAdminToken(
+  db: Database,
+  now: Date,
+  path: string,
+  audit?: AuditDeps,
+): Promise<boolean> {
   const admin = await db.query.apiTokens.findFirst({
     where: eq(apiTokens.role, 'admin'),
     columns: { id: true },
@@ -25,5 +31,12 @@ export async function bootstrapAdminToken(db: Database, now: Date, path: string)
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
   }
+  if (audit)
+    await appendAudit(audit, {
+      actor: 'system',
+      action: 'token.issued',
+      target: issued.id,
+      detail: { role: 'admin', vendorId: null, regionIds: null, expiresAt: null },
+    });
   return true;
 }

@@ -51,7 +51,7 @@ export async function serveCloud(opts: ServeCloudOptions): Promise<ServedCloud> 
   };
   const adminTokenPath = join(opts.dataDir, 'admin-token');
   try {
-    await bootstrapAdminToken(db, clock.now(), adminTokenPath);
+    await bootstrapAdminToken(db, clock.now(), adminTokenPath, deps);
   } catch (err) {
     db.$client.close();
     throw err;

@@ -8,7 +8,8 @@ import { dirname } from 'node:path';
  */
 export interface OperationalLogEntry {
   time: string;
-  event: 'request' | 'ingest' | 'startup';
+  /** 'audit': a new head of the audit chain (ref `seq:hash`), so truncating the chain can be detected. */
+  event: 'request' | 'ingest' | 'startup' | 'audit';
   method?: string;
   route?: string;
   status?: number;

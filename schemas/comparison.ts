@@ -17,6 +17,8 @@ export const PooledEstimate = z
     i2: z.number().min(0).max(1).nullable(),
     k: Count,
     method: z.enum(['DL', 'REML']),
+    /** Present ('knha') when the Knapp–Hartung adjustment was used; absent means normal (z) intervals. */
+    test: z.enum(['z', 'knha']).optional(),
     predictionLow: Probability.nullable().optional(),
     predictionHigh: Probability.nullable().optional(),
     reason: z.string().optional(),
@@ -38,8 +40,56 @@ export const SiteComparisonRow = z
   })
   .strict();
 
+/**
+ * The pooled binned ROC: the sites' histograms summed on the edges every site kept, and the exact AUC with
+ * DeLong's SE of those binned scores (all patients as one sample, not a random-effects mean).
+ */
+export const BinnedAuc = z
+  .object({
+    estimate: Probability.nullable(),
+    se: z.number().min(0).nullable(),
+    ciLow: Probability.nullable(),
+    ciHigh: Probability.nullable(),
+    bins: Count,
+    reason: z.string().optional(),
+  })
+  .strict();
+
 export const PooledGroup = z
-  .object({ auc: PooledEstimate, sensitivity: PooledEstimate, specificity: PooledEstimate })
+  .object({
+    auc: PooledEstimate,
+    sensitivity: PooledEstimate,
+    specificity: PooledEstimate,
+    binnedAuc: BinnedAuc.optional(),
+  })
+  .strict();
+
+/**
+ * Model A vs model B across sites, within each site first: per-site AUC differences (paired DeLong where a
+ * site compared both on the same cases, else var A + var B — kUnpaired counts those), pooled by random
+ * effects on the AUC-difference scale.
+ */
+export const ModelContrast = z
+  .object({
+    modelA: Id,
+    modelB: Id,
+    estimate: z.number().nullable(),
+    se: z.number().min(0).nullable(),
+    ciLow: z.number().nullable(),
+    ciHigh: z.number().nullable(),
+    statistic: z.number().nullable(),
+    p: Probability.nullable(),
+    tau2: z.number().min(0).nullable(),
+    i2: z.number().min(0).max(1).nullable(),
+    k: Count,
+    kPaired: Count,
+    kUnpaired: Count,
+    method: z.enum(['DL', 'REML']),
+    test: z.enum(['z', 'knha']),
+    predictionLow: z.number().nullable(),
+    predictionHigh: z.number().nullable(),
+    reason: z.string().optional(),
+  })
   .strict();
 
 export const ModelComparison = z
@@ -60,6 +110,8 @@ export const Comparison = z
     campaignId: Id.optional(),
     generatedAt: z.string().datetime(),
     models: z.array(ModelComparison),
+    /** Every pair of compared models with at least one site in common (optional: absent in older output). */
+    contrasts: z.array(ModelContrast).optional(),
   })
   .strict();
 export type Comparison = z.infer<typeof Comparison>;

@@ -19,6 +19,8 @@ export const IMAGE_EXCLUSION_REASONS = [
   'body-part-mismatch', // not one of the manifest's body parts
   'decode-error', // pixel data present but inconsistent with its header
   'inference-error',
+  'view-mismatch', // View Position not one of the manifest's (when the manifest names views)
+  'image-type-mismatch', // Image Type lacks a value the manifest requires (e.g. ORIGINAL)
 ] as const;
 
 export const STUDY_EXCLUSION_REASONS = [

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Count, Id, Sha256Hex, Slug } from './common.ts';
 import { ModelManifest } from './model-manifest.ts';
+import { Ed25519PublicKey, ModelSignature, VendorKeyId } from './model-signature.ts';
 
 /** An evaluation job as an agent pulls it: one model version to evaluate at one site for one campaign. */
 export const Job = z
@@ -16,6 +17,13 @@ export const Job = z
         manifest: ModelManifest,
         /** Path (relative to the cloud's base URL) or absolute URL of the ONNX bytes. */
         downloadUrl: z.string().min(1),
+        /**
+         * The vendor's signature and the key it verified against, present only for signed models (so agents
+         * built before signing see exactly the old shape for unsigned ones). The agent verifies it again
+         * (edge-agent/model-signature.ts) over the bytes it downloaded before it loads them.
+         */
+        signature: ModelSignature.optional(),
+        vendorKey: z.object({ keyId: VendorKeyId, publicKey: Ed25519PublicKey }).strict().optional(),
       })
       .strict(),
     /** Campaign-fixed histogram bin edges, strictly increasing. */

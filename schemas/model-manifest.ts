@@ -56,6 +56,19 @@ export const ModelManifest = z
     task: z.literal('binary-classification'),
     modality: z.array(Modality).min(1),
     bodyPart: z.array(BodyPart).min(1).optional(),
+    /** Optional: View Position (0018,5101) values the model is meant for, e.g. ["PA", "AP"] for chest X-ray. */
+    viewPosition: z
+      .array(z.string().regex(/^[A-Z0-9 _]{1,16}$/, 'a DICOM View Position value such as PA'))
+      .min(1)
+      .optional(),
+    /**
+     * Optional: Image Type (0008,0008) values an image must all carry, e.g. ["ORIGINAL", "PRIMARY"] keeps
+     * acquired images and drops derived ones (MPRs, MIPs, screenshots).
+     */
+    imageType: z
+      .array(z.string().regex(/^[A-Z0-9 _]{1,16}$/, 'a DICOM Image Type value such as ORIGINAL'))
+      .min(1)
+      .optional(),
     input: ModelInput,
     output: ModelOutput,
     /** Locked operating threshold: a study is called positive when its score >= threshold. */

@@ -8,7 +8,8 @@ import { ExclusionReason } from './exclusion-reasons.ts';
  * Methods: ../STATISTICS.md. A null estimate always comes with a reason.
  */
 
-export const UndefinedReason = z.enum(['no-positives', 'no-negatives', 'empty', 'suppressed']);
+/** 'merged': a subgroup the privacy gate formed by merging small groups, whose AUC it cannot compute. */
+export const UndefinedReason = z.enum(['no-positives', 'no-negatives', 'empty', 'suppressed', 'merged']);
 
 /** A proportion with its 95 % interval (Wilson unless `method` says otherwise). */
 export const Proportion = z
@@ -61,6 +62,99 @@ export const SUPPRESSIBLE_FIELDS = [
   'npv',
 ] as const;
 
+/**
+ * Calibration of the scores as probabilities (STATISTICS.md): Brier score, ECE over 10 equal-width bins,
+ * calibration intercept (calibration-in-the-large: logistic regression of y with logit(p) as offset) and
+ * slope (coefficient of logit(p) in a logistic regression of y on logit(p)); Van Calster 2016/2019.
+ * The nulls are nested (brier ⇒ ece ⇒ intercept ⇒ slope) and `reason` names why.
+ */
+export const Calibration = z
+  .object({
+    brier: z.number().min(0).max(1).nullable(),
+    ece: z.number().min(0).max(1).nullable(),
+    intercept: z.number().nullable(),
+    slope: z.number().nullable(),
+    reason: z
+      .enum(['empty', 'not-probabilities', 'no-positives', 'no-negatives', 'constant-score', 'separation'])
+      .optional(),
+  })
+  .strict();
+export type Calibration = z.infer<typeof Calibration>;
+
+/** The standard subgroup attributes; a campaign may name more (any SubgroupAttribute token). */
+export const STANDARD_SUBGROUP_ATTRIBUTES = [
+  'sex',
+  'ageBand',
+  'manufacturer',
+  'scannerModel',
+  'bodyPart',
+] as const;
+export const AGE_BANDS = ['0-17', '18-39', '40-59', '60-74', '75+'] as const;
+/** A subgroup attribute name: a bounded identifier (the standard ones or a campaign-named one). */
+export const SubgroupAttribute = z
+  .string()
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_-]{0,31}$/,
+    'an attribute name: a letter, then letters, digits, "_" or "-"; ≤ 32',
+  );
+/**
+ * A subgroup value: a bounded, normalised token (upper case A–Z, digits, space, "_", ".", "-", "+"; ≤ 32
+ * characters — DICOM free text is normalised to it at the site), or the reserved lower-case 'unknown'
+ * (attribute missing) and 'other' (small groups the privacy gate merged).
+ */
+export const SubgroupValue = z.union([
+  z.literal('unknown'),
+  z.literal('other'),
+  z.string().regex(/^[A-Z0-9][A-Z0-9 _.+-]{0,31}$/, 'a normalised subgroup value'),
+]);
+
+export const Confusion = z
+  .object({ tp: Count.nullable(), fp: Count.nullable(), tn: Count.nullable(), fn: Count.nullable() })
+  .strict();
+
+const SuppressedList = z.array(z.enum(SUPPRESSIBLE_FIELDS));
+
+/** Every metric of the report, for the cases whose attribute has this value (after the privacy gate). */
+export const Subgroup = z
+  .object({
+    attribute: SubgroupAttribute,
+    value: SubgroupValue,
+    cases: Count,
+    positives: Count,
+    negatives: Count,
+    confusion: Confusion,
+    sensitivity: Proportion,
+    specificity: Proportion,
+    ppv: Proportion,
+    npv: Proportion,
+    auc: Auc,
+    calibration: Calibration.optional(),
+    suppressed: SuppressedList,
+  })
+  .strict();
+export type Subgroup = z.infer<typeof Subgroup>;
+
+/**
+ * Paired DeLong comparison of the report's model (A) with a second score on the same cases (B):
+ * difference = aucA − aucB, se = √(L S Lᵀ), z, two-sided p, and S = S10/m + S01/n as
+ * [[Var A, Cov], [Cov, Var B]]. `modelB` names B when it is a registered model.
+ */
+export const Paired = z
+  .object({
+    aucA: Probability.nullable(),
+    aucB: Probability.nullable(),
+    difference: z.number().min(-1).max(1).nullable(),
+    se: z.number().min(0).nullable(),
+    z: z.number().nullable(),
+    p: Probability.nullable(),
+    covariance: z.tuple([z.tuple([z.number(), z.number()]), z.tuple([z.number(), z.number()])]).nullable(),
+    method: z.literal('delong-paired'),
+    reason: z.enum(['no-positives', 'no-negatives', 'empty', 'too-few', 'zero-variance']).optional(),
+    modelB: z.object({ vendor: Slug, name: Slug, version: SemVer, sha256: Sha256Hex }).strict().optional(),
+  })
+  .strict();
+export type Paired = z.infer<typeof Paired>;
+
 export const SiteReport = z
   .object({
     schema: z.literal('cairn.site-report/v1'),
@@ -90,6 +184,11 @@ export const SiteReport = z
     auc: Auc,
     histogram: ScoreHistogram,
     suppressed: z.array(z.enum(SUPPRESSIBLE_FIELDS)),
+    /** Optional so reports made before issue 3 still parse; buildSiteReport always fills it. */
+    calibration: Calibration.optional(),
+    /** Per attribute value, after the gate: every listed group has cases, positives, negatives 0 or >= k. */
+    subgroups: z.array(Subgroup).optional(),
+    paired: Paired.optional(),
   })
   .strict();
 export type SiteReport = z.infer<typeof SiteReport>;

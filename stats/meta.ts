@@ -4,6 +4,7 @@
  */
 import type { PooledEstimate } from '../schemas/comparison.ts';
 import { zCritical } from './normal.ts';
+import { tCritical } from './t.ts';
 
 export type TauMethod = 'DL' | 'REML';
 
@@ -12,7 +13,14 @@ export interface MetaOptions {
   method?: TauMethod;
   /** Confidence level of the interval and the prediction interval (default 0.95). */
   level?: number;
+  /**
+   * 'z' (default): normal intervals. 'knha': the Knapp–Hartung (Hartung–Knapp–Sidik–Jonkman) adjustment,
+   * metafor's test = "knha" (recommended in STATISTICS.md); needs k >= 2.
+   */
+  test?: MetaTest;
 }
+
+export type MetaTest = 'z' | 'knha';
 
 export interface RandomEffectsResult {
   /** Pooled estimate μ̂ = Σ w*_i y_i / Σ w*_i with w*_i = 1/(v_i + τ²). */
@@ -29,6 +37,9 @@ export interface RandomEffectsResult {
   predictionLow: number;
   predictionHigh: number;
   method: TauMethod;
+  test: MetaTest;
+  /** Degrees of freedom of the t distribution (k − 1) with test 'knha'; null with 'z'. */
+  df: number | null;
 }
 
 interface Sums {
@@ -121,7 +132,10 @@ function tau2REML(yi: readonly number[], vi: readonly number[], start: number): 
  * τ² by DerSimonian–Laird (default) or REML; μ̂ and SE = 1/√Σw* with w* = 1/(v + τ²); CI μ̂ ± z·SE;
  * I² = τ²/(τ² + s²) with s² = (k − 1)Σw/((Σw)² − Σw²), w = 1/v (Higgins & Thompson 2002, as metafor);
  * prediction interval μ̂ ± z·√(SE² + τ²) (metafor predict() with test "z").
- * k = 1: τ² = 0, I² = 0, Q = 0 (metafor's values), and the intervals are those of the single estimate.
+ * With test 'knha' (Knapp & Hartung 2003; Sidik & Jonkman 2002): SE² = Σw*(y − μ̂)²/((k − 1)Σw*), and the
+ * CI and prediction interval use t_{k−1} instead of z (metafor rma(test = "knha") and its predict()).
+ * k = 1: τ² = 0, I² = 0, Q = 0 (metafor's values), and the intervals are those of the single estimate
+ * (test 'z' only: Knapp–Hartung with k = 1 throws).
  */
 export function randomEffects(
   yi: readonly number[],
@@ -129,8 +143,12 @@ export function randomEffects(
   opts: MetaOptions = {},
 ): RandomEffectsResult {
   const method = opts.method ?? 'DL';
-  const z = zCritical(opts.level ?? 0.95);
+  const test = opts.test ?? 'z';
+  const level = opts.level ?? 0.95;
+  const z = zCritical(level);
   const k = yi.length;
+  if (test === 'knha' && k < 2)
+    throw new RangeError('the Knapp–Hartung adjustment needs at least 2 estimates');
   if (k !== vi.length) throw new RangeError(`yi (${k}) and vi (${vi.length}) differ in length`);
   if (k === 0) throw new RangeError('randomEffects needs at least one estimate');
   for (let i = 0; i < k; i++) {
@@ -142,7 +160,18 @@ export function randomEffects(
   const dl = tau2DL(yi, vi, Q);
   const tau2 = method === 'DL' ? dl : tau2REML(yi, vi, dl);
   const { sw: swStar, mu } = weightedSums(yi, vi, tau2);
-  const se = Math.sqrt(1 / swStar);
+  let se = Math.sqrt(1 / swStar);
+  let crit = z;
+  let df: number | null = null;
+  if (test === 'knha') {
+    // Knapp & Hartung (2003): Var(μ̂) = q/Σw* with q = Σ w*_i (y_i − μ̂)²/(k − 1), and t_{k−1} quantiles
+    // (metafor rma(test = "knha"); q is not truncated at 1 — that would be test = "adhoc").
+    let rss = 0;
+    for (let i = 0; i < k; i++) rss += ((yi[i] as number) - mu) ** 2 / ((vi[i] as number) + tau2);
+    df = k - 1;
+    se = Math.sqrt(rss / df / swStar);
+    crit = tCritical(level, df);
+  }
   let i2 = 0;
   if (k > 1 && tau2 > 0) {
     const { sw, sw2 } = weightedSums(yi, vi, 0);
@@ -153,15 +182,17 @@ export function randomEffects(
   return {
     estimate: mu,
     se,
-    ciLow: mu - z * se,
-    ciHigh: mu + z * se,
+    ciLow: mu - crit * se,
+    ciHigh: mu + crit * se,
     tau2,
     i2,
     Q,
     k,
-    predictionLow: mu - z * pse,
-    predictionHigh: mu + z * pse,
+    predictionLow: mu - crit * pse,
+    predictionHigh: mu + crit * pse,
     method,
+    test,
+    df,
   };
 }
 
@@ -193,6 +224,22 @@ function pooledOnLogit(yi: number[], vi: number[], opts: MetaOptions, emptyReaso
       reason: emptyReason,
     };
   }
+  const knha = opts.test === 'knha' ? { test: 'knha' as const } : {};
+  if (opts.test === 'knha' && yi.length < 2) {
+    return {
+      estimate: expit(yi[0] as number),
+      ciLow: null,
+      ciHigh: null,
+      tau2: 0,
+      i2: 0,
+      k: 1,
+      method,
+      ...knha,
+      predictionLow: null,
+      predictionHigh: null,
+      reason: 'the Knapp–Hartung interval needs at least 2 sites (t with k − 1 = 0 degrees of freedom)',
+    };
+  }
   const r = randomEffects(yi, vi, opts);
   return {
     estimate: expit(r.estimate),
@@ -202,6 +249,7 @@ function pooledOnLogit(yi: number[], vi: number[], opts: MetaOptions, emptyReaso
     i2: r.i2,
     k: r.k,
     method,
+    ...knha,
     predictionLow: expit(r.predictionLow),
     predictionHigh: expit(r.predictionHigh),
   };

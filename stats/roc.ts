@@ -4,7 +4,7 @@
  * Convention: label 1 = positive (case), higher score = more likely positive, ties count ½
  * (pROC's roc(direction = "<")).
  */
-import { zCritical } from './normal.ts';
+import { pnorm, zCritical } from './normal.ts';
 
 export type AucUndefinedReason = 'no-positives' | 'no-negatives' | 'empty';
 
@@ -129,27 +129,188 @@ export function aucUndefinedReason(m: number, n: number): AucUndefinedReason | n
   return null;
 }
 
-/** Sample variance Σ(v − mean)²/(len − 1) about a known mean; null when len < 2. */
-function sampleVariance(values: Float64Array, mean: number): number | null {
-  if (values.length < 2) return null;
-  let s = 0;
-  for (const v of values) s += (v - mean) * (v - mean);
-  return s / (values.length - 1);
+/**
+ * Splits scores by 0/1 label into two typed arrays (positives, negatives); throws on NaN scores, other labels
+ * or a length mismatch.
+ */
+function splitByLabel(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+): { pos: Float64Array; neg: Float64Array } {
+  const len = scores.length;
+  if (len !== labels.length) {
+    throw new RangeError(`scores (${len}) and labels (${labels.length}) differ in length`);
+  }
+  let m = 0;
+  for (let i = 0; i < len; i++) {
+    const y = labels[i];
+    if (y === 1) m++;
+    else if (y !== 0) throw new RangeError(`label ${i} is ${y}; labels must be 0 or 1`);
+    if (Number.isNaN(scores[i])) throw new RangeError(`score ${i} is NaN`);
+  }
+  const pos = new Float64Array(m);
+  const neg = new Float64Array(len - m);
+  let a = 0;
+  let b = 0;
+  for (let i = 0; i < len; i++) {
+    if (labels[i] === 1) pos[a++] = scores[i] as number;
+    else neg[b++] = scores[i] as number;
+  }
+  return { pos, neg };
+}
+
+/**
+ * One merge walk over the sorted positives and negatives, visiting each distinct score once. A tie group of
+ * `a` positives and `b` negatives at score s, with `negBelow` negatives and `posBelow` positives below s, has
+ * placement values v10 = (negBelow + b/2)/n for its positives and v01 = (m − posBelow − a/2)/m for its
+ * negatives (Sun & Xu's midrank identities, written with counts). Returns Σv10, Σv01 and the sums of squared
+ * deviations from c10 and c01.
+ */
+function placementSums(pos: Float64Array, neg: Float64Array, c10: number, c01: number): number[] {
+  const m = pos.length;
+  const n = neg.length;
+  let i = 0;
+  let j = 0;
+  let s10 = 0;
+  let s01 = 0;
+  let q10 = 0;
+  let q01 = 0;
+  while (i < m || j < n) {
+    const pv = i < m ? (pos[i] as number) : Number.POSITIVE_INFINITY;
+    const nv = j < n ? (neg[j] as number) : Number.POSITIVE_INFINITY;
+    const v = i < m && (j >= n || pv <= nv) ? pv : nv;
+    const i0 = i;
+    const j0 = j;
+    while (i < m && pos[i] === v) i++;
+    while (j < n && neg[j] === v) j++;
+    const a = i - i0;
+    const b = j - j0;
+    if (a > 0) {
+      const v10 = (j0 + b / 2) / n;
+      s10 += a * v10;
+      q10 += a * (v10 - c10) * (v10 - c10);
+    }
+    if (b > 0) {
+      const v01 = (m - i0 - a / 2) / m;
+      s01 += b * v01;
+      q01 += b * (v01 - c01) * (v01 - c01);
+    }
+  }
+  return [s10, s01, q10, q01];
 }
 
 /**
  * Empirical AUC of `scores` for 0/1 `labels` (Mann–Whitney, ties ½) with DeLong's variance
- * Var = var(V10)/m + var(V01)/n (sample variances) and a normal `level` interval on the AUC scale clipped to
- * [0, 1] — pROC's auc(), var() and ci.auc(method = "delong") with direction "<".
+ * Var = var(V10)/m + var(V01)/n (sample variances; DeLong, DeLong & Clarke-Pearson 1988) and a normal `level`
+ * interval on the AUC scale clipped to [0, 1] — pROC's auc(), var() and ci.auc(method = "delong") with
+ * direction "<". O(N log N) as Sun & Xu (2014): each class is copied into a Float64Array and sorted natively
+ * once; the placement values then come from one linear merge walk over tie groups (no per-case arrays).
  * Undefined (estimate null with a reason) without positives or negatives; se/CI null when m or n is 1.
  */
 export function delongAuc(scores: ArrayLike<number>, labels: ArrayLike<number>, level = 0.95): AucResult {
-  const { auc, v10, v01, m, n } = delongComponents(scores, labels);
+  const { pos, neg } = splitByLabel(scores, labels);
+  const m = pos.length;
+  const n = neg.length;
   const reason = aucUndefinedReason(m, n);
   if (reason) return { estimate: null, reason, m, n };
-  // The placement means equal the AUC exactly in real arithmetic; their own means are used so the sums of
-  // squares are centred as tightly as floating point allows (as R's var() does).
-  const mean10 = v10.reduce((s, v) => s + v, 0) / m;
-  const mean01 = v01.reduce((s, v) => s + v, 0) / n;
-  return aucResult(auc, sampleVariance(v10, mean10), sampleVariance(v01, mean01), m, n, level);
+  pos.sort();
+  neg.sort();
+  // First pass: the placement means (both equal the AUC in exact arithmetic); second: centred sums of
+  // squares about those means, as R's var() centres.
+  const [s10, s01] = placementSums(pos, neg, 0, 0) as [number, number];
+  const auc = s10 / m;
+  const mean01 = s01 / n;
+  const [, , q10, q01] = placementSums(pos, neg, auc, mean01) as [number, number, number, number];
+  return aucResult(auc, m > 1 ? q10 / (m - 1) : null, n > 1 ? q01 / (n - 1) : null, m, n, level);
+}
+
+export type PairedReason = AucUndefinedReason | 'too-few' | 'zero-variance';
+
+/** Paired DeLong comparison of two AUCs on the same cases; see pairedDelong. */
+export interface PairedDelongResult {
+  aucA: number | null;
+  aucB: number | null;
+  /** aucA − aucB. */
+  difference: number | null;
+  /** √(L S Lᵀ), L = (1, −1). */
+  se: number | null;
+  z: number | null;
+  /** Two-sided p-value 2Φ(−|z|). */
+  p: number | null;
+  /** S = S10/m + S01/n as [[Var A, Cov], [Cov, Var B]]. */
+  covariance: [[number, number], [number, number]] | null;
+  m: number;
+  n: number;
+  reason?: PairedReason;
+}
+
+function covariance(a: Float64Array, b: Float64Array): number {
+  const len = a.length;
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < len; i++) {
+    ma += a[i] as number;
+    mb += b[i] as number;
+  }
+  ma /= len;
+  mb /= len;
+  let s = 0;
+  for (let i = 0; i < len; i++) s += ((a[i] as number) - ma) * ((b[i] as number) - mb);
+  return s / (len - 1);
+}
+
+/**
+ * Paired comparison of two models scored on the same cases (DeLong, DeLong & Clarke-Pearson 1988):
+ * θA, θB from the placement values; S10, S01 the 2×2 sample covariance matrices of (V10A, V10B) over the m
+ * positives and of (V01A, V01B) over the n negatives; S = S10/m + S01/n; z = (θA − θB)/√(L S Lᵀ) with
+ * L = (1, −1); p = 2Φ(−|z|). As pROC roc.test(method = "delong", paired = TRUE) with direction "<".
+ * Defined answers, never NaN: one class missing → all null with that reason; m or n < 2 → AUCs and difference
+ * only, reason 'too-few'; L S Lᵀ = 0 (e.g. two perfect models) → se 0, z and p null, reason 'zero-variance'.
+ */
+export function pairedDelong(
+  scoresA: ArrayLike<number>,
+  scoresB: ArrayLike<number>,
+  labels: ArrayLike<number>,
+): PairedDelongResult {
+  if (scoresA.length !== scoresB.length) {
+    throw new RangeError(`scoresA (${scoresA.length}) and scoresB (${scoresB.length}) differ in length`);
+  }
+  const A = delongComponents(scoresA, labels);
+  const B = delongComponents(scoresB, labels);
+  const { m, n } = A;
+  const none = {
+    aucA: null,
+    aucB: null,
+    difference: null,
+    se: null,
+    z: null,
+    p: null,
+    covariance: null,
+    m,
+    n,
+  };
+  const reason = aucUndefinedReason(m, n);
+  if (reason) return { ...none, reason };
+  const difference = A.auc - B.auc;
+  if (m < 2 || n < 2) return { ...none, aucA: A.auc, aucB: B.auc, difference, reason: 'too-few' };
+  const vA = covariance(A.v10, A.v10) / m + covariance(A.v01, A.v01) / n;
+  const vB = covariance(B.v10, B.v10) / m + covariance(B.v01, B.v01) / n;
+  const cAB = covariance(A.v10, B.v10) / m + covariance(A.v01, B.v01) / n;
+  const v = vA + vB - 2 * cAB;
+  const base = {
+    aucA: A.auc,
+    aucB: B.auc,
+    difference,
+    covariance: [
+      [vA, cAB],
+      [cAB, vB],
+    ] as [[number, number], [number, number]],
+    m,
+    n,
+  };
+  // Rounding can leave a tiny negative where the exact value is 0 (identical placement differences).
+  if (!(v > 1e-300)) return { ...base, se: 0, z: null, p: null, reason: 'zero-variance' };
+  const se = Math.sqrt(v);
+  const z = difference / se;
+  return { ...base, se, z, p: 2 * pnorm(-Math.abs(z)) };
 }

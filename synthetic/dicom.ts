@@ -18,6 +18,8 @@ export const SOP_CLASS = {
 export const TRANSFER_SYNTAX = {
   explicitLittle: '1.2.840.10008.1.2.1',
   jpeg2000: '1.2.840.10008.1.2.4.90',
+  /** MPEG-4 AVC/H.264 video: a syntax the agent does not decode (its 'unsupported-transfer-syntax' input). */
+  mpeg4: '1.2.840.10008.1.2.4.102',
 } as const;
 
 /** Private block written into every file; the agent must never forward private tags. */
@@ -880,7 +882,7 @@ export async function writeBadInputs(
     const phi = nextPhi();
     const params = ctParams(rng, phi, undefined);
     const dataset = imageDataset(params);
-    // Junk that is not a JPEG 2000 codestream, in two fragments: the decoder must never be reached.
+    // Junk under a video syntax the agent does not decode, in two fragments: the decoder must never be reached.
     const frag = (n: number) => {
       const b = new Uint8Array(n);
       for (let i = 0; i < n; i++) b[i] = rng.int(0, 255);
@@ -888,8 +890,8 @@ export async function writeBadInputs(
     };
     dataset['7FE00010'] = { vr: 'OB', Value: [frag(1500), frag(900)] };
     await emit(
-      'IM_j2k.dcm',
-      encodePart10(dataset, TRANSFER_SYNTAX.jpeg2000),
+      'IM_video.dcm',
+      encodePart10(dataset, TRANSFER_SYNTAX.mpeg4),
       'unsupported-transfer-syntax',
       phiList(phi, params.sopInstanceUid),
     );

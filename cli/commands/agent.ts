@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { desc } from 'drizzle-orm';
 import type { AgentSettings } from '../../edge-agent/config.ts';
 import { enrollAgent } from '../../edge-agent/enroll.ts';
+import type { PipelineProgress } from '../../edge-agent/pipeline/score-folder.ts';
 import { runAgent } from '../../edge-agent/run.ts';
 import { sentLog } from '../../edge-agent/state/schema.ts';
 import { openAgentState } from '../../edge-agent/state/store.ts';
@@ -15,6 +16,10 @@ const DEFAULT_STATE = process.env.CAIRN_AGENT_STATE ?? '.cairn/agent';
 
 interface SettingsFlags {
   dicom?: string;
+  dicomwebUrl?: string;
+  studyDateFrom?: string;
+  studyDateTo?: string;
+  workers?: string;
   labels?: string;
   minCell?: string;
   device?: string;
@@ -31,6 +36,14 @@ function settingsFromFlags(f: SettingsFlags): Partial<AgentSettings> {
   };
   return {
     dicom: f.dicom,
+    dicomweb: f.dicomwebUrl
+      ? {
+          url: f.dicomwebUrl,
+          ...(f.studyDateFrom ? { studyDateFrom: f.studyDateFrom } : {}),
+          ...(f.studyDateTo ? { studyDateTo: f.studyDateTo } : {}),
+        }
+      : undefined,
+    workers: int('workers', f.workers),
     labels: f.labels,
     minCell: int('min-cell', f.minCell),
     device: f.device as AgentSettings['device'] | undefined,
@@ -42,6 +55,10 @@ function settingsFromFlags(f: SettingsFlags): Partial<AgentSettings> {
 const withSettingsFlags = (cmd: Command) =>
   cmd
     .option('--dicom <dir>', 'folder of DICOM files (read recursively)')
+    .option('--dicomweb-url <url>', 'a PACS over DICOMweb instead of a folder (QIDO-RS + WADO-RS)')
+    .option('--study-date-from <YYYYMMDD>', 'DICOMweb: first study date')
+    .option('--study-date-to <YYYYMMDD>', 'DICOMweb: last study date')
+    .option('--workers <n>', 'decode worker threads')
     .option('--labels <file>', 'labels.csv with StudyInstanceUID,label')
     .option('--min-cell <k>', 'minimum cell size for released counts')
     .option('--device <device>', 'auto, cpu, webgpu or cuda')
@@ -60,13 +77,13 @@ export function registerAgentCommands(program: Command): void {
       .option('--state <dir>', 'agent state folder', DEFAULT_STATE),
   ).action(async (opts: SettingsFlags & { cloud: string; token: string; state: string }) => {
     const overrides = settingsFromFlags(opts);
-    if (!overrides.dicom || !overrides.labels)
-      throw new CliError('enroll needs --dicom <dir> and --labels <file>');
+    if ((!overrides.dicom && !overrides.dicomweb) || !overrides.labels)
+      throw new CliError('enroll needs --dicom <dir> (or --dicomweb-url <url>) and --labels <file>');
     const { AgentSettings } = await import('../../edge-agent/config.ts');
     const settings = AgentSettings.parse(
       Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
     );
-    settings.dicom = resolve(settings.dicom);
+    if (settings.dicom) settings.dicom = resolve(settings.dicom);
     settings.labels = resolve(settings.labels);
     const res = await enrollAgent({
       stateDir: resolve(opts.state),
@@ -102,13 +119,7 @@ export function registerAgentCommands(program: Command): void {
           process.stderr.write(`job ${job.jobId}: evaluating ${m.vendor}/${m.name} ${m.version}\n`);
         },
         progress(p) {
-          const secs = (performance.now() - (started.get(p.jobId) ?? performance.now())) / 1000;
-          const rate = secs > 0 ? (p.imagesInferred / secs).toFixed(1) : '0';
-          printers
-            .get(p.jobId)
-            ?.update(
-              `${p.filesSeen} files read, ${p.imagesInferred} images inferred, ${p.excluded} excluded (${rate} img/s)`,
-            );
+          printers.get(p.jobId)?.update(progressLine(p));
         },
         jobFinished(o) {
           const line =
@@ -128,6 +139,106 @@ export function registerAgentCommands(program: Command): void {
     });
     if (outcomes.some((o) => o.status === 'failed')) process.exitCode = 1;
   });
+
+  addOutputOption(
+    agent
+      .command('doctor')
+      .description('which execution providers work here, the chosen one, threads, and a throughput probe')
+      .option('--device <device>', 'auto, cpu, webgpu or cuda', 'auto')
+      .option('--threads <n>', 'inference threads')
+      .option('--seconds <s>', 'length of the throughput probe (0: none)', '10'),
+  ).action(async (opts: { device: string; threads?: string; seconds: string; output: string }) => {
+    const device = parseDevice(opts.device);
+    const { doctor } = await import('../../edge-agent/pipeline/doctor.ts');
+    const r = await doctor({
+      device,
+      seconds: Number(opts.seconds),
+      ...(opts.threads ? { threads: Number(opts.threads) } : {}),
+    });
+    print(opts.output, r, () =>
+      [
+        ...r.providers.map((p) => `${p.provider.padEnd(7)} ${p.works ? 'works' : `no: ${p.reason}`}`),
+        `chosen: ${r.chosen ?? `none (device ${r.device})`}; ${r.threads} inference threads, ${r.workers} decode workers, ${r.cores} cores`,
+        r.probe
+          ? `probe: ${r.probe.model} batch ${r.probe.batch}: ${r.probe.imagesPerSecond.toFixed(1)} img/s (${r.probe.images} images in ${r.probe.seconds.toFixed(1)} s, inference only)`
+          : 'probe: not run',
+      ].join('\n'),
+    );
+    if (!r.chosen) process.exitCode = 1;
+  });
+
+  withSettingsFlags(
+    addOutputOption(
+      agent
+        .command('score')
+        .description('score local images with a model, without a cloud (a trial run; PHI-free summary)')
+        .requiredOption('--manifest <file>', 'the model manifest (cairn.model/v1 JSON)')
+        .requiredOption('--onnx <file>', 'the ONNX model')
+        .option('--state <dir>', 'agent state folder (holds the prediction cache)', DEFAULT_STATE),
+    ),
+  ).action(
+    async (opts: SettingsFlags & { manifest: string; onnx: string; state: string; output: string }) => {
+      const { readFileSync } = await import('node:fs');
+      const { ModelManifest } = await import('../../schemas/model-manifest.ts');
+      const { scoreFolder, modelSha256 } = await import('../../edge-agent/pipeline/score-folder.ts');
+      const { predictionCache } = await import('../../edge-agent/state/predictions.ts');
+      const { folderSource } = await import('../../edge-agent/sources/folder.ts');
+      const { dicomWebSource } = await import('../../edge-agent/sources/dicomweb.ts');
+      const flags = settingsFromFlags(opts);
+      if (Boolean(flags.dicom) === Boolean(flags.dicomweb))
+        throw new CliError('score needs exactly one of --dicom <dir> or --dicomweb-url <url>');
+      let manifest: ReturnType<typeof ModelManifest.parse>;
+      try {
+        manifest = ModelManifest.parse(JSON.parse(readFileSync(opts.manifest, 'utf8')));
+      } catch {
+        throw new CliError(`--manifest: ${opts.manifest} is not a valid cairn.model/v1 manifest`);
+      }
+      const model = new Uint8Array(readFileSync(opts.onnx));
+      const auth = process.env.CAIRN_DICOMWEB_AUTHORIZATION;
+      const source = flags.dicom
+        ? folderSource(resolve(flags.dicom))
+        : dicomWebSource({
+            ...flags.dicomweb!,
+            modalities: manifest.modality,
+            ...(auth ? { headers: { authorization: auth } } : {}),
+          });
+      const state = await openAgentState(resolve(opts.state));
+      const printer = progressPrinter('score: ');
+      try {
+        const r = await scoreFolder({
+          source,
+          manifest,
+          model,
+          device: parseDevice(opts.device ?? 'auto'),
+          ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
+          ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+          ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+          cache: predictionCache(state.db, modelSha256(model)),
+          onProgress: (p) => printer.update(progressLine(p)),
+        });
+        const summary = {
+          provider: r.provider,
+          batchSize: r.batchSize,
+          studies: r.studyScores.size,
+          images: r.images,
+          inferred: r.inferred,
+          cached: r.cached,
+          excluded: r.excluded,
+          seconds: r.stages.wall,
+        };
+        printer.done(
+          `${summary.studies} studies, ${r.images.used}/${r.images.seen} images used (${r.inferred} inferred, ${r.cached} cached) on ${r.provider} in ${r.stages.wall.toFixed(1)} s`,
+        );
+        print(
+          opts.output,
+          summary,
+          () => `excluded: ${formatExcluded(r.excluded as Record<string, number>)}`,
+        );
+      } finally {
+        state.close();
+      }
+    },
+  );
 
   addOutputOption(
     agent
@@ -179,6 +290,28 @@ export function registerAgentCommands(program: Command): void {
       state.close();
     }
   });
+}
+
+/** One PHI-free progress line: counts, rates and reasons only. */
+export function progressLine(p: PipelineProgress): string {
+  const total = p.filesTotal !== undefined ? `/${p.filesTotal}` : '';
+  const eta = p.etaSeconds !== undefined ? `, ETA ${formatSeconds(p.etaSeconds)}` : '';
+  return (
+    `${p.filesSeen}${total} files scanned, ${p.framesDecoded} decoded, ${p.imagesInferred} inferred, ` +
+    `${p.cached} cached, ${p.excluded} excluded (${p.imagesPerSecond.toFixed(1)} img/s${eta})` +
+    (p.excluded ? `; excluded: ${formatExcluded(p.excludedByReason as Record<string, number>)}` : '')
+  );
+}
+
+function parseDevice(v: string): AgentSettings['device'] {
+  if (v === 'auto' || v === 'cpu' || v === 'webgpu' || v === 'cuda') return v;
+  throw new CliError(`--device: ${v} is not one of auto, cpu, webgpu, cuda`);
+}
+
+function formatSeconds(s: number): string {
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
 }
 
 function formatExcluded(excluded: Record<string, number> = {}): string {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { Comparison } from '../../schemas/comparison.ts';
@@ -6,6 +6,7 @@ import { CloudApi } from '../cloud-api.ts';
 import { CliError } from '../errors.ts';
 import { addOutputOption, print } from '../output.ts';
 import { renderComparison } from '../render-comparison.ts';
+import { generateVendorKey, readPublicKeyFile, signModel, writeSignature } from './model-signing.ts';
 
 interface ApiFlags {
   cloud: string;
@@ -116,9 +117,60 @@ export function registerNetworkCommands(program: Command): void {
   apiCommand(model, 'submit', 'submit an ONNX model and its manifest for multi-site evaluation')
     .requiredOption('--manifest <file>', 'model manifest JSON (cairn.model/v1)')
     .requiredOption('--onnx <file>', 'the ONNX model')
-    .action(async (o: ApiFlags & { manifest: string; onnx: string }) => {
-      const r = await submitModel(api(o), o.manifest, o.onnx);
-      print(o.output, r, () => `model ${r.modelId} submitted, sha256 ${r.sha256} pinned`);
+    .option('--signature <file>', 'the .sig from `cairn model sign` (default: <onnx>.sig when it exists)')
+    .action(async (o: ApiFlags & { manifest: string; onnx: string; signature?: string }) => {
+      const sig = o.signature ?? (existsSync(`${o.onnx}.sig`) ? `${o.onnx}.sig` : undefined);
+      const r = await submitModel(api(o), o.manifest, o.onnx, sig);
+      print(
+        o.output,
+        r,
+        () =>
+          `model ${r.modelId} submitted, sha256 ${r.sha256} pinned` +
+          (r.signingKeyId ? `, signature verified (${r.signingKeyId})` : ', unsigned'),
+      );
+    });
+  model
+    .command('keygen')
+    .description('make an Ed25519 model-signing key pair (the private key stays with you)')
+    .requiredOption('--out <dir>', 'folder for vendor-signing-key.pem (0600) and vendor-signing-key.pub.json')
+    .action((o: { out: string }) => {
+      const k = generateVendorKey(o.out);
+      process.stdout.write(
+        `key ${k.keyId}
+private: ${k.privateKeyPath} (keep it secret)
+public:  ${k.publicKeyPath} ` + '(register it: cairn model register-key)\n',
+      );
+    });
+  model
+    .command('sign')
+    .description('sign a manifest + ONNX pair; writes a .sig JSON')
+    .requiredOption('--manifest <file>', 'model manifest JSON (cairn.model/v1)')
+    .requiredOption('--onnx <file>', 'the ONNX model')
+    .requiredOption('--key <file>', 'the private key from `cairn model keygen`')
+    .option('--out <file>', 'where to write the signature (default: <onnx>.sig)')
+    .action((o: { manifest: string; onnx: string; key: string; out?: string }) => {
+      const signature = signModel(o.manifest, o.onnx, o.key);
+      const out = o.out ?? `${o.onnx}.sig`;
+      writeSignature(out, signature);
+      process.stdout.write(`signed with ${signature.keyId}: ${out}\n`);
+    });
+  apiCommand(
+    model,
+    'register-key',
+    "register your vendor's public signing key (then unsigned submissions are refused)",
+  )
+    .requiredOption('--vendor <id>', 'vendor id')
+    .requiredOption('--public-key <file>', 'vendor-signing-key.pub.json from `cairn model keygen`')
+    .action(async (o: ApiFlags & { vendor: string; publicKey: string }) => {
+      const { publicKey } = readPublicKeyFile(o.publicKey);
+      const r = await api(o).json<{ keyId: string }>(
+        'POST',
+        `/v1/vendors/${encodeURIComponent(o.vendor)}/keys`,
+        {
+          json: { publicKey },
+        },
+      );
+      print(o.output, r, () => `key ${r.keyId} registered for vendor ${o.vendor}`);
     });
   apiCommand(model, 'list', 'models you can see').action(async (o: ApiFlags) => {
     const r = await api(o).json<{
@@ -169,7 +221,8 @@ export async function submitModel(
   client: CloudApi,
   manifestPath: string,
   onnxPath: string,
-): Promise<{ modelId: string; sha256: string }> {
+  signaturePath?: string,
+): Promise<{ modelId: string; sha256: string; signingKeyId?: string | null }> {
   const manifestText = readFileOrFail(manifestPath, 'manifest').toString('utf8');
   try {
     JSON.parse(manifestText);
@@ -179,5 +232,6 @@ export async function submitModel(
   const form = new FormData();
   form.set('manifest', manifestText);
   form.set('onnx', new Blob([readFileOrFail(onnxPath, 'onnx')]), basename(onnxPath));
+  if (signaturePath) form.set('signature', readFileOrFail(signaturePath, 'signature').toString('utf8'));
   return client.json('POST', '/v1/models', { form });
 }

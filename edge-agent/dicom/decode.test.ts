@@ -150,7 +150,7 @@ describe('decodeFrame', () => {
   });
 
   it('rejects pixel formats it does not handle', () => {
-    expect(decode({ photometric: 'YBR_FULL', samplesPerPixel: 3, bitsAllocated: 8 })).toEqual({
+    expect(decode({ photometric: 'YBR_ICT', samplesPerPixel: 3, bitsAllocated: 8 })).toEqual({
       ok: false,
       reason: 'unsupported-pixel-format',
     });

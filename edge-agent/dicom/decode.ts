@@ -1,11 +1,20 @@
 import { endianness } from 'node:os';
+import { decodeCompressedFrame } from './codecs.ts';
 import type { DicomImage, ImageExclusionReason } from './parse.ts';
 
 /**
- * Decode operator: one frame of native pixel data → modality values (Modality LUT applied) as float32.
+ * Decode operator: one frame of pixel data (native or encapsulated) → modality values as float32.
+ *
+ * Steps, in order: stored words (codec for encapsulated data) → drop bits outside BitsStored and sign-extend →
+ * Pixel Padding → Modality LUT (rescale; per-frame functional groups first) for grayscale → YCbCr to RGB for
+ * colour. Colour samples are used as stored (no rescale).
  *
  * Layout of `values`: planar — all of sample 0 row-major, then sample 1, … (rows × columns per sample). Planar
  * is what the CHW model tensor needs, so colour-by-pixel input is de-interleaved here once.
+ *
+ * Pixel Padding (0028,0120/0121): padded pixels lie outside the imaged area. They are set to the value that
+ * displays black — the lowest modality value the stored bits can represent for MONOCHROME2, the highest for
+ * MONOCHROME1 — so windowing maps them to 0 like air, whatever the padding value was.
  */
 
 export interface DecodedFrame {
@@ -28,12 +37,17 @@ export type DecodeResult = DecodedFrame | { ok: false; reason: ImageExclusionRea
 const fail = (reason: ImageExclusionReason): DecodeResult => ({ ok: false, reason });
 const HOST_LITTLE_ENDIAN = endianness() === 'LE';
 
+const COLOUR = new Set(['RGB', 'YBR_FULL', 'YBR_FULL_422', 'YBR_ICT', 'YBR_RCT']);
+
 export function decodeFrame(image: DicomImage, frame = 0): DecodeResult {
-  if (image.encapsulated) return fail('unsupported-transfer-syntax');
   const { rows, columns, samplesPerPixel: samples, bitsAllocated, bitsStored, highBit } = image;
   const photometric = image.photometric;
   const mono = photometric === 'MONOCHROME1' || photometric === 'MONOCHROME2';
-  if (!((mono && samples === 1) || (photometric === 'RGB' && samples === 3))) {
+  if (!((mono && samples === 1) || (COLOUR.has(photometric) && samples === 3))) {
+    return fail('unsupported-pixel-format');
+  }
+  // The JPEG 2000 colour transforms only exist inside a JPEG 2000 codestream.
+  if ((photometric === 'YBR_ICT' || photometric === 'YBR_RCT') && image.codec !== 'jpeg2000') {
     return fail('unsupported-pixel-format');
   }
   if (bitsAllocated !== 8 && bitsAllocated !== 16) return fail('unsupported-pixel-format');
@@ -44,36 +58,73 @@ export function decodeFrame(image: DicomImage, frame = 0): DecodeResult {
 
   const plane = rows * columns;
   const count = plane * samples;
-  const bytesPerSample = bitsAllocated / 8;
-  const frameOffset = frame * count * bytesPerSample;
-  if (image.pixelData.length < frameOffset + count * bytesPerSample) return fail('truncated');
 
-  const raw = rawSamples(image, frameOffset, count);
+  let raw: Uint8Array | Uint16Array;
+  let planar: boolean;
+  /** The colour space of `raw` after the codec: codecs hand YCbCr JPEG and JPEG 2000 MCT back as RGB. */
+  let ybr = photometric === 'YBR_FULL' || photometric === 'YBR_FULL_422';
+  let shift = highBit + 1 - bitsStored;
+  if (image.encapsulated) {
+    let bytes: Uint8Array;
+    try {
+      ({ bytes, planar } = decodeCompressedFrame(image, frame));
+    } catch {
+      return fail('decode-error');
+    }
+    const bytesPerSample = bitsAllocated / 8;
+    if (bytes.length < count * bytesPerSample) return fail('decode-error');
+    raw = bitsAllocated === 8 ? bytes.subarray(0, count) : littleEndianWords(bytes, count);
+    if (image.codec === 'jpeg' || image.codec === 'jpeg2000') ybr = false;
+    // Codecs return right-aligned samples: High Bit is BitsStored − 1 for every compressed syntax (PS3.5 8.2).
+    shift = 0;
+  } else if (photometric === 'YBR_FULL_422') {
+    if (bitsAllocated !== 8) return fail('unsupported-pixel-format');
+    const frameBytes = plane * 2;
+    if (columns % 2 !== 0) return fail('decode-error');
+    if (image.pixelData.length < (frame + 1) * frameBytes) return fail('truncated');
+    raw = upsample422(image.pixelData.subarray(frame * frameBytes, (frame + 1) * frameBytes), plane);
+    planar = false;
+  } else {
+    const bytesPerSample = bitsAllocated / 8;
+    const frameOffset = frame * count * bytesPerSample;
+    if (image.pixelData.length < frameOffset + count * bytesPerSample) return fail('truncated');
+    raw = rawSamples(image, frameOffset, count);
+    planar = image.planarConfiguration === 1;
+  }
 
-  const shift = highBit + 1 - bitsStored;
-  const mask = (1 << bitsStored) - 1;
+  const mask = bitsStored >= 32 ? 0xffffffff : (1 << bitsStored) - 1;
   const signBit = 2 ** (bitsStored - 1);
   const wrap = 2 ** bitsStored;
   const signed = image.pixelRepresentation === 1;
   // The Modality LUT (rescale) is defined for grayscale only; colour samples are used as stored.
-  const slope = mono ? image.rescaleSlope : 1;
-  const intercept = mono ? image.rescaleIntercept : 0;
+  const rescale = image.frameRescale?.[frame] ?? {
+    slope: image.rescaleSlope,
+    intercept: image.rescaleIntercept,
+  };
+  const slope = mono ? rescale.slope : 1;
+  const intercept = mono ? rescale.intercept : 0;
+  const lo = signed ? -signBit : 0;
+  const hi = signed ? signBit - 1 : mask;
+  const a = lo * slope + intercept;
+  const b = hi * slope + intercept;
+  const valueRange: [number, number] = [Math.min(a, b), Math.max(a, b)];
 
   const values = new Float32Array(count);
   // Colour-by-pixel: sample s of pixel p is at p * samples + s; colour-by-plane is already planar.
-  const interleaved = samples > 1 && image.planarConfiguration === 0;
+  const interleaved = samples > 1 && !planar;
+  const padding = mono ? image.pixelPadding : undefined;
+  const padLo = padding ? Math.min(padding.value, padding.limit ?? padding.value) : 0;
+  const padHi = padding ? Math.max(padding.value, padding.limit ?? padding.value) : -1;
+  const black = photometric === 'MONOCHROME1' ? valueRange[1] : valueRange[0];
   for (let i = 0; i < count; i++) {
     // Bits above the stored range may hold overlays or garbage: shift + mask drop them, then sign-extend.
     let v = (raw[i]! >>> shift) & mask;
     if (signed && v >= signBit) v -= wrap;
     const target = interleaved ? (i % samples) * plane + Math.floor(i / samples) : i;
-    values[target] = v * slope + intercept;
+    values[target] = v >= padLo && v <= padHi ? black : v * slope + intercept;
   }
+  if (ybr) ybrFullToRgb(values, plane, bitsStored);
 
-  const lo = signed ? -signBit : 0;
-  const hi = signed ? signBit - 1 : mask;
-  const a = lo * slope + intercept;
-  const b = hi * slope + intercept;
   return {
     ok: true,
     values,
@@ -81,8 +132,48 @@ export function decodeFrame(image: DicomImage, frame = 0): DecodeResult {
     columns,
     samples,
     invert: photometric === 'MONOCHROME1',
-    valueRange: [Math.min(a, b), Math.max(a, b)],
+    valueRange,
   };
+}
+
+/** YBR_FULL → RGB in place on planar values (PS3.3 C.7.6.3.1.2, ITU-R BT.601 full range), clamped. */
+function ybrFullToRgb(values: Float32Array, plane: number, bits: number): void {
+  const mid = 2 ** (bits - 1);
+  const max = 2 ** bits - 1;
+  const clamp = (x: number) => Math.max(0, Math.min(x, max));
+  for (let i = 0; i < plane; i++) {
+    const y = values[i]!;
+    const cb = values[plane + i]! - mid;
+    const cr = values[2 * plane + i]! - mid;
+    values[i] = clamp(y + 1.402 * cr);
+    values[plane + i] = clamp(y - 0.344136 * cb - 0.714136 * cr);
+    values[2 * plane + i] = clamp(y + 1.772 * cb);
+  }
+}
+
+/** Native YBR_FULL_422 (Y0 Y1 Cb Cr per pixel pair) → interleaved YBR_FULL (Y Cb Cr per pixel). */
+function upsample422(src: Uint8Array, pixels: number): Uint8Array {
+  const out = new Uint8Array(pixels * 3);
+  for (let p = 0, s = 0; p < pixels; p += 2, s += 4) {
+    const cb = src[s + 2]!;
+    const cr = src[s + 3]!;
+    out[p * 3] = src[s]!;
+    out[p * 3 + 1] = cb;
+    out[p * 3 + 2] = cr;
+    out[p * 3 + 3] = src[s + 1]!;
+    out[p * 3 + 4] = cb;
+    out[p * 3 + 5] = cr;
+  }
+  return out;
+}
+
+function littleEndianWords(bytes: Uint8Array, count: number): Uint16Array {
+  if (HOST_LITTLE_ENDIAN && bytes.byteOffset % 2 === 0)
+    return new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+  const out = new Uint16Array(count);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, count * 2);
+  for (let i = 0; i < count; i++) out[i] = view.getUint16(i * 2, true);
+  return out;
 }
 
 /** Unsigned stored words of one frame, in file order, without copying when the bytes can be viewed directly. */

@@ -41,6 +41,8 @@ export interface FixtureOptions {
   pixelVr?: 'OB' | 'OW';
   /** Attribute keywords to leave out (e.g. 'PixelData', 'StudyInstanceUID'). */
   omit?: string[];
+  /** More attributes, naturalised dcmjs style (keyword → value), written as given. */
+  extra?: Record<string, unknown>;
 }
 
 let counter = 0;
@@ -114,6 +116,7 @@ export function makeDicom(opts: FixtureOptions = {}): Uint8Array {
   if (spp > 1) dataset.PlanarConfiguration = opts.planarConfiguration ?? 0;
   if (opts.rescaleSlope !== undefined) dataset.RescaleSlope = String(opts.rescaleSlope);
   if (opts.rescaleIntercept !== undefined) dataset.RescaleIntercept = String(opts.rescaleIntercept);
+  Object.assign(dataset, opts.extra ?? {});
   for (const key of opts.omit ?? []) delete dataset[key];
 
   const { DicomDict, DicomMetaDictionary } = dcmjs.data;

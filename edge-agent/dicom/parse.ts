@@ -19,8 +19,39 @@ export const TRANSFER_SYNTAX = {
   explicitBig: '1.2.840.10008.1.2.2',
 } as const;
 
-/** Native (uncompressed) syntaxes this build decodes; compressed ones are a later issue. */
-export const SUPPORTED_TRANSFER_SYNTAXES: ReadonlySet<string> = new Set(Object.values(TRANSFER_SYNTAX));
+/** Pixel codecs for encapsulated syntaxes (decode.ts maps each to a WASM decoder). */
+export type PixelCodec = 'rle' | 'jpeg' | 'jpeg-ls' | 'jpeg2000';
+
+/**
+ * Encapsulated (compressed) syntaxes this build decodes, by codec. JPEG 2000 part 15 (HTJ2K) goes through the
+ * same OpenJPEG decoder as part 1. MPEG/HEVC video and JPEG XL are not listed: they end as
+ * 'unsupported-transfer-syntax'.
+ */
+export const ENCAPSULATED_TRANSFER_SYNTAXES: ReadonlyMap<string, PixelCodec> = new Map([
+  ['1.2.840.10008.1.2.5', 'rle'],
+  ['1.2.840.10008.1.2.4.50', 'jpeg'], // baseline (process 1)
+  ['1.2.840.10008.1.2.4.51', 'jpeg'], // extended (process 2 & 4, 12-bit)
+  ['1.2.840.10008.1.2.4.57', 'jpeg'], // lossless (process 14)
+  ['1.2.840.10008.1.2.4.70', 'jpeg'], // lossless SV1
+  ['1.2.840.10008.1.2.4.80', 'jpeg-ls'],
+  ['1.2.840.10008.1.2.4.81', 'jpeg-ls'], // near-lossless
+  ['1.2.840.10008.1.2.4.90', 'jpeg2000'],
+  ['1.2.840.10008.1.2.4.91', 'jpeg2000'],
+  ['1.2.840.10008.1.2.4.201', 'jpeg2000'], // HTJ2K lossless
+  ['1.2.840.10008.1.2.4.202', 'jpeg2000'], // HTJ2K lossless RPCL
+  ['1.2.840.10008.1.2.4.203', 'jpeg2000'], // HTJ2K
+] as const);
+
+export const SUPPORTED_TRANSFER_SYNTAXES: ReadonlySet<string> = new Set([
+  ...Object.values(TRANSFER_SYNTAX),
+  ...ENCAPSULATED_TRANSFER_SYNTAXES.keys(),
+]);
+
+/** Rescale for one frame, from the Pixel Value Transformation Sequence of an enhanced multi-frame object. */
+export interface FrameRescale {
+  slope: number;
+  intercept: number;
+}
 
 export interface DicomImage {
   sopInstanceUid: string;
@@ -31,6 +62,16 @@ export interface DicomImage {
   modality: string;
   bodyPart?: string;
   manufacturer?: string;
+  /** Manufacturer's Model Name (0008,1090). */
+  scannerModel?: string;
+  /** Image Type (0008,0008) values, upper-cased; empty when absent. */
+  imageType: string[];
+  /** View Position (0018,5101), upper-cased, e.g. PA, AP, LL. */
+  viewPosition?: string;
+  /** Patient Sex (0010,0040) when it is one of F, M, O. Leaves the site only as gated subgroup counts. */
+  sex?: 'F' | 'M' | 'O';
+  /** Age at the study in whole years (Patient Age, else Birth Date vs Study Date); never logged. */
+  ageYears?: number;
   rows: number;
   columns: number;
   frames: number;
@@ -44,7 +85,15 @@ export interface DicomImage {
   pixelRepresentation: 0 | 1;
   rescaleSlope: number;
   rescaleIntercept: number;
+  /** Per-frame rescale (functional groups), one entry per frame, when the object carries it. */
+  frameRescale?: FrameRescale[];
+  /** Pixel Padding Value (0028,0120) and Range Limit (0028,0121), as stored (signed when pixels are). */
+  pixelPadding?: { value: number; limit?: number };
   transferSyntaxUid: string;
+  /** The codec for encapsulated pixel data; undefined for native. */
+  codec?: PixelCodec;
+  /** Encapsulated only: each frame's compressed bitstream, as views of its fragments (in order). */
+  frameFragments?: Uint8Array[][];
   littleEndian: boolean;
   /** View into the file's (or, for deflate, the inflated) buffer — never a copy. */
   pixelData: Uint8Array;
@@ -65,7 +114,19 @@ const TAG = {
   seriesInstanceUid: 'x0020000e',
   modality: 'x00080060',
   manufacturer: 'x00080070',
+  scannerModel: 'x00081090',
+  imageType: 'x00080008',
+  viewPosition: 'x00185101',
+  patientSex: 'x00100040',
+  patientAge: 'x00101010',
+  patientBirthDate: 'x00100030',
+  studyDate: 'x00080020',
   bodyPart: 'x00180015',
+  pixelPaddingValue: 'x00280120',
+  pixelPaddingRangeLimit: 'x00280121',
+  sharedGroups: 'x52009229',
+  perFrameGroups: 'x52009230',
+  pixelValueTransformation: 'x00289145',
   samplesPerPixel: 'x00280002',
   photometric: 'x00280004',
   planarConfiguration: 'x00280006',
@@ -203,8 +264,11 @@ function parseUnchecked(bytes: Uint8Array): ParseResult {
   const pixelElement = dataSet.elements[TAG.pixelData];
   if (pixelElement === undefined || pixelElement.length === 0) return fail('no-pixel-data');
   const encapsulated = pixelElement.encapsulatedPixelData === true;
-  // Native syntaxes must carry native pixel data; a fragment sequence here contradicts the header.
-  if (encapsulated || pixelElement.hadUndefinedLength) return fail('decode-error');
+  const codec = ENCAPSULATED_TRANSFER_SYNTAXES.get(transferSyntaxUid);
+  // Native syntaxes must carry native pixel data, encapsulated ones a fragment sequence; anything else
+  // contradicts the header.
+  if (codec === undefined && (encapsulated || pixelElement.hadUndefinedLength)) return fail('decode-error');
+  if (codec !== undefined && !encapsulated) return fail('decode-error');
 
   const rows = positiveInt(dataSet.uint16(TAG.rows));
   const columns = positiveInt(dataSet.uint16(TAG.columns));
@@ -239,14 +303,25 @@ function parseUnchecked(bytes: Uint8Array): ParseResult {
     return fail('decode-error');
   }
 
-  const expectedBytes = Math.ceil((rows * columns * frames * samplesPerPixel! * bitsAllocated) / 8);
-  if (pixelElement.length < expectedBytes) return fail('truncated');
-
-  const pixelData = new Uint8Array(
-    byteArray.buffer,
-    byteArray.byteOffset + pixelElement.dataOffset,
-    pixelElement.length,
-  );
+  const photometric = (dataSet.string(TAG.photometric) ?? '').toUpperCase();
+  let frameFragments: Uint8Array[][] | undefined;
+  let pixelData: Uint8Array;
+  if (codec === undefined) {
+    // YBR_FULL_422 native: two luma samples share one Cb and one Cr (PS3.3 C.7.6.3.1.2).
+    const perPixel = photometric === 'YBR_FULL_422' ? 2 : samplesPerPixel!;
+    const expectedBytes = Math.ceil((rows * columns * frames * perPixel * bitsAllocated) / 8);
+    if (pixelElement.length < expectedBytes) return fail('truncated');
+    pixelData = new Uint8Array(
+      byteArray.buffer,
+      byteArray.byteOffset + pixelElement.dataOffset,
+      pixelElement.length,
+    );
+  } else {
+    const grouped = groupFragments(byteArray, pixelElement, frames, codec);
+    if (typeof grouped === 'string') return fail(grouped);
+    frameFragments = grouped;
+    pixelData = new Uint8Array(0);
+  }
 
   const image: DicomImage = {
     sopInstanceUid,
@@ -258,7 +333,8 @@ function parseUnchecked(bytes: Uint8Array): ParseResult {
     frames,
     samplesPerPixel: samplesPerPixel!,
     planarConfiguration,
-    photometric: (dataSet.string(TAG.photometric) ?? '').toUpperCase(),
+    photometric,
+    imageType: dataSet.string(TAG.imageType) === undefined ? [] : multiValue(dataSet, TAG.imageType),
     bitsAllocated,
     bitsStored: bitsStored!,
     highBit,
@@ -270,10 +346,156 @@ function parseUnchecked(bytes: Uint8Array): ParseResult {
     pixelData,
     encapsulated,
   };
+  if (codec !== undefined) {
+    image.codec = codec;
+    image.frameFragments = frameFragments!;
+  }
+  const frameRescale = readFrameRescale(dataSet, frames);
+  if (frameRescale) image.frameRescale = frameRescale;
+  const padding = readPadding(dataSet, pixelRepresentation);
+  if (padding) image.pixelPadding = padding;
+  const scannerModel = dataSet.string(TAG.scannerModel);
+  if (scannerModel) image.scannerModel = scannerModel;
+  const view = dataSet.string(TAG.viewPosition);
+  if (view) image.viewPosition = view.toUpperCase();
+  const sex = (dataSet.string(TAG.patientSex) ?? '').toUpperCase();
+  if (sex === 'F' || sex === 'M' || sex === 'O') image.sex = sex;
+  const age = ageInYears(
+    dataSet.string(TAG.patientAge),
+    dataSet.string(TAG.patientBirthDate),
+    dataSet.string(TAG.studyDate),
+  );
+  if (age !== undefined) image.ageYears = age;
   const bodyPart = dataSet.string(TAG.bodyPart);
   if (bodyPart) image.bodyPart = bodyPart.toUpperCase();
   const manufacturer = dataSet.string(TAG.manufacturer);
   if (manufacturer) image.manufacturer = manufacturer;
   if (pixelElement.vr) image.pixelDataVr = pixelElement.vr;
   return { ok: true, image };
+}
+
+function multiValue(dataSet: DataSet, tag: string): string[] {
+  const out: string[] = [];
+  const n = dataSet.numStringValues(tag) ?? 0;
+  for (let i = 0; i < n; i++) out.push((dataSet.string(tag, i) ?? '').toUpperCase());
+  return out;
+}
+
+type Element = DataSet['elements'][string];
+
+/** First item's Pixel Value Transformation values inside one functional-groups item, if any. */
+function rescaleIn(group: DataSet | undefined): FrameRescale | undefined {
+  const item = group?.elements[TAG.pixelValueTransformation]?.items?.[0]?.dataSet;
+  if (!item) return undefined;
+  const slope = item.elements[TAG.rescaleSlope] ? item.floatString(TAG.rescaleSlope) : 1;
+  const intercept = item.elements[TAG.rescaleIntercept] ? item.floatString(TAG.rescaleIntercept) : 0;
+  if (slope === undefined || intercept === undefined) return undefined;
+  if (!Number.isFinite(slope) || !Number.isFinite(intercept)) return undefined;
+  return { slope, intercept };
+}
+
+/**
+ * Enhanced multi-frame objects (PS3.3 C.7.6.16) carry rescale in the Per-Frame or Shared Functional Groups
+ * rather than at the top level; per-frame wins over shared. Undefined when neither has it.
+ */
+function readFrameRescale(dataSet: DataSet, frames: number): FrameRescale[] | undefined {
+  const shared = rescaleIn(dataSet.elements[TAG.sharedGroups]?.items?.[0]?.dataSet);
+  const perFrameItems = dataSet.elements[TAG.perFrameGroups]?.items ?? [];
+  const perFrame = perFrameItems.map((item) => rescaleIn(item.dataSet));
+  if (!shared && !perFrame.some(Boolean)) return undefined;
+  const out: FrameRescale[] = [];
+  for (let f = 0; f < frames; f++) {
+    const r = perFrame[f] ?? shared;
+    if (!r) return undefined; // incomplete: fall back to the top-level rescale for all frames
+    out.push(r);
+  }
+  return out;
+}
+
+function readPadding(
+  dataSet: DataSet,
+  pixelRepresentation: 0 | 1,
+): { value: number; limit?: number } | undefined {
+  const read = (tag: string) => {
+    const el: Element | undefined = dataSet.elements[tag];
+    if (!el || el.length < 2) return undefined;
+    return pixelRepresentation === 1 ? dataSet.int16(tag) : dataSet.uint16(tag);
+  };
+  const value = read(TAG.pixelPaddingValue);
+  if (value === undefined) return undefined;
+  const limit = read(TAG.pixelPaddingRangeLimit);
+  return limit === undefined ? { value } : { value, limit };
+}
+
+const AGE_UNIT_YEARS: Record<string, number> = { D: 1 / 365.25, W: 7 / 365.25, M: 1 / 12, Y: 1 };
+
+function dicomDate(text: string | undefined): Date | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})$/.exec((text ?? '').trim());
+  if (!m) return undefined;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/** Patient Age (AS, e.g. 045Y, 006M) first; otherwise whole years between Birth Date and Study Date. */
+export function ageInYears(age?: string, birth?: string, study?: string): number | undefined {
+  const m = /^(\d{1,3})([DWMY])$/.exec((age ?? '').trim().toUpperCase());
+  if (m) return Math.floor(Number(m[1]) * AGE_UNIT_YEARS[m[2]!]!);
+  const b = dicomDate(birth);
+  const s = dicomDate(study);
+  if (!b || !s || s < b) return undefined;
+  let years = s.getUTCFullYear() - b.getUTCFullYear();
+  if (
+    s.getUTCMonth() < b.getUTCMonth() ||
+    (s.getUTCMonth() === b.getUTCMonth() && s.getUTCDate() < b.getUTCDate())
+  )
+    years--;
+  return years >= 0 && years < 150 ? years : undefined;
+}
+
+function startsFrame(bytes: Uint8Array, codec: PixelCodec): boolean {
+  if (bytes.length < 2) return false;
+  if (codec === 'jpeg' || codec === 'jpeg-ls') return bytes[0] === 0xff && bytes[1] === 0xd8; // SOI
+  if (codec === 'jpeg2000')
+    return (bytes[0] === 0xff && bytes[1] === 0x4f) || (bytes.length >= 4 && bytes[3] === 0x0c); // SOC or jp2 box
+  return false;
+}
+
+/**
+ * Splits the fragments of encapsulated pixel data into frames (PS3.5 A.4): one fragment per frame when the
+ * counts agree; the Basic Offset Table when it is filled; otherwise, for JPEG-family codecs, a new frame at
+ * every fragment that starts a codestream. A single frame takes all fragments.
+ */
+function groupFragments(
+  byteArray: Uint8Array,
+  element: Element,
+  frames: number,
+  codec: PixelCodec,
+): Uint8Array[][] | ImageExclusionReason {
+  const fragments = (element.fragments ?? []).map((f) => {
+    const start = byteArray.byteOffset + f.position;
+    if (f.position + f.length > byteArray.length) return undefined;
+    return new Uint8Array(byteArray.buffer, start, f.length);
+  });
+  if (fragments.length === 0) return 'no-pixel-data';
+  if (fragments.some((f) => f === undefined)) return 'truncated';
+  const views = fragments as Uint8Array[];
+  if (frames === 1) return [views];
+  if (views.length === frames) return views.map((v) => [v]);
+  const bot = element.basicOffsetTable ?? [];
+  const offsets = (element.fragments ?? []).map((f) => f.offset);
+  if (bot.length === frames) {
+    const out: Uint8Array[][] = [];
+    for (let i = 0; i < frames; i++) {
+      const lo = bot[i]!;
+      const hi = i + 1 < frames ? bot[i + 1]! : Number.POSITIVE_INFINITY;
+      out.push(views.filter((_, k) => offsets[k]! >= lo && offsets[k]! < hi));
+    }
+    return out.some((f) => f.length === 0) ? 'decode-error' : out;
+  }
+  const out: Uint8Array[][] = [];
+  for (const v of views) {
+    if (out.length === 0 || startsFrame(v, codec)) out.push([v]);
+    else out[out.length - 1]!.push(v);
+  }
+  return out.length === frames ? out : 'decode-error';
 }

@@ -25,6 +25,20 @@ export class StudyAggregator {
     }
   }
 
+  /**
+   * One instance's frames at once (multi-frame objects, or a cached instance): `max` and `sum` over its `n`
+   * frame scores. Same result as adding the frames one by one.
+   */
+  addInstance(studyInstanceUid: string, max: number, sum: number, n: number): void {
+    const acc = this.#acc.get(studyInstanceUid);
+    const value = this.#rule === 'max' ? max : sum;
+    if (!acc) this.#acc.set(studyInstanceUid, { value, n });
+    else {
+      acc.value = this.#rule === 'max' ? Math.max(acc.value, max) : acc.value + sum;
+      acc.n += n;
+    }
+  }
+
   /** Study UID → study score, in the order studies were first scored. */
   result(): Map<string, number> {
     const out = new Map<string, number>();

@@ -93,6 +93,9 @@ export async function createInferenceSession(
         // ORT's default thread count is a poor fit for small hosts; always say what we want.
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
+        // ORT's threads spin after each run by default; that spinning steals the cores the decode workers
+        // need between batches.
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
       });
       attempts.push({ provider });
       return { session, provider, attempts };

@@ -73,7 +73,9 @@ describe('scoreFolder', () => {
       'bad/j2k.dcm': good({ transferSyntax: TS.jpeg2000 }),
       'bad/mr.dcm': good({ modality: 'MR' }),
       'bad/no-study.dcm': good({ omit: ['StudyInstanceUID'] }),
-      'bad/ybr.dcm': good({ samplesPerPixel: 3, photometric: 'YBR_FULL', bitsAllocated: 8 }),
+      'good/ybr.dcm': good({ samplesPerPixel: 3, photometric: 'YBR_FULL', bitsAllocated: 8 }),
+      'bad/palette.dcm': good({ photometric: 'PALETTE COLOR', bitsAllocated: 8 }),
+      'bad/mpeg4.dcm': good({ transferSyntax: '1.2.840.10008.1.2.4.102' }),
     });
     const progress: number[] = [];
     const result = await scoreFolder({
@@ -95,11 +97,12 @@ describe('scoreFolder', () => {
       'missing-uid': 1,
       'unsupported-pixel-format': 1,
       'duplicate-instance': 1,
+      'decode-error': 1, // a JPEG 2000 header over native pixel data
     });
-    expect(result.images).toEqual({ seen: 17, used: 9 });
+    expect(result.images).toEqual({ seen: 19, used: 10 });
     expect(result.images.used + sum(result.excluded)).toBe(result.images.seen);
     expect([...result.studyScores.keys()]).toEqual([study]);
-    expect(progress.at(-1)).toBe(17);
+    expect(progress.at(-1)).toBe(19);
   });
 
   it('aggregates per study by max or mean, with exact scores', async () => {

@@ -1,176 +1,533 @@
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import type { ExclusionCounts } from '../../schemas/exclusion-reasons.ts';
 import type { ModelManifest } from '../../schemas/model-manifest.ts';
-import { decodeFrame } from '../dicom/decode.ts';
-import { type ImageExclusionReason, parseDicom } from '../dicom/parse.ts';
-import { walkFiles } from '../dicom/scan.ts';
+import type { ImageExclusionReason } from '../dicom/parse.ts';
+import { folderSource } from '../sources/folder.ts';
+import type { ImageSource, SourceItem } from '../sources/source.ts';
+import type { PredictionCache } from '../state/predictions.ts';
 import { StudyAggregator } from './aggregate.ts';
-import { createInferenceSession, type Device, runBatch } from './infer.ts';
-import { preprocess } from './preprocess.ts';
-import { selectImage } from './select.ts';
+import { createInferenceSession, type Device, type Provider, runBatch } from './infer.ts';
+import type { StudyAttributes } from './study-attributes.ts';
+import type { FromWorker, ToWorker } from './worker.ts';
 
 /**
- * The folder pipeline, wired: scan → read → parse → select → dedupe → decode → preprocess → batch → infer →
- * aggregate.
+ * The streaming pipeline: source → [worker threads: read → parse → select → decode → preprocess] → batch →
+ * infer (ONNX Runtime, main thread, its own threads) → aggregate, with a per-image prediction cache.
  *
- * Accounting: every file the scan yields ends either used (scored) or excluded with exactly one reason, so
- * `images.used + Σ excluded = images.seen`. A file that throws anywhere is excluded, never fatal; a batch the
- * runtime rejects excludes its images as 'inference-error'.
+ * Accounting: every item the source yields ends either used (scored, now or from the cache) or excluded
+ * with exactly one reason, so `images.used + Σ excluded = images.seen`. A file that fails anywhere — even a
+ * worker thread that dies on it — is excluded, never fatal; a batch the runtime rejects excludes its images
+ * as 'inference-error'.
  *
- * Memory: files are streamed (a few reads ahead), and at most two batches of tensors are alive — the one being
- * filled while the previous one runs — so CPU preprocessing overlaps inference.
+ * Multi-frame: every frame is an image for the model; the instance's frame scores go into its study like
+ * separate images would (max, or mean over all frames of the study). The instance is used when all its frames
+ * scored; one bad frame excludes the instance. Counts stay per file.
  *
- * Multi-frame images contribute their first frame only (for now).
+ * Memory (back-pressure): workers hand over tensors in chunks and wait for permission before the next chunk
+ * or the next file; permission is given only while fewer than `3 × batchSize` tensors wait for inference. So
+ * at most about three batches plus one chunk per worker are alive, whatever the size of the archive. The
+ * run keeps O(studies) state (scores, attributes) and the set of SOP Instance UIDs seen (duplicates).
  *
- * Duplicates: the first file with a SOP Instance UID that passes selection claims it; later files with the same
- * UID are 'duplicate-instance' whatever happens to the first.
+ * Cache: after a header is read the instance is looked up by (model sha256, SOP Instance UID); a hit is used
+ * without decoding or inference. Scores are written once per batch, so a killed run loses at most the batch
+ * in flight.
+ *
+ * Duplicates: the first file with a SOP Instance UID that passes selection claims it; later files with the
+ * same UID are 'duplicate-instance' whatever happens to the first.
  */
 
-export interface ScoreFolderProgress {
+export interface PipelineProgress {
   filesSeen: number;
+  /** How many files the source will yield, once known (for the ETA). */
+  filesTotal?: number;
+  framesDecoded: number;
+  /** Frames (images) run through the model in this run. */
   imagesInferred: number;
+  /** Instances taken from the prediction cache (no decode, no inference). */
+  cached: number;
+  used: number;
   excluded: number;
+  excludedByReason: ExclusionCounts;
+  elapsedSeconds: number;
+  /** Images inferred per second since the start. */
+  imagesPerSecond: number;
+  etaSeconds?: number;
 }
 
+/** Kept for callers of the first loop: the fields it reported are still there. */
+export type ScoreFolderProgress = PipelineProgress;
+
 export interface ScoreFolderOptions {
-  dicomDir: string;
+  /** A folder, read recursively (ignored when `source` is given). */
+  dicomDir?: string;
+  source?: ImageSource;
   manifest: ModelManifest;
   model: Uint8Array;
   device?: Device;
+  /** Images per inference run; by default 8 on the CPU and 32 on a GPU provider. */
   batchSize?: number;
+  /** Inference threads (ONNX Runtime intra-op). */
   threads?: number;
-  onProgress?: (p: ScoreFolderProgress) => void;
+  /** Decode worker threads; by default one fewer than the cores (at least 1, at most 8). */
+  workers?: number;
+  cache?: PredictionCache;
+  onProgress?: (p: PipelineProgress) => void;
 }
 
 export interface ScoreFolderResult {
   studyScores: Map<string, number>;
+  /** For the studies in `studyScores`: attributes for subgroup counts (never sent as such). */
+  studyAttributes: Map<string, StudyAttributes>;
   images: { seen: number; used: number };
   excluded: ExclusionCounts;
-  provider: string;
+  provider: Provider;
+  /** Frames inferred in this run, and instances taken from the cache. */
+  inferred: number;
+  cached: number;
+  batchSize: number;
+  stages: StageTimes;
 }
 
-/** Files read ahead of the parser; enough to hide disk latency, few enough to bound memory. */
-const READ_AHEAD = 4;
-/** Progress is reported after every batch and at least this often while files are being excluded. */
+/** Where the time went (seconds; decode is summed over workers, so it can exceed the wall time). */
+export interface StageTimes {
+  /** From the first file handed to a worker to the last score (excludes startup). */
+  wall: number;
+  /** Starting the worker threads (loader, codecs) — once per run, before the clock of `wall`. */
+  startup: number;
+  inference: number;
+  /** Main thread waiting for tensors while inference was idle: the workers were the bottleneck. */
+  starved: number;
+}
+
 const PROGRESS_EVERY_FILES = 100;
 
-type Prepared =
-  | { ok: true; tensor: Float32Array; studyInstanceUid: string }
-  | { ok: false; reason: ImageExclusionReason };
+export const defaultBatchSize = (provider: Provider) => (provider === 'cpu' ? 8 : 32);
+export const defaultWorkers = () => Math.max(1, Math.min(8, availableParallelism() - 1));
 
-/** The per-file chain up to the model input; pure apart from the shared duplicate set. */
-export function prepareImage(bytes: Uint8Array, manifest: ModelManifest, claimed: Set<string>): Prepared {
-  const parsed = parseDicom(bytes);
-  if (!parsed.ok) return parsed;
-  const { image } = parsed;
-  const rejected = selectImage(image, manifest);
-  if (rejected) return { ok: false, reason: rejected };
-  if (claimed.has(image.sopInstanceUid)) return { ok: false, reason: 'duplicate-instance' };
-  claimed.add(image.sopInstanceUid);
-  const decoded = decodeFrame(image, 0);
-  if (!decoded.ok) return decoded;
-  return { ok: true, tensor: preprocess(decoded, manifest.input), studyInstanceUid: image.studyInstanceUid };
+interface FileState {
+  study: string;
+  sop: string;
+  frames: number;
+  /** Tensors queued or being inferred. */
+  pending: number;
+  scored: number;
+  max: number;
+  sum: number;
+  producing: boolean;
+  failed?: ImageExclusionReason;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  /** The item it holds (from assignment until the file is done, skipped, failed or excluded). */
+  id?: number;
+  /** Waiting for permission: 'go' after a header, 'more' after a chunk. */
+  waiting?: 'go' | 'more';
 }
 
 export async function scoreFolder(opts: ScoreFolderOptions): Promise<ScoreFolderResult> {
+  const source = opts.source ?? (opts.dicomDir ? folderSource(opts.dicomDir) : undefined);
+  if (!source) throw new Error('pipeline: no DICOM source (a folder or DICOMweb) was given');
   const { manifest } = opts;
-  const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 16));
   const created = await createInferenceSession(opts.model, {
     device: opts.device ?? 'auto',
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
   });
   const { session } = created;
+  const batchSize = Math.max(1, Math.floor(opts.batchSize ?? defaultBatchSize(created.provider)));
+  const chunk = Math.min(batchSize, 8);
+  const highWater = 3 * batchSize;
+  let started = performance.now();
+  const stages: StageTimes = { wall: 0, startup: 0, inference: 0, starved: 0 };
 
   const excluded: ExclusionCounts = {};
   let excludedTotal = 0;
   let seen = 0;
   let used = 0;
-  const exclude = (reason: ImageExclusionReason, n = 1) => {
-    excluded[reason] = (excluded[reason] ?? 0) + n;
-    excludedTotal += n;
-  };
-  const progress = () =>
-    opts.onProgress?.({ filesSeen: seen, imagesInferred: used, excluded: excludedTotal });
-
+  let inferred = 0;
+  let cachedCount = 0;
+  let framesDecoded = 0;
+  let filesTotal: number | undefined;
   const aggregator = new StudyAggregator(manifest.studyAggregation);
+  const attributes = new Map<string, StudyAttributes>();
   const claimed = new Set<string>();
+  const files = new Map<number, FileState>();
+  const queue: { id: number; tensor: Float32Array }[] = [];
 
-  const infer = async (batch: { tensors: Float32Array[]; studies: string[] }) => {
+  void source.estimate?.().then(
+    (n) => {
+      filesTotal = n;
+    },
+    () => {},
+  );
+
+  const exclude = (reason: ImageExclusionReason) => {
+    excluded[reason] = (excluded[reason] ?? 0) + 1;
+    excludedTotal++;
+  };
+  let lastProgressAt = 0;
+  const progress = (force = false) => {
+    if (!opts.onProgress) return;
+    const done = used + excludedTotal;
+    if (!force && done - lastProgressAt < PROGRESS_EVERY_FILES) return;
+    lastProgressAt = done;
+    const elapsed = (performance.now() - started) / 1000;
+    const rate = elapsed > 0 ? done / elapsed : 0;
+    const p: PipelineProgress = {
+      filesSeen: seen,
+      framesDecoded,
+      imagesInferred: inferred,
+      cached: cachedCount,
+      used,
+      excluded: excludedTotal,
+      excludedByReason: { ...excluded },
+      elapsedSeconds: elapsed,
+      imagesPerSecond: elapsed > 0 ? inferred / elapsed : 0,
+    };
+    if (filesTotal !== undefined) {
+      p.filesTotal = filesTotal;
+      if (rate > 0) p.etaSeconds = Math.max(0, (filesTotal - done) / rate);
+    }
+    opts.onProgress(p);
+  };
+
+  // --- the pool ---------------------------------------------------------------------------------------------
+  const pool: PoolWorker[] = [];
+  const byId = new Map<number, PoolWorker>();
+  let failure: unknown;
+  let wake: () => void = () => {};
+  let pendingDecisions = 0;
+  let readyCount = 0;
+  let running = false;
+  let pendingLoads = 0;
+
+  const post = (w: PoolWorker, m: ToWorker, transfer: ArrayBuffer[] = []) =>
+    w.worker.postMessage(m, transfer);
+  const release = (w: PoolWorker) => {
+    if (w.id !== undefined) byId.delete(w.id);
+    w.id = undefined;
+    w.waiting = undefined;
+  };
+
+  const finalize = (id: number, f: FileState) => {
+    if (f.pending > 0 || (f.producing && !f.failed)) return false;
+    files.delete(id);
+    if (f.failed) exclude(f.failed);
+    else {
+      used++;
+      aggregator.addInstance(f.study, f.max, f.sum, f.frames);
+      return true;
+    }
+    return false;
+  };
+
+  const onMessage = (w: PoolWorker, m: FromWorker) => {
+    switch (m.t) {
+      case 'ready':
+        readyCount++;
+        break;
+      case 'excluded':
+        exclude(m.reason);
+        release(w);
+        progress();
+        break;
+      case 'header': {
+        if (m.rejected) {
+          exclude(m.rejected);
+          post(w, { t: 'skip', id: m.id });
+          release(w);
+          progress();
+          break;
+        }
+        if (claimed.has(m.sopInstanceUid)) {
+          exclude('duplicate-instance');
+          post(w, { t: 'skip', id: m.id });
+          release(w);
+          progress();
+          break;
+        }
+        claimed.add(m.sopInstanceUid);
+        if (!attributes.has(m.studyInstanceUid)) attributes.set(m.studyInstanceUid, m.attributes);
+        const state: FileState = {
+          study: m.studyInstanceUid,
+          sop: m.sopInstanceUid,
+          frames: m.frames,
+          pending: 0,
+          scored: 0,
+          max: Number.NEGATIVE_INFINITY,
+          sum: 0,
+          producing: true,
+        };
+        if (!opts.cache) {
+          files.set(m.id, state);
+          w.waiting = 'go';
+          break;
+        }
+        pendingDecisions++;
+        opts.cache.get(m.sopInstanceUid).then(
+          (hit) => {
+            pendingDecisions--;
+            if (hit) {
+              cachedCount++;
+              used++;
+              aggregator.addInstance(m.studyInstanceUid, hit.scoreMax, hit.scoreSum, hit.frames);
+              post(w, { t: 'skip', id: m.id });
+              release(w);
+              progress();
+            } else {
+              files.set(m.id, state);
+              w.waiting = 'go';
+              permit();
+            }
+            pull();
+            wake();
+          },
+          (err) => {
+            pendingDecisions--;
+            failure ??= err;
+            wake();
+          },
+        );
+        break;
+      }
+      case 'frames': {
+        const f = files.get(m.id);
+        framesDecoded += m.tensors.length;
+        if (f) {
+          for (const tensor of m.tensors) queue.push({ id: m.id, tensor });
+          f.pending += m.tensors.length;
+          if (m.done) f.producing = false;
+        }
+        if (m.done) release(w);
+        else w.waiting = 'more';
+        break;
+      }
+      case 'failed': {
+        const f = files.get(m.id);
+        if (f) {
+          f.failed = m.reason;
+          f.producing = false;
+          finalize(m.id, f);
+        }
+        release(w);
+        progress();
+        break;
+      }
+    }
+    // Keep the workers busy while inference runs: permissions and new files go out from here too, not only
+    // from the main loop (which is awaiting the model).
+    if (running) {
+      permit();
+      pull();
+    }
+    wake();
+  };
+
+  const spawn = (): PoolWorker => {
+    const w: PoolWorker = {
+      worker: new Worker(new URL('./worker-entry.mjs', import.meta.url)),
+    };
+    w.worker.on('message', (m: FromWorker) => onMessage(w, m));
+    w.worker.on('error', () => {
+      // A worker that dies takes its file with it: excluded, and a fresh worker takes its place.
+      const id = w.id;
+      if (id !== undefined) {
+        const f = files.get(id);
+        if (f) {
+          f.failed = 'decode-error';
+          f.producing = false;
+          finalize(id, f);
+        } else exclude('decode-error');
+      }
+      release(w);
+      const index = pool.indexOf(w);
+      if (index >= 0) pool[index] = spawn();
+      wake();
+    });
+    post(w, { t: 'init', manifest, chunk });
+    return w;
+  };
+  const workerCount = Math.max(1, Math.floor(opts.workers ?? defaultWorkers()));
+  for (let i = 0; i < workerCount; i++) pool.push(spawn());
+  const startupBegan = performance.now();
+  while (readyCount < workerCount && !failure) {
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+  }
+  wake = () => {};
+  stages.startup = (performance.now() - startupBegan) / 1000;
+  started = performance.now();
+
+  // --- the loop ---------------------------------------------------------------------------------------------
+  const iterator = source.items()[Symbol.asyncIterator]();
+  let sourceDone = false;
+  let pulling = false;
+  let nextId = 0;
+
+  const assign = (w: PoolWorker, item: SourceItem) => {
+    const id = nextId++;
+    w.id = id;
+    byId.set(id, w);
+    seen++;
+    if (item.kind === 'file') {
+      post(w, { t: 'item', id, path: item.path });
+      return;
+    }
+    pendingLoads++;
+    item.load().then(
+      (bytes) => {
+        pendingLoads--;
+        post(w, { t: 'item', id, bytes }, [bytes.buffer as ArrayBuffer]);
+        wake();
+      },
+      () => {
+        pendingLoads--;
+        exclude('unreadable');
+        release(w);
+        wake();
+      },
+    );
+  };
+
+  const pull = () => {
+    if (pulling || sourceDone || queue.length >= highWater) return;
+    const idle = pool.find((w) => w.id === undefined);
+    if (!idle) return;
+    pulling = true;
+    idle.id = -1; // reserved while the source produces the item
+    iterator.next().then(
+      (r) => {
+        pulling = false;
+        idle.id = undefined;
+        if (r.done) sourceDone = true;
+        else {
+          assign(idle, r.value);
+          pull();
+        }
+        wake();
+      },
+      (err) => {
+        pulling = false;
+        idle.id = undefined;
+        failure ??= err;
+        wake();
+      },
+    );
+  };
+
+  const permit = () => {
+    for (const w of pool) {
+      if (queue.length >= highWater) return;
+      if (w.waiting && w.id !== undefined) {
+        const kind = w.waiting;
+        w.waiting = undefined;
+        post(w, { t: kind, id: w.id });
+      }
+    }
+  };
+
+  const busy = () =>
+    pulling || pendingDecisions > 0 || pendingLoads > 0 || pool.some((w) => w.id !== undefined && !w.waiting);
+
+  const inferOnce = async () => {
+    const batch: { id: number; tensor: Float32Array }[] = [];
+    while (batch.length < batchSize && queue.length > 0) {
+      const next = queue.shift()!;
+      const f = files.get(next.id);
+      if (!f || f.failed) {
+        if (f) {
+          f.pending--;
+          finalize(next.id, f);
+        }
+        continue;
+      }
+      batch.push(next);
+    }
+    if (batch.length === 0) return;
+    permit(); // room in the queue again: let workers go on while the model runs
+    const t0 = performance.now();
     let scores: number[] | undefined;
     try {
-      scores = await runBatch(session, manifest, batch.tensors);
+      scores = await runBatch(
+        session,
+        manifest,
+        batch.map((b) => b.tensor),
+      );
     } catch {
       // The runtime's message may describe the model, never a patient; it still does not leave this function.
     }
-    if (!scores || scores.length !== batch.studies.length) {
-      exclude('inference-error', batch.studies.length);
-    } else {
-      batch.studies.forEach((study, i) => {
-        const score = scores[i]!;
-        if (Number.isFinite(score)) {
-          aggregator.add(study, score);
-          used++;
-        } else {
-          exclude('inference-error');
-        }
-      });
-    }
-    progress();
+    stages.inference += (performance.now() - t0) / 1000;
+    const ok = scores !== undefined && scores.length === batch.length;
+    const toCache: Parameters<PredictionCache['put']>[0] = [];
+    batch.forEach((b, i) => {
+      const f = files.get(b.id)!;
+      f.pending--;
+      const score = ok ? scores![i]! : Number.NaN;
+      if (!Number.isFinite(score)) f.failed ??= 'inference-error';
+      else {
+        inferred++;
+        f.scored++;
+        f.max = Math.max(f.max, score);
+        f.sum += score;
+      }
+      if (finalize(b.id, f))
+        toCache.push({
+          sopInstanceUid: f.sop,
+          studyInstanceUid: f.study,
+          frames: f.frames,
+          scoreMax: f.max,
+          scoreSum: f.sum,
+        });
+    });
+    if (opts.cache && toCache.length) await opts.cache.put(toCache);
+    progress(true);
   };
 
-  let filling = { tensors: [] as Float32Array[], studies: [] as string[] };
-  let running: Promise<void> = Promise.resolve();
+  running = true;
   try {
-    for await (const bytes of readAhead(walkFiles(opts.dicomDir), READ_AHEAD)) {
-      seen++;
-      let prepared: Prepared;
-      if (bytes === null) {
-        prepared = { ok: false, reason: 'unreadable' };
-      } else {
-        try {
-          prepared = prepareImage(bytes, manifest, claimed);
-        } catch {
-          prepared = { ok: false, reason: 'decode-error' };
-        }
-      }
-      if (!prepared.ok) {
-        exclude(prepared.reason);
-        if (seen % PROGRESS_EVERY_FILES === 0) progress();
+    for (;;) {
+      if (failure) throw failure;
+      permit();
+      pull();
+      const finished = sourceDone && !busy() && files.size === 0 && queue.length === 0;
+      if (finished) break;
+      // A full batch, or whatever is queued when nothing else can arrive without inference making room.
+      if (queue.length >= batchSize || (queue.length > 0 && !busy())) {
+        await inferOnce();
         continue;
       }
-      filling.tensors.push(prepared.tensor);
-      filling.studies.push(prepared.studyInstanceUid);
-      if (filling.tensors.length >= batchSize) {
-        await running;
-        running = infer(filling);
-        filling = { tensors: [], studies: [] };
-      }
+      const t0 = performance.now();
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = () => {};
+      stages.starved += (performance.now() - t0) / 1000;
     }
-    await running;
-    if (filling.tensors.length > 0) await infer(filling);
   } finally {
-    await running.catch(() => {});
+    await Promise.all(pool.map((w) => w.worker.terminate().catch(() => 0)));
     await session.release().catch(() => {});
+    await iterator.return?.().catch(() => {});
   }
-  progress();
+  stages.wall = (performance.now() - started) / 1000;
+  progress(true);
 
-  return { studyScores: aggregator.result(), images: { seen, used }, excluded, provider: created.provider };
+  const studyScores = aggregator.result();
+  const studyAttributes = new Map<string, StudyAttributes>();
+  for (const study of studyScores.keys()) studyAttributes.set(study, attributes.get(study) ?? {});
+  return {
+    studyScores,
+    studyAttributes,
+    images: { seen, used },
+    excluded,
+    provider: created.provider,
+    inferred,
+    cached: cachedCount,
+    batchSize,
+    stages,
+  };
 }
 
-/**
- * Reads files a few ahead of the consumer, in scan order. An unreadable file comes through as null (it is
- * still a file seen and must be accounted for); its error, which names the path, is dropped here.
- */
-async function* readAhead(paths: AsyncIterable<string>, depth: number): AsyncGenerator<Uint8Array | null> {
-  const queue: Promise<Uint8Array | null>[] = [];
-  const read = (path: string) =>
-    readFile(path).then(
-      (buf) => new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
-      () => null,
-    );
-  for await (const path of paths) {
-    queue.push(read(path));
-    if (queue.length >= depth) yield await queue.shift()!;
-  }
-  while (queue.length > 0) yield await queue.shift()!;
-}
+export const modelSha256 = (model: Uint8Array) => createHash('sha256').update(model).digest('hex');

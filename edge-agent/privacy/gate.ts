@@ -19,18 +19,37 @@
  *    to positives/negatives. When a class total is itself in 1..k−1 no merge can satisfy the rule; the
  *    histogram is then one bin [first edge, last edge] whose counts are the class totals, which the report
  *    releases anyway.
- * 4. `suppressed` lists every suppressed field (confusion cells and metrics, in SUPPRESSIBLE_FIELDS order) and
+ * 4. Subgroups (per attribute, "the same suppression rules"). A group is small when its cases, positives or
+ *    negatives is in 1..k−1. Small groups are not released by value: they are merged into one group with the
+ *    reserved value 'other' (counts and confusion cells summed, proportions recomputed, AUC null with reason
+ *    'merged' — the gate has no per-case scores — and no calibration). When 'other' is itself small, the
+ *    smallest released groups (by cases, then value) join it until it is not, or until every group has
+ *    joined (then 'other' is the whole site, whose totals the report releases anyway). Every released group
+ *    then gets rules 1–2 on its own confusion cells and metrics, and its own `suppressed` list. A group's
+ *    cells could still be recovered from the site's cells minus the other groups' (the groups of one
+ *    attribute partition the site); so when the site releases a class pair and exactly one group of an
+ *    attribute hides it, the same pair is also hidden in the group with the smallest non-zero class total,
+ *    or, when no such group exists, in the site's own confusion (complementary suppression). Groups with 0
+ *    cases are dropped. Per attribute, the groups' cases/positives/negatives must add up to the site's.
+ * 5. `suppressed` lists every suppressed field (confusion cells and metrics, in SUPPRESSIBLE_FIELDS order) and
  *    `minCell` becomes max(report.minCell, k): a report gated before at a larger k still satisfies it, and
  *    the gate never releases what an earlier pass withheld, so gating twice gives the same report.
- * 5. The input and the result are parsed with the strict SiteReport schema: unknown fields (anywhere) or
+ * 6. The input and the result are parsed with the strict SiteReport schema: unknown fields (anywhere) or
  *    invalid values throw a PrivacyGateError, and so does an inconsistent input (totals that do not add up, metrics whose counts
  *    differ from the confusion cells, histogram totals that differ from the class totals) — an inconsistent
  *    report could reveal what suppression hides.
  *
  * Not covered here (the schema releases them as plain counts): cases, positives, negatives, images and the
- * exclusion counts, and the AUC, which is released even for small classes.
+ * exclusion counts, the AUC (released even for small classes), calibration and the paired comparison
+ * (site-level scalars computed from every case).
  */
-import { SiteReport, SUPPRESSIBLE_FIELDS } from '../../schemas/site-report.ts';
+import {
+  type Proportion,
+  SiteReport,
+  SUPPRESSIBLE_FIELDS,
+  type Subgroup,
+} from '../../schemas/site-report.ts';
+import { wilson } from '../../stats/binomial.ts';
 
 export class PrivacyGateError extends Error {
   override name = 'PrivacyGateError';
@@ -61,22 +80,33 @@ function fail(message: string): never {
   throw new PrivacyGateError(`privacy gate: ${message}`);
 }
 
-function checkConsistency(r: SiteReport): void {
-  if (r.cases !== r.positives + r.negatives) fail(`cases (${r.cases}) != positives + negatives`);
+/** The counts and metrics the site and every subgroup carry. */
+type Block = Pick<
+  SiteReport,
+  'cases' | 'positives' | 'negatives' | 'confusion' | 'sensitivity' | 'specificity' | 'ppv' | 'npv'
+>;
+
+function checkBlock(r: Block, where: string): void {
+  const at = where ? `${where}: ` : '';
+  if (r.cases !== r.positives + r.negatives) fail(`${at}cases (${r.cases}) != positives + negatives`);
   const { tp, fp, tn, fn } = r.confusion;
-  if (tp !== null && fn !== null && tp + fn !== r.positives) fail('tp + fn != positives');
-  if (fp !== null && tn !== null && fp + tn !== r.negatives) fail('fp + tn != negatives');
+  if (tp !== null && fn !== null && tp + fn !== r.positives) fail(`${at}tp + fn != positives`);
+  if (fp !== null && tn !== null && fp + tn !== r.negatives) fail(`${at}fp + tn != negatives`);
   for (const name of Object.keys(METRIC_CELLS) as MetricName[]) {
     const metric = r[name];
     const [a, b] = METRIC_CELLS[name];
     const ca = r.confusion[a];
     const cb = r.confusion[b];
     if (metric.numerator !== null && ca !== null && metric.numerator !== ca)
-      fail(`${name}.numerator != ${a}`);
+      fail(`${at}${name}.numerator != ${a}`);
     if (metric.denominator !== null && ca !== null && cb !== null && metric.denominator !== ca + cb) {
-      fail(`${name}.denominator != ${a} + ${b}`);
+      fail(`${at}${name}.denominator != ${a} + ${b}`);
     }
   }
+}
+
+function checkConsistency(r: SiteReport): void {
+  checkBlock(r, '');
   const h = r.histogram;
   if (h.positives.length !== h.edges.length - 1 || h.negatives.length !== h.edges.length - 1) {
     fail('histogram needs one count per bin');
@@ -88,6 +118,173 @@ function checkConsistency(r: SiteReport): void {
   const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
   if (sum(h.positives) !== r.positives) fail('histogram positives do not add up to positives');
   if (sum(h.negatives) !== r.negatives) fail('histogram negatives do not add up to negatives');
+  for (const [attribute, groups] of byAttribute(r.subgroups ?? [])) {
+    const values = new Set<string>();
+    for (const g of groups) {
+      if (values.has(g.value)) fail(`subgroup ${attribute}=${g.value} appears twice`);
+      values.add(g.value);
+      checkBlock(g, `subgroup ${attribute}=${g.value}`);
+    }
+    for (const f of ['cases', 'positives', 'negatives'] as const) {
+      if (sum(groups.map((g) => g[f])) !== r[f])
+        fail(`subgroups of ${attribute}: ${f} do not add up to the site's`);
+    }
+  }
+}
+
+/** Subgroups by attribute, in order of first appearance. */
+function byAttribute(groups: readonly Subgroup[]): Map<string, Subgroup[]> {
+  const map = new Map<string, Subgroup[]>();
+  for (const g of groups) {
+    let list = map.get(g.attribute);
+    if (!list) {
+      list = [];
+      map.set(g.attribute, list);
+    }
+    list.push(g);
+  }
+  return map;
+}
+
+/** Rule 1 on one block's cells: a small or hidden cell hides its whole class pair. */
+function applyCellRule(conf: Block['confusion'], k: number): void {
+  const small = (c: number | null) => c !== null && c >= 1 && c < k;
+  for (const [a, b] of CLASS_PAIRS) {
+    if (small(conf[a]) || small(conf[b]) || conf[a] === null || conf[b] === null) {
+      conf[a] = null;
+      conf[b] = null;
+    }
+  }
+}
+
+/** Rule 2: withholds every metric built on a hidden cell (or withheld before). */
+function withholdMetrics(r: Block): void {
+  for (const name of Object.keys(METRIC_CELLS) as MetricName[]) {
+    const metric = r[name];
+    const [a, b] = METRIC_CELLS[name];
+    const withheld =
+      metric.reason === 'suppressed' || metric.numerator === null || metric.denominator === null;
+    if (withheld || r.confusion[a] === null || r.confusion[b] === null) {
+      r[name] = {
+        estimate: null,
+        ciLow: null,
+        ciHigh: null,
+        numerator: null,
+        denominator: null,
+        method: metric.method,
+        reason: 'suppressed',
+      };
+    }
+  }
+}
+
+function suppressedFields(r: Block): SuppressibleField[] {
+  const out: SuppressibleField[] = [];
+  for (const field of SUPPRESSIBLE_FIELDS) {
+    const isNull = field.startsWith('confusion.')
+      ? r.confusion[field.slice('confusion.'.length) as Cell] === null
+      : r[field as MetricName].reason === 'suppressed';
+    if (isNull) out.push(field);
+  }
+  return out;
+}
+
+const CLASS_PAIRS = [
+  ['tp', 'fn'],
+  ['fp', 'tn'],
+] as const;
+
+function mergedProportion(
+  x: number | null,
+  n: number | null,
+  emptyReason: NonNullable<Proportion['reason']>,
+): Proportion {
+  if (x === null || n === null) {
+    const none = { estimate: null, ciLow: null, ciHigh: null, numerator: null, denominator: null };
+    return { ...none, method: 'wilson', reason: 'suppressed' };
+  }
+  if (n === 0) {
+    const none = { estimate: null, ciLow: null, ciHigh: null, numerator: x, denominator: n };
+    return { ...none, method: 'wilson', reason: emptyReason };
+  }
+  return { ...wilson(x, n), numerator: x, denominator: n, method: 'wilson' } as Proportion;
+}
+
+/** Sums groups into the reserved 'other' group (a null cell anywhere makes the summed cell null). */
+function mergeGroups(attribute: string, groups: readonly Subgroup[]): Subgroup {
+  const add = (f: (g: Subgroup) => number | null) =>
+    groups.reduce<number | null>((s, g) => (s === null || f(g) === null ? null : s + (f(g) as number)), 0);
+  const cases = add((g) => g.cases) as number;
+  const positives = add((g) => g.positives) as number;
+  const negatives = add((g) => g.negatives) as number;
+  const tp = add((g) => g.confusion.tp);
+  const fp = add((g) => g.confusion.fp);
+  const tn = add((g) => g.confusion.tn);
+  const fn = add((g) => g.confusion.fn);
+  const sum = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b);
+  const none = cases === 0;
+  return {
+    attribute,
+    value: 'other',
+    cases,
+    positives,
+    negatives,
+    confusion: { tp, fp, tn, fn },
+    sensitivity: mergedProportion(tp, sum(tp, fn), none ? 'empty' : 'no-positives'),
+    specificity: mergedProportion(tn, sum(tn, fp), none ? 'empty' : 'no-negatives'),
+    ppv: mergedProportion(tp, sum(tp, fp), 'empty'),
+    npv: mergedProportion(tn, sum(tn, fn), 'empty'),
+    auc: { estimate: null, se: null, ciLow: null, ciHigh: null, method: 'delong', reason: 'merged' },
+    suppressed: [],
+  };
+}
+
+const byValue = (a: Subgroup, b: Subgroup) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
+
+/** Rule 4: merges small subgroups into 'other' and suppresses cells per group and complementarily. */
+function gateSubgroups(r: SiteReport, k: number): Subgroup[] {
+  const out: Subgroup[] = [];
+  const small = (g: Subgroup) => [g.cases, g.positives, g.negatives].some((c) => c >= 1 && c < k);
+  for (const [attribute, all] of byAttribute(r.subgroups ?? [])) {
+    const groups = all.filter((g) => g.cases > 0);
+    const existingOther = groups.filter((g) => g.value === 'other');
+    let released = groups
+      .filter((g) => g.value !== 'other' && !small(g))
+      .sort((a, b) => a.cases - b.cases || byValue(a, b));
+    const pool = [...existingOther, ...groups.filter((g) => g.value !== 'other' && small(g))];
+    let other: Subgroup | null = null;
+    if (pool.length > 0) {
+      other =
+        pool.length === 1 && pool[0]?.value === 'other'
+          ? (pool[0] as Subgroup)
+          : mergeGroups(attribute, pool);
+      while (small(other) && released.length > 0) {
+        pool.push(released.shift() as Subgroup);
+        other = mergeGroups(attribute, pool);
+      }
+    }
+    released = released.sort(byValue);
+    const list = other ? [...released, other] : released;
+    for (const g of list) applyCellRule(g.confusion, k);
+    for (const [a, b] of CLASS_PAIRS) {
+      if (r.confusion[a] === null || r.confusion[b] === null) continue;
+      const hidden = list.filter((g) => g.confusion[a] === null);
+      if (hidden.length !== 1) continue;
+      const total = (g: Subgroup) => (a === 'tp' ? g.positives : g.negatives);
+      const partner = list
+        .filter((g) => g.confusion[a] !== null && total(g) > 0)
+        .sort((x, y) => total(x) - total(y) || byValue(x, y))[0];
+      const target = partner ? partner.confusion : r.confusion;
+      target[a] = null;
+      target[b] = null;
+    }
+    for (const g of list) {
+      withholdMetrics(g);
+      g.suppressed = suppressedFields(g);
+    }
+    out.push(...list);
+  }
+  return out;
 }
 
 /**
@@ -152,46 +349,12 @@ export function privacyGate(report: SiteReport, opts: PrivacyGateOptions): SiteR
   const r = structuredClone(input.data);
   checkConsistency(r);
 
-  const small = (c: number | null) => c !== null && c >= 1 && c < k;
-  const conf = r.confusion;
-  for (const [a, b] of [
-    ['tp', 'fn'],
-    ['fp', 'tn'],
-  ] as const) {
-    if (small(conf[a]) || small(conf[b]) || conf[a] === null || conf[b] === null) {
-      conf[a] = null;
-      conf[b] = null;
-    }
-  }
-
-  for (const name of Object.keys(METRIC_CELLS) as MetricName[]) {
-    const metric = r[name];
-    const [a, b] = METRIC_CELLS[name];
-    const withheld =
-      metric.reason === 'suppressed' || metric.numerator === null || metric.denominator === null;
-    if (withheld || conf[a] === null || conf[b] === null) {
-      r[name] = {
-        estimate: null,
-        ciLow: null,
-        ciHigh: null,
-        numerator: null,
-        denominator: null,
-        method: metric.method,
-        reason: 'suppressed',
-      };
-    }
-  }
-
+  applyCellRule(r.confusion, k);
+  // Subgroups before the site's metrics: complementary suppression may hide a site-level class pair.
+  if (r.subgroups !== undefined) r.subgroups = gateSubgroups(r, k);
+  withholdMetrics(r);
   r.histogram = mergeHistogram(r.histogram, k);
-
-  const suppressed: SuppressibleField[] = [];
-  for (const field of SUPPRESSIBLE_FIELDS) {
-    const isNull = field.startsWith('confusion.')
-      ? conf[field.slice('confusion.'.length) as Cell] === null
-      : r[field as MetricName].reason === 'suppressed';
-    if (isNull) suppressed.push(field);
-  }
-  r.suppressed = suppressed;
+  r.suppressed = suppressedFields(r);
   r.minCell = Math.max(r.minCell, k);
 
   // Parsed again on the way out: the gate must never emit something the contract does not allow.

@@ -4,11 +4,28 @@
  * ../privacy/gate.ts. Methods: STATISTICS.md ("At one site").
  */
 import type { ExclusionCounts } from '../../schemas/exclusion-reasons.ts';
-import { type Auc, type Proportion, SiteReport } from '../../schemas/site-report.ts';
+import {
+  type Auc,
+  type Calibration,
+  type Paired,
+  type Proportion,
+  SiteReport,
+  STANDARD_SUBGROUP_ATTRIBUTES,
+  type Subgroup,
+} from '../../schemas/site-report.ts';
 import { wilson } from '../../stats/binomial.ts';
+import { calibration } from '../../stats/calibration.ts';
 import { confusionAt } from '../../stats/confusion.ts';
 import { binCounts } from '../../stats/histogram.ts';
-import { delongAuc } from '../../stats/roc.ts';
+import { delongAuc, pairedDelong } from '../../stats/roc.ts';
+import { attributeName, normaliseAttribute } from './attributes.ts';
+
+export interface Outcome {
+  score: number;
+  label: 0 | 1;
+  attributes?: Record<string, string>;
+  scoreB?: number;
+}
 
 export interface SiteReportInput {
   reportId: string;
@@ -21,10 +38,22 @@ export interface SiteReportInput {
   threshold: number;
   /** The campaign's fixed histogram edges. */
   binEdges: number[];
-  /** One entry per evaluated study (labelled, with at least one usable image). */
-  outcomes: { score: number; label: 0 | 1 }[];
+  /**
+   * One entry per evaluated study (labelled, with at least one usable image). `attributes`: raw subgroup
+   * attributes of the study (sex, age or ageBand, manufacturer, scannerModel, bodyPart, campaign-named
+   * ones), normalised here (./attributes.ts). `scoreB`: a second model's score on the same study, for the
+   * paired comparison — given for every outcome or for none.
+   */
+  outcomes: Outcome[];
   excluded: ExclusionCounts;
   images: { seen: number; used: number };
+  /**
+   * Subgroup attributes to report, as raw keys ("age" reports as ageBand). Default: every key that appears
+   * in any outcome's attributes, standard attributes first. Cases without the attribute count as 'unknown'.
+   */
+  subgroupAttributes?: string[];
+  /** Names model B of the paired comparison when it is a registered model. */
+  modelB?: { vendor: string; name: string; version: string; sha256: string };
 }
 
 /**
@@ -54,6 +83,131 @@ function proportion(x: number, n: number, emptyReason: NonNullable<Proportion['r
   };
 }
 
+/** The metrics every block (the whole site and each subgroup) carries. */
+type MetricBlock = Pick<
+  Subgroup,
+  | 'cases'
+  | 'positives'
+  | 'negatives'
+  | 'confusion'
+  | 'sensitivity'
+  | 'specificity'
+  | 'ppv'
+  | 'npv'
+  | 'auc'
+  | 'calibration'
+>;
+
+function metricBlock(scores: number[], labels: (0 | 1)[], threshold: number): Required<MetricBlock> {
+  const c = confusionAt(scores, labels, threshold);
+  const positives = c.tp + c.fn;
+  const negatives = c.fp + c.tn;
+  const cases = positives + negatives;
+  const none = cases === 0;
+  const a = delongAuc(scores, labels);
+  const auc: Auc =
+    a.estimate === null
+      ? { estimate: null, se: null, ciLow: null, ciHigh: null, method: 'delong', reason: a.reason }
+      : { estimate: a.estimate, se: a.se, ciLow: a.ciLow, ciHigh: a.ciHigh, method: 'delong' };
+  const cal = calibration(scores, labels);
+  const cb: Calibration = {
+    brier: cal.brier,
+    ece: cal.ece,
+    intercept: cal.intercept,
+    slope: cal.slope,
+    ...(cal.reason ? { reason: cal.reason } : {}),
+  };
+  return {
+    cases,
+    positives,
+    negatives,
+    confusion: { tp: c.tp, fp: c.fp, tn: c.tn, fn: c.fn },
+    sensitivity: proportion(c.tp, positives, none ? 'empty' : 'no-positives'),
+    specificity: proportion(c.tn, negatives, none ? 'empty' : 'no-negatives'),
+    ppv: proportion(c.tp, c.tp + c.fp, 'empty'),
+    npv: proportion(c.tn, c.tn + c.fn, 'empty'),
+    auc,
+    calibration: cb,
+  };
+}
+
+function subgroupAttributes(input: SiteReportInput): { key: string; attribute: string }[] {
+  let keys = input.subgroupAttributes;
+  if (keys === undefined) {
+    const seen = new Set<string>();
+    for (const o of input.outcomes) for (const k of Object.keys(o.attributes ?? {})) seen.add(k);
+    const order = (k: string) => {
+      const name = k === 'age' ? 'ageBand' : k;
+      const i = (STANDARD_SUBGROUP_ATTRIBUTES as readonly string[]).indexOf(name);
+      return i < 0 ? STANDARD_SUBGROUP_ATTRIBUTES.length : i;
+    };
+    keys = [...seen].sort((a, b) => order(a) - order(b) || (a < b ? -1 : a > b ? 1 : 0));
+  }
+  const out: { key: string; attribute: string }[] = [];
+  const names = new Set<string>();
+  for (const key of keys) {
+    const attribute = attributeName(key);
+    if (attribute === null) throw new RangeError(`subgroup attribute "${key}" is not a valid attribute name`);
+    if (names.has(attribute)) throw new RangeError(`subgroup attribute ${attribute} is named twice`);
+    names.add(attribute);
+    out.push({ key, attribute });
+  }
+  return out;
+}
+
+function subgroups(input: SiteReportInput, scores: number[], labels: (0 | 1)[]): Subgroup[] {
+  const result: Subgroup[] = [];
+  for (const { key, attribute } of subgroupAttributes(input)) {
+    const groups = new Map<string, number[]>();
+    input.outcomes.forEach((o, i) => {
+      const value = normaliseAttribute(key, o.attributes?.[key]);
+      let g = groups.get(value);
+      if (!g) {
+        g = [];
+        groups.set(value, g);
+      }
+      g.push(i);
+    });
+    const values = [...groups.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const value of values) {
+      const idx = groups.get(value) as number[];
+      const block = metricBlock(
+        idx.map((i) => scores[i] as number),
+        idx.map((i) => labels[i] as 0 | 1),
+        input.threshold,
+      );
+      result.push({ attribute, value, ...block, suppressed: [] });
+    }
+  }
+  return result;
+}
+
+function paired(input: SiteReportInput, scores: number[], labels: (0 | 1)[]): Paired | undefined {
+  const withB = input.outcomes.filter((o) => o.scoreB !== undefined).length;
+  if (withB === 0) return undefined;
+  if (withB !== input.outcomes.length) {
+    throw new RangeError(`scoreB is given for ${withB} of ${input.outcomes.length} outcomes: all or none`);
+  }
+  const scoresB = input.outcomes.map((o, i) => {
+    const v = o.scoreB as number;
+    if (!Number.isFinite(v)) throw new RangeError(`outcome ${i} has a non-finite scoreB`);
+    return v;
+  });
+  const r = pairedDelong(scores, scoresB, labels);
+  return {
+    aucA: r.aucA,
+    aucB: r.aucB,
+    difference: r.difference,
+    se: r.se,
+    z: r.z,
+    p: r.p,
+    covariance: r.covariance,
+    method: 'delong-paired',
+    ...(r.reason ? { reason: r.reason } : {}),
+    ...(input.modelB ? { modelB: { ...input.modelB } } : {}),
+  };
+}
+
 /**
  * Computes the unsuppressed `cairn.site-report/v1`:
  * - cases, positives, negatives from the outcomes;
@@ -63,7 +217,13 @@ function proportion(x: number, n: number, emptyReason: NonNullable<Proportion['r
  *   'no-negatives' (specificity) or 'empty' (PPV/NPV: no positive/negative calls);
  * - AUC on the raw study scores with DeLong's SE and 95 % interval; null with a reason without one class;
  *   with a single positive or negative the estimate is given but SE and interval are null (pROC's NA);
- * - per-class histograms on the campaign's bin edges.
+ * - calibration of the scores as probabilities (stats/calibration.ts; null with a reason when the scores
+ *   are not in [0, 1] or a class is missing);
+ * - per-class histograms on the campaign's bin edges;
+ * - subgroups: the same metrics (no histogram) for every value of every subgroup attribute, values
+ *   normalised (./attributes.ts), missing ones as 'unknown' — all of them, however small: the privacy gate
+ *   merges small groups;
+ * - paired: the paired DeLong comparison with scoreB, when the outcomes carry one.
  * The result is parsed with the strict SiteReport schema, so an invalid report throws here.
  */
 export function buildSiteReport(input: SiteReportInput): SiteReport {
@@ -72,20 +232,10 @@ export function buildSiteReport(input: SiteReportInput): SiteReport {
   for (let i = 0; i < scores.length; i++) {
     if (!Number.isFinite(scores[i])) throw new RangeError(`outcome ${i} has a non-finite score`);
   }
-  const c = confusionAt(scores, labels, input.threshold);
-  const positives = c.tp + c.fn;
-  const negatives = c.fp + c.tn;
-  const cases = positives + negatives;
-  const none = cases === 0;
-
-  const a = delongAuc(scores, labels);
-  const auc: Auc =
-    a.estimate === null
-      ? { estimate: null, se: null, ciLow: null, ciHigh: null, method: 'delong', reason: a.reason }
-      : { estimate: a.estimate, se: a.se, ciLow: a.ciLow, ciHigh: a.ciHigh, method: 'delong' };
-
+  const block = metricBlock(scores, labels, input.threshold);
   const posScores = scores.filter((_, i) => labels[i] === 1);
   const negScores = scores.filter((_, i) => labels[i] === 0);
+  const p = paired(input, scores, labels);
 
   const report: SiteReport = {
     schema: 'cairn.site-report/v1',
@@ -97,23 +247,26 @@ export function buildSiteReport(input: SiteReportInput): SiteReport {
     agentVersion: input.agentVersion,
     minCell: 0,
     threshold: input.threshold,
-    cases,
-    positives,
-    negatives,
+    cases: block.cases,
+    positives: block.positives,
+    negatives: block.negatives,
     images: { seen: input.images.seen, used: input.images.used },
     excluded: { ...input.excluded },
-    confusion: { tp: c.tp, fp: c.fp, tn: c.tn, fn: c.fn },
-    sensitivity: proportion(c.tp, positives, none ? 'empty' : 'no-positives'),
-    specificity: proportion(c.tn, negatives, none ? 'empty' : 'no-negatives'),
-    ppv: proportion(c.tp, c.tp + c.fp, 'empty'),
-    npv: proportion(c.tn, c.tn + c.fn, 'empty'),
-    auc,
+    confusion: block.confusion,
+    sensitivity: block.sensitivity,
+    specificity: block.specificity,
+    ppv: block.ppv,
+    npv: block.npv,
+    auc: block.auc,
     histogram: {
       edges: [...input.binEdges],
       positives: binCounts(posScores, input.binEdges),
       negatives: binCounts(negScores, input.binEdges),
     },
     suppressed: [],
+    calibration: block.calibration,
+    subgroups: subgroups(input, scores, labels),
+    ...(p ? { paired: p } : {}),
   };
   const parsed = SiteReport.safeParse(report);
   if (!parsed.success) {

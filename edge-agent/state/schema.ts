@@ -1,4 +1,4 @@
-import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /**
  * The edge agent's durable state: one libSQL file in the agent's state folder (mode 0600, it holds the
@@ -61,3 +61,23 @@ export const sentLog = sqliteTable('sent_log', {
   body: text('body'),
   status: integer('status'),
 });
+
+/**
+ * Per-image prediction cache: (model sha256, SOP Instance UID) → the image's score(s). A run killed at any
+ * point resumes without re-inferring what it finished, and a second run over the same data and model infers
+ * nothing. Multi-frame instances keep the max and the sum over their frames (enough for both study
+ * aggregation rules). Written in one transaction per inference batch. Stays on the site like all state.
+ */
+export const predictions = sqliteTable(
+  'predictions',
+  {
+    modelSha256: text('model_sha256').notNull(),
+    sopInstanceUid: text('sop_instance_uid').notNull(),
+    studyInstanceUid: text('study_instance_uid').notNull(),
+    frames: integer('frames').notNull(),
+    scoreMax: real('score_max').notNull(),
+    scoreSum: real('score_sum').notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.modelSha256, t.sopInstanceUid] })],
+);

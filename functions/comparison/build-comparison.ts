@@ -1,6 +1,7 @@
 import type { Comparison, PooledEstimate } from '../../schemas/comparison.ts';
 import type { SiteReport } from '../../schemas/site-report.ts';
-import { poolAuc, poolProportion } from '../../stats/meta.ts';
+import { compareModelsAcrossSites, pooledBinnedAuc } from '../../stats/across-sites.ts';
+import { type MetaOptions, poolAuc, poolProportion } from '../../stats/meta.ts';
 
 /** A model version as the comparison names it. */
 export interface ComparedModel {
@@ -24,23 +25,27 @@ type PooledGroup = Comparison['models'][number]['overall'];
 
 /**
  * Builds the cross-site comparison from stored site reports: per model version, one row per site, then a
- * random-effects pool per region and overall (stats/meta.ts). Pure over its input, so the API and the CLI
- * produce the same numbers from the same rows. Reports of models not in `models` are ignored.
+ * random-effects pool per region and overall (stats/meta.ts; DL and normal intervals unless `meta` says
+ * otherwise) with the pooled binned ROC from the summed histograms (stats/across-sites.ts); and for every
+ * pair of models with sites in common, the within-site-first A-vs-B contrast. Pure over its input, so the
+ * API and the CLI produce the same numbers from the same rows. Reports of models not in `models` are ignored.
  */
 export function buildComparison(input: {
   campaignId?: string;
   generatedAt: Date;
   models: ComparedModel[];
   reports: ComparedReport[];
+  meta?: MetaOptions;
 }): Comparison {
+  const opts = input.meta ?? {};
+  const pool = (rows: SiteRow[], reports: ComparedReport[]) => poolGroup(rows, reports, opts);
+  const contrasts = modelContrasts(input.models, input.reports, opts);
   return {
     ...(input.campaignId !== undefined ? { campaignId: input.campaignId } : {}),
     generatedAt: input.generatedAt.toISOString(),
     models: input.models.map((m) => {
-      const rows = input.reports
-        .filter((r) => r.modelId === m.modelId)
-        .map(siteRow)
-        .sort((a, b) => compare(a.site, b.site));
+      const mine = input.reports.filter((r) => r.modelId === m.modelId);
+      const rows = mine.map(siteRow).sort((a, b) => compare(a.site, b.site));
       const regionIds = [...new Set(rows.map((r) => r.region))].sort(compare);
       return {
         modelId: m.modelId,
@@ -49,11 +54,53 @@ export function buildComparison(input: {
         version: m.version,
         sha256: m.sha256,
         sites: rows,
-        regions: regionIds.map((region) => ({ region, ...pool(rows.filter((r) => r.region === region)) })),
-        overall: pool(rows),
+        regions: regionIds.map((region) => ({
+          region,
+          ...pool(
+            rows.filter((r) => r.region === region),
+            mine.filter((r) => r.regionId === region),
+          ),
+        })),
+        overall: pool(rows, mine),
       };
     }),
+    ...(contrasts.length > 0 ? { contrasts } : {}),
   };
+}
+
+/**
+ * Every pair (A, B) of models, in the order given, with at least one site reporting both: per site the paired
+ * DeLong difference when A's report compared it with B on the same cases (report.paired.modelB names B's
+ * sha256), else A's and B's separate AUCs (var A + var B); then compareModelsAcrossSites.
+ */
+function modelContrasts(
+  models: ComparedModel[],
+  reports: ComparedReport[],
+  opts: MetaOptions,
+): NonNullable<Comparison['contrasts']> {
+  const out: NonNullable<Comparison['contrasts']> = [];
+  for (let i = 0; i < models.length; i++) {
+    for (let j = i + 1; j < models.length; j++) {
+      const A = models[i] as ComparedModel;
+      const B = models[j] as ComparedModel;
+      const sites = [...new Set(reports.map((r) => r.siteId))].sort(compare);
+      const inputs = [];
+      for (const site of sites) {
+        const a = reports.find((r) => r.siteId === site && r.modelId === A.modelId)?.report;
+        const b = reports.find((r) => r.siteId === site && r.modelId === B.modelId)?.report;
+        if (!a || !b) continue;
+        const paired = a.paired?.modelB?.sha256 === B.sha256 ? a.paired : null;
+        inputs.push({
+          paired: paired ? { difference: paired.difference, se: paired.se } : null,
+          aucA: { estimate: a.auc.estimate, se: a.auc.se },
+          aucB: { estimate: b.auc.estimate, se: b.auc.se },
+        });
+      }
+      if (inputs.length === 0) continue;
+      out.push({ modelA: A.modelId, modelB: B.modelId, ...compareModelsAcrossSites(inputs, opts) });
+    }
+  }
+  return out;
 }
 
 function siteRow(r: ComparedReport): SiteRow {
@@ -71,15 +118,37 @@ function siteRow(r: ComparedReport): SiteRow {
   };
 }
 
-function pool(rows: SiteRow[]): PooledGroup {
-  const auc: PooledEstimate = poolAuc(rows.map((r) => ({ estimate: r.auc.estimate, se: r.auc.se })));
+function poolGroup(rows: SiteRow[], reports: ComparedReport[], opts: MetaOptions): PooledGroup {
+  const auc: PooledEstimate = poolAuc(
+    rows.map((r) => ({ estimate: r.auc.estimate, se: r.auc.se })),
+    opts,
+  );
   const proportion = (pick: (r: SiteRow) => SiteRow['sensitivity']): PooledEstimate =>
-    poolProportion(rows.map((r) => ({ numerator: pick(r).numerator, denominator: pick(r).denominator })));
+    poolProportion(
+      rows.map((r) => ({ numerator: pick(r).numerator, denominator: pick(r).denominator })),
+      opts,
+    );
   return {
     auc,
     sensitivity: proportion((r) => r.sensitivity),
     specificity: proportion((r) => r.specificity),
+    binnedAuc: binned(reports),
   };
+}
+
+function binned(reports: ComparedReport[]): NonNullable<PooledGroup['binnedAuc']> {
+  let b: ReturnType<typeof pooledBinnedAuc>;
+  try {
+    b = pooledBinnedAuc(reports.map((r) => r.report.histogram));
+  } catch (err) {
+    const reason = (err as Error).message;
+    return { estimate: null, se: null, ciLow: null, ciHigh: null, bins: 0, reason };
+  }
+  const bins = (b.histogram?.edges.length ?? 1) - 1;
+  const a = b.auc;
+  if (a.estimate === null)
+    return { estimate: null, se: null, ciLow: null, ciHigh: null, bins, reason: a.reason };
+  return { estimate: a.estimate, se: a.se, ciLow: a.ciLow, ciHigh: a.ciHigh, bins };
 }
 
 /** Code-unit order, the same on every machine (localeCompare is not). */

@@ -77,8 +77,33 @@ export const siteKeys = sqliteTable(
     agentVersion: text('agent_version').notNull(),
     createdAt: createdAt(),
     revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+    /**
+     * Why the key stopped being valid: 'rotated' (the site replaced it; envelopes the API accepted before keep
+     * going through ingest) or 'revoked' (a coordinator withdrew it, e.g. after a compromise; ingest refuses
+     * even envelopes already queued).
+     */
+    revokedReason: text('revoked_reason', { enum: ['rotated', 'revoked'] }),
   },
   (t) => [index('site_keys_site_idx').on(t.siteId)],
+);
+
+/**
+ * Vendors' Ed25519 model-signing public keys. The key id is derived from the key (schemas/model-signature.ts),
+ * so a vendor can name it in a signature before registering it. Once a vendor has an active key, every model
+ * it submits must be signed by one.
+ */
+export const vendorKeys = sqliteTable(
+  'vendor_keys',
+  {
+    keyId: text('key_id').primaryKey(),
+    vendorId: text('vendor_id')
+      .notNull()
+      .references(() => vendors.id),
+    publicKey: text('public_key').notNull(),
+    createdAt: createdAt(),
+    revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [index('vendor_keys_vendor_idx').on(t.vendorId)],
 );
 
 export const models = sqliteTable(
@@ -94,6 +119,9 @@ export const models = sqliteTable(
     /** The ModelManifest as accepted, with the cloud-computed sha256 pinned into it. */
     manifest: text('manifest', { mode: 'json' }).notNull(),
     blobKey: text('blob_key').notNull(),
+    /** The vendor's signature (schemas/model-signature.ts) as verified on submission; null when unsigned. */
+    signature: text('signature', { mode: 'json' }),
+    signingKeyId: text('signing_key_id').references(() => vendorKeys.keyId),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('models_identity_idx').on(t.vendorId, t.name, t.version)],
@@ -104,6 +132,8 @@ export const campaigns = sqliteTable('campaigns', {
   name: text('name').notNull(),
   binEdges: text('bin_edges', { mode: 'json' }).$type<number[]>().notNull(),
   minCell: integer('min_cell').notNull(),
+  /** When set, every model of the campaign must carry a verified vendor signature. */
+  requireSignedModels: integer('require_signed_models', { mode: 'boolean' }).notNull().default(false),
   createdAt: createdAt(),
 });
 
@@ -208,3 +238,23 @@ export const queueMessages = sqliteTable(
   },
   (t) => [index('queue_messages_poll_idx').on(t.topic, t.status, t.visibleAt)],
 );
+
+/**
+ * The hash-chained audit log (functions/audit): one row per state change, append-only. Each row's hash is
+ * sha256(prev_hash + canonical JSON of its content), so editing or deleting a row breaks every later link.
+ * Rows hold ids, roles, codes and hashes only — never names, labels, report contents or secrets.
+ */
+export const auditLog = sqliteTable('audit_log', {
+  /** 1, 2, 3, …: the primary key makes two writers racing for the same place fail, and one retries. */
+  seq: integer('seq').primaryKey(),
+  at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+  /** Who: `token:<id>` (with role in detail), `enrollment:<id>`, `site-key:<id>` or `system`. */
+  actor: text('actor').notNull(),
+  action: text('action').notNull(),
+  /** The main object the change is about (an id). */
+  target: text('target').notNull(),
+  /** Canonical JSON of a small object of ids and codes. */
+  detail: text('detail').notNull(),
+  prevHash: text('prev_hash').notNull().unique(),
+  hash: text('hash').notNull(),
+});

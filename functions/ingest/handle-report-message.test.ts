@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../infra/database.ts';
-import { jobs, queueMessages, reports, siteKeys } from '../db/schema.ts';
+import { jobs, queueMessages, reportReceipts, reports, siteKeys } from '../db/schema.ts';
 import { REPORTS_TOPIC } from '../deps.ts';
 import {
   call,
@@ -63,11 +63,32 @@ describe('handleReportMessage', () => {
     expect(await countReports()).toBe(0);
   });
 
-  it('still stores a report accepted before its key was revoked, and ignores the clock skew', async () => {
+  it('still stores a report accepted before its key was rotated away, and ignores the clock skew', async () => {
     const { body } = message();
-    await cloud.deps.db.update(siteKeys).set({ revokedAt: T0 }).where(eq(siteKeys.keyId, net.siteA.keyId));
+    await cloud.deps.db
+      .update(siteKeys)
+      .set({ revokedAt: T0, revokedReason: 'rotated' })
+      .where(eq(siteKeys.keyId, net.siteA.keyId));
     cloud.deps.clock.advance(3_600_000);
     expect((await handleReportMessage(cloud.deps, body)).outcome).toBe('stored');
+  });
+
+  it('refuses a queued report whose key a coordinator revoked, and frees its job for a new report', async () => {
+    const report = siteReport(net.acmeIds('site-a'));
+    const sent = await call(cloud, 'POST', '/v1/reports', {
+      token: net.siteA.token,
+      json: signEnvelope(net.siteA, report),
+    });
+    expect(sent.status).toBe(202);
+    const revoke = await call(cloud, 'POST', `/v1/sites/site-a/keys/${net.siteA.keyId}/revoke`, {
+      token: cloud.adminToken,
+    });
+    expect(revoke.status).toBe(200);
+    expect(await drainReportBatch(cloud.deps)).toEqual([{ outcome: 'rejected', code: 'revoked-key' }]);
+    expect(await countReports()).toBe(0);
+    expect(await cloud.deps.db.select().from(reportReceipts)).toEqual([]);
+    const [job] = await cloud.deps.db.select().from(jobs).where(eq(jobs.id, report.jobId));
+    expect(job?.status).toBe('pending');
   });
 });
 

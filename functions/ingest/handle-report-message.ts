@@ -2,6 +2,7 @@ import { and, eq, ne } from 'drizzle-orm';
 import type { Clock } from '../../infra/clock.ts';
 import type { Database } from '../../infra/database.ts';
 import type { OperationalLog } from '../../infra/operational-log.ts';
+import { appendAudit } from '../audit/append.ts';
 import { jobs, reportReceipts, reports } from '../db/schema.ts';
 import { ApiError } from '../errors.ts';
 import {
@@ -34,10 +35,33 @@ export type IngestOutcome =
  * help); database failures throw, so the queue redelivers and finally dead-letters.
  */
 export async function handleReportMessage(deps: IngestDeps, body: string): Promise<IngestOutcome> {
-  const result = await ingest(deps, body).catch((err: unknown) => {
+  let reportId: string | undefined;
+  const result = await ingest(deps, body, (id) => {
+    reportId = id;
+  }).catch((err: unknown) => {
     if (err instanceof ApiError) return { outcome: 'rejected' as const, code: err.code };
     throw err;
   });
+  if (result.outcome === 'rejected' && result.code === 'revoked-key' && reportId) {
+    // The key was withdrawn while the report waited: free the job so the site can report it again with its
+    // new key (the receipt would otherwise refuse that as a duplicate forever).
+    await deps.db
+      .delete(reportReceipts)
+      .where(and(eq(reportReceipts.reportId, reportId), eq(reportReceipts.status, 'queued')));
+  }
+  if (result.outcome === 'stored')
+    await appendAudit(deps, {
+      actor: 'system:ingest',
+      action: 'report.accepted',
+      target: result.reportId,
+    });
+  else if (result.outcome === 'rejected')
+    await appendAudit(deps, {
+      actor: 'system:ingest',
+      action: 'report.rejected',
+      target: reportId ?? '(unparsed)',
+      detail: { code: result.code },
+    });
   deps.log.write({
     time: deps.clock.now().toISOString(),
     event: 'ingest',
@@ -48,7 +72,11 @@ export async function handleReportMessage(deps: IngestDeps, body: string): Promi
   return result;
 }
 
-async function ingest(deps: IngestDeps, body: string): Promise<IngestOutcome> {
+async function ingest(
+  deps: IngestDeps,
+  body: string,
+  onReportId: (reportId: string) => void,
+): Promise<IngestOutcome> {
   let message: unknown;
   try {
     message = JSON.parse(body);
@@ -56,8 +84,16 @@ async function ingest(deps: IngestDeps, body: string): Promise<IngestOutcome> {
     throw new ApiError(400, 'invalid-message', 'The queue message is not JSON.');
   }
   const envelope = parseEnvelope((message as { envelope?: unknown } | null)?.envelope);
-  // A key revoked after the API accepted the envelope does not undo that acceptance.
-  verifyEnvelopeSignature(envelope, await findSiteKey(deps.db, envelope, { includeRevoked: true }));
+  // The report id is read (unverified) only to name the receipt a refusal frees and the audit entry.
+  try {
+    const id = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'))?.reportId;
+    if (typeof id === 'string' && /^[0-9A-Fa-f-]{36}$/.test(id)) onReportId(id);
+  } catch {
+    // Not JSON: decodeReportPayload below says so.
+  }
+  // A key the site rotated after the API accepted the envelope does not undo that acceptance; a key a
+  // coordinator revoked does (it may have been stolen, and the report with it).
+  verifyEnvelopeSignature(envelope, await findSiteKey(deps.db, envelope, { acceptRotated: true }));
   const report = decodeReportPayload(envelope.payload);
   checkReportSite(report, envelope);
   const job = await findAssignedJob(deps.db, report, envelope.siteId);

@@ -1,5 +1,5 @@
 import { verify } from 'node:crypto';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Database } from '../../infra/database.ts';
 import { canonicalJson } from '../../schemas/canonical-json.ts';
 import { Envelope, envelopeSigningInput } from '../../schemas/envelope.ts';
@@ -20,22 +20,24 @@ export function parseEnvelope(json: unknown): Envelope {
   return parsed.data;
 }
 
-/** The public key the envelope names, if it belongs to the envelope's site (and, unless told, is not revoked). */
+/**
+ * The public key the envelope names, if it belongs to the envelope's site. A key a coordinator revoked is
+ * refused everywhere ('revoked-key'); a key the site rotated away is refused at the API but, with
+ * `acceptRotated`, still verifies at ingest the envelopes the API accepted while it was current.
+ */
 export async function findSiteKey(
   db: Database,
   envelope: Envelope,
-  opts: { includeRevoked?: boolean } = {},
+  opts: { acceptRotated?: boolean } = {},
 ): Promise<string> {
   const row = await db.query.siteKeys.findFirst({
-    where: and(
-      eq(siteKeys.keyId, envelope.keyId),
-      eq(siteKeys.siteId, envelope.siteId),
-      opts.includeRevoked ? undefined : isNull(siteKeys.revokedAt),
-    ),
-    columns: { publicKey: true },
+    where: and(eq(siteKeys.keyId, envelope.keyId), eq(siteKeys.siteId, envelope.siteId)),
+    columns: { publicKey: true, revokedAt: true, revokedReason: true },
   });
   if (!row)
     throw new ApiError(401, 'unknown-key', 'The envelope is signed with a key this site does not hold.');
+  if (row.revokedAt && !(opts.acceptRotated && row.revokedReason === 'rotated'))
+    throw new ApiError(401, 'revoked-key', 'The envelope is signed with a key that has been revoked.');
   return row.publicKey;
 }
 

@@ -2,9 +2,10 @@ import { desc, eq, inArray } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Id, Slug } from '../../../schemas/common.ts';
+import { actorOf, appendAudit } from '../../audit/append.ts';
 import { campaignModels, campaigns, jobs, models, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
-import { notFound } from '../../errors.ts';
+import { ApiError, notFound } from '../../errors.ts';
 import { newId } from '../../secrets.ts';
 import { createGuard } from '../auth.ts';
 import type { AppEnv, Principal } from '../env.ts';
@@ -27,6 +28,8 @@ const CreateCampaign = z
       )
       .optional(),
     minCell: z.number().int().min(1).max(1000).default(5),
+    /** Refuse models without a verified vendor signature (see routes/models.ts). */
+    requireSignedModels: z.boolean().default(false),
   })
   .strict()
   .refine((b) => b.bins === undefined || b.binEdges === undefined, {
@@ -55,10 +58,16 @@ export function campaignRoutes(deps: CloudDeps) {
       const modelIds = [...new Set(body.modelIds)];
       const siteIds = [...new Set(body.siteIds)];
       const foundModels = await deps.db
-        .select({ id: models.id })
+        .select({ id: models.id, signingKeyId: models.signingKeyId })
         .from(models)
         .where(inArray(models.id, modelIds));
       if (foundModels.length !== modelIds.length) throw notFound('model');
+      if (body.requireSignedModels && foundModels.some((m) => m.signingKeyId === null))
+        throw new ApiError(
+          400,
+          'unsigned-model',
+          'The campaign requires signed models and at least one of its models is not signed.',
+        );
       const foundSites = await deps.db.select().from(sites).where(inArray(sites.id, siteIds));
       if (foundSites.length !== siteIds.length || !foundSites.every((s) => seesSite(p, s)))
         throw notFound('site');
@@ -75,6 +84,7 @@ export function campaignRoutes(deps: CloudDeps) {
           name: body.name,
           binEdges: body.binEdges ?? equalWidthEdges(body.bins ?? 20),
           minCell: body.minCell,
+          requireSignedModels: body.requireSignedModels,
           createdAt: now,
         }),
         deps.db.insert(campaignModels).values(modelIds.map((modelId) => ({ campaignId, modelId }))),
@@ -91,6 +101,18 @@ export function campaignRoutes(deps: CloudDeps) {
           ),
         ),
       ]);
+      await appendAudit(deps, {
+        actor: actorOf(p),
+        action: 'campaign.created',
+        target: campaignId,
+        detail: {
+          modelIds,
+          siteIds,
+          minCell: body.minCell,
+          requireSignedModels: body.requireSignedModels,
+          jobs: assigned.length,
+        },
+      });
       return c.json({ campaignId, jobs: assigned }, 201);
     })
     .get('/campaigns', guard('admin', 'coordinator', 'vendor'), async (c) => {
@@ -154,6 +176,7 @@ async function campaignView(deps: CloudDeps, p: Principal, row: typeof campaigns
     name: row.name,
     binEdges: row.binEdges,
     minCell: row.minCell,
+    requireSignedModels: row.requireSignedModels,
     createdAt: row.createdAt.toISOString(),
     modelIds: [...new Set(visible.map((j) => j.modelId))],
     jobs: visible.map(({ vendorId: _vendorId, ...j }) => j),

@@ -2,6 +2,7 @@ import { and, eq, gt, isNull } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { SemVer, Slug } from '../../../schemas/common.ts';
+import { actorOf, appendAudit } from '../../audit/append.ts';
 import { enrollmentTokens, siteKeys, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -48,9 +49,16 @@ export function enrollmentRoutes(deps: CloudDeps) {
           const now = deps.clock.now();
           const token = newSecret('enroll');
           const expiresAt = new Date(now.getTime() + c.req.valid('json').ttlHours * 3_600_000);
+          const id = newId('enr');
           await deps.db
             .insert(enrollmentTokens)
-            .values({ id: newId('enr'), tokenHash: hashSecret(token), siteId, createdAt: now, expiresAt });
+            .values({ id, tokenHash: hashSecret(token), siteId, createdAt: now, expiresAt });
+          await appendAudit(deps, {
+            actor: actorOf(c.get('principal')),
+            action: 'enrollment-token.issued',
+            target: id,
+            detail: { siteId, expiresAt: expiresAt.toISOString() },
+          });
           return c.json({ token, siteId, expiresAt: expiresAt.toISOString() }, 201);
         },
       )
@@ -77,7 +85,7 @@ export function enrollmentRoutes(deps: CloudDeps) {
               gt(enrollmentTokens.expiresAt, now),
             ),
           )
-          .returning({ siteId: enrollmentTokens.siteId });
+          .returning({ id: enrollmentTokens.id, siteId: enrollmentTokens.siteId });
         if (!claimed) throw await whyUnusable(deps, tokenHash);
         const site = await deps.db.query.sites.findFirst({ where: eq(sites.id, claimed.siteId) });
         if (!site) throw notFound('site');
@@ -93,6 +101,12 @@ export function enrollmentRoutes(deps: CloudDeps) {
           role: 'site',
           siteId: site.id,
           label: `site ${site.id}`,
+        });
+        await appendAudit(deps, {
+          actor: `enrollment:${claimed.id}`,
+          action: 'site.enrolled',
+          target: site.id,
+          detail: { keyId, tokenId: issued.id, agentVersion: body.agentVersion },
         });
         return c.json({ siteId: site.id, regionId: site.regionId, keyId, apiToken: issued.token }, 201);
       })

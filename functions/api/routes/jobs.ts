@@ -2,7 +2,8 @@ import { and, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { Job } from '../../../schemas/job.ts';
 import type { ModelManifest } from '../../../schemas/model-manifest.ts';
-import { campaigns, jobs, models } from '../../db/schema.ts';
+import type { ModelSignature } from '../../../schemas/model-signature.ts';
+import { campaigns, jobs, models, vendorKeys } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { createGuard } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
@@ -13,13 +14,14 @@ export function jobRoutes(deps: CloudDeps) {
   return new Hono<AppEnv>().get('/jobs', guard('site'), async (c) => {
     const siteId = c.get('principal').siteId ?? '';
     const rows = await deps.db
-      .select({ job: jobs, model: models, campaign: campaigns })
+      .select({ job: jobs, model: models, campaign: campaigns, vendorKey: vendorKeys })
       .from(jobs)
       .innerJoin(models, eq(models.id, jobs.modelId))
+      .leftJoin(vendorKeys, eq(vendorKeys.keyId, models.signingKeyId))
       .innerJoin(campaigns, eq(campaigns.id, jobs.campaignId))
       .where(and(eq(jobs.siteId, siteId), eq(jobs.status, 'pending')))
       .orderBy(jobs.createdAt, jobs.id);
-    const out: Job[] = rows.map(({ job, model, campaign }) => ({
+    const out: Job[] = rows.map(({ job, model, campaign, vendorKey }) => ({
       jobId: job.id,
       campaignId: job.campaignId,
       siteId: job.siteId,
@@ -29,6 +31,13 @@ export function jobRoutes(deps: CloudDeps) {
         sha256: model.sha256,
         manifest: model.manifest as ModelManifest,
         downloadUrl: `/v1/models/${model.id}/onnx`,
+        // Only for signed models, so an unsigned model's job has exactly the shape older agents know.
+        ...(model.signature && vendorKey
+          ? {
+              signature: model.signature as ModelSignature,
+              vendorKey: { keyId: vendorKey.keyId, publicKey: vendorKey.publicKey },
+            }
+          : {}),
       },
       binEdges: campaign.binEdges,
       minCell: campaign.minCell,

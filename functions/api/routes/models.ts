@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { Id } from '../../../schemas/common.ts';
 import { ModelManifest } from '../../../schemas/model-manifest.ts';
-import { jobs, models, vendors } from '../../db/schema.ts';
+import { checkModelSignature, ModelSignature } from '../../../schemas/model-signature.ts';
+import { actorOf, appendAudit } from '../../audit/append.ts';
+import { jobs, models, vendorKeys, vendors } from '../../db/schema.ts';
 import { type CloudDeps, limitsOf } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
 import { newId } from '../../secrets.ts';
@@ -28,7 +30,7 @@ export function modelRoutes(deps: CloudDeps) {
       bodyLimit({ maxSize: limitsOf(deps).modelUploadBytes, onError: tooLarge }),
       async (c) => {
         const p = c.get('principal');
-        const { manifest, onnx } = await readUpload(c.req.raw);
+        const { manifest, onnx, signature } = await readUpload(c.req.raw);
         if (p.role === 'vendor' && manifest.vendor !== p.vendorId)
           throw new ApiError(403, 'forbidden', "A vendor token can only submit its own vendor's models.");
         const vendor = await deps.db.query.vendors.findFirst({ where: eq(vendors.id, manifest.vendor) });
@@ -40,6 +42,7 @@ export function modelRoutes(deps: CloudDeps) {
             'sha256-mismatch',
             'manifest.sha256 does not match the uploaded ONNX bytes.',
           );
+        const signingKeyId = await checkSubmissionSignature(deps, manifest, sha256, signature);
         const identity = and(
           eq(models.vendorId, manifest.vendor),
           eq(models.name, manifest.name),
@@ -61,12 +64,26 @@ export function modelRoutes(deps: CloudDeps) {
             sha256,
             manifest: pinned,
             blobKey,
+            signature,
+            signingKeyId,
             createdAt: deps.clock.now(),
           })
           .onConflictDoNothing()
           .returning();
         if (!row) throw modelExists();
-        return c.json({ modelId: row.id, sha256, manifest: pinned }, 201);
+        await appendAudit(deps, {
+          actor: actorOf(p),
+          action: 'model.submitted',
+          target: row.id,
+          detail: {
+            vendorId: row.vendorId,
+            name: row.name,
+            version: row.version,
+            sha256,
+            signingKeyId,
+          },
+        });
+        return c.json({ modelId: row.id, sha256, manifest: pinned, signingKeyId }, 201);
       },
     )
     .get('/models', guard('admin', 'coordinator', 'vendor', 'site'), async (c) => {
@@ -102,11 +119,50 @@ export function modelRoutes(deps: CloudDeps) {
 const modelExists = () =>
   new ApiError(409, 'model-exists', 'This vendor already has a model with that name and version.');
 
-async function readUpload(req: Request): Promise<{ manifest: ModelManifest; onnx: Uint8Array }> {
-  if (!req.headers.get('content-type')?.startsWith('multipart/form-data'))
+/**
+ * Signatures are mandatory for a vendor once it has registered a key: an unsigned or badly signed submission
+ * is then refused, so a stolen vendor API token alone cannot push a model. A vendor without a key may still
+ * submit unsigned models (onboarding, pilots); a campaign can insist on signed ones (requireSignedModels).
+ * Returns the key id the signature verified against, or null for an unsigned submission.
+ */
+async function checkSubmissionSignature(
+  deps: CloudDeps,
+  manifest: ModelManifest,
+  sha256: string,
+  signature: ModelSignature | null,
+): Promise<string | null> {
+  const active = await deps.db
+    .select()
+    .from(vendorKeys)
+    .where(and(eq(vendorKeys.vendorId, manifest.vendor), isNull(vendorKeys.revokedAt)));
+  if (!signature) {
+    if (active.length === 0) return null;
     throw new ApiError(
       400,
-      'invalid-request',
+      'signature-required',
+      'This vendor has a registered signing key: sign the model (cairn model sign) and send the signature.',
+    );
+  }
+  const key = active.find((k) => k.keyId === signature.keyId);
+  if (!key)
+    throw new ApiError(
+      400,
+      'unknown-vendor-key',
+      "The signature names a key that is not one of this vendor's current keys.",
+    );
+  const check = checkModelSignature(manifest, sha256, signature, key.publicKey);
+  if (!check.ok)
+    throw new ApiError(400, 'bad-model-signature', `The model signature does not verify (${check.reason}).`);
+  return key.keyId;
+}
+
+async function readUpload(
+  req: Request,
+): Promise<{ manifest: ModelManifest; onnx: Uint8Array; signature: ModelSignature | null }> {
+  if (!req.headers.get('content-type')?.startsWith('multipart/form-data'))
+    throw new ApiError(
+      415,
+      'unsupported-media-type',
       'Send the model as multipart/form-data with "manifest" and "onnx".',
     );
   let form: FormData;
@@ -130,7 +186,22 @@ async function readUpload(req: Request): Promise<{ manifest: ModelManifest; onnx
   if (!parsed.success) throw invalidRequest(parsed.error, 'invalid-manifest');
   const onnx = new Uint8Array(await onnxField.arrayBuffer());
   if (onnx.length === 0) throw new ApiError(400, 'invalid-request', 'The onnx file is empty.');
-  return { manifest: parsed.data, onnx };
+  return { manifest: parsed.data, onnx, signature: await readSignature(form.get('signature')) };
+}
+
+/** The optional "signature" part: the .sig JSON that `cairn model sign` writes, as a field or a file. */
+async function readSignature(field: ReturnType<FormData['get']>): Promise<ModelSignature | null> {
+  if (field === null) return null;
+  const text = typeof field === 'string' ? field : await field.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'invalid-signature', 'The signature field is not valid JSON.');
+  }
+  const parsed = ModelSignature.safeParse(json);
+  if (!parsed.success) throw invalidRequest(parsed.error, 'invalid-signature');
+  return parsed.data;
 }
 
 type ModelRow = typeof models.$inferSelect;
@@ -165,6 +236,7 @@ function modelView(m: ModelRow) {
     version: m.version,
     sha256: m.sha256,
     manifest: m.manifest as ModelManifest,
+    signingKeyId: m.signingKeyId,
     createdAt: m.createdAt.toISOString(),
   };
 }

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Slug } from '../../../schemas/common.ts';
+import { actorOf, appendAudit } from '../../audit/append.ts';
 import { regions } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError } from '../../errors.ts';
@@ -32,6 +33,7 @@ export function regionRoutes(deps: CloudDeps) {
         .onConflictDoNothing()
         .returning();
       if (!row) throw new ApiError(409, 'region-exists', 'A region with that id already exists.');
+      await appendAudit(deps, { actor: actorOf(p), action: 'region.created', target: row.id });
       return c.json(regionView(row), 201);
     })
     .get('/regions', guard('admin', 'coordinator'), async (c) => {

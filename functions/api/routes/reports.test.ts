@@ -76,10 +76,10 @@ describe('POST /v1/reports refuses, in the contract order, and stores nothing', 
     await expectRefused(await send(env), 401, 'unknown-key');
   });
 
-  it('a revoked key → 401 unknown-key', async () => {
+  it('a revoked key → 401 revoked-key', async () => {
     await cloud.deps.db.update(siteKeys).set({ revokedAt: T0 }).where(eq(siteKeys.keyId, net.siteA.keyId));
     const env = signEnvelope(net.siteA, siteReport(net.acmeIds('site-a')));
-    await expectRefused(await send(env), 401, 'unknown-key');
+    await expectRefused(await send(env), 401, 'revoked-key');
   });
 
   it('a signature by another private key → 401 bad-signature', async () => {

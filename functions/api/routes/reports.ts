@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { actorOf, appendAudit } from '../../audit/append.ts';
 import { nonces, reportReceipts, sites } from '../../db/schema.ts';
 import { type CloudDeps, limitsOf, REPORTS_TOPIC } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -20,52 +21,77 @@ import { validate } from '../validate.ts';
 
 export function reportRoutes(deps: CloudDeps) {
   const guard = createGuard(deps);
+  /** Runs the contract's checks in order and queues the report; throws the first refusal. */
+  async function receiveReport(raw: Request, siteId: string | null) {
+    const envelope = parseEnvelope(await readJson(raw));
+    if (envelope.siteId !== siteId)
+      throw new ApiError(403, 'site-mismatch', "The envelope names a site other than this token's.");
+    verifyEnvelopeSignature(envelope, await findSiteKey(deps.db, envelope));
+    const now = deps.clock.now();
+    checkTimestamp(envelope, now, limitsOf(deps).clockSkewMs);
+    // The unique (site, nonce) key makes this insert the replay check: of two racing copies, one wins.
+    const [fresh] = await deps.db
+      .insert(nonces)
+      .values({ siteId: envelope.siteId, nonce: envelope.nonce, seenAt: now })
+      .onConflictDoNothing()
+      .returning({ nonce: nonces.nonce });
+    if (!fresh) throw new ApiError(409, 'replayed-nonce', 'This envelope nonce has been used before.');
+    const report = decodeReportPayload(envelope.payload);
+    checkReportSite(report, envelope);
+    const job = await findAssignedJob(deps.db, report, envelope.siteId);
+
+    // The receipt is the at-most-once gate: its keys refuse a second copy of a report, or a second report
+    // for one job, before anything reaches the queue.
+    const [receipt] = await deps.db
+      .insert(reportReceipts)
+      .values({
+        reportId: report.reportId,
+        jobId: job.jobId,
+        siteId: job.siteId,
+        status: 'queued',
+        receivedAt: now,
+      })
+      .onConflictDoNothing()
+      .returning({ reportId: reportReceipts.reportId });
+    if (!receipt) throw await whyDuplicate(deps, report.reportId);
+    try {
+      await deps.queue.send(REPORTS_TOPIC, JSON.stringify({ envelope }));
+    } catch {
+      // Undo the receipt and the nonce so that the agent can send this very envelope again.
+      await deps.db.batch([
+        deps.db.delete(reportReceipts).where(eq(reportReceipts.reportId, report.reportId)),
+        deps.db
+          .delete(nonces)
+          .where(and(eq(nonces.siteId, envelope.siteId), eq(nonces.nonce, envelope.nonce))),
+      ]);
+      throw new ApiError(503, 'queue-unavailable', 'The report could not be queued; send it again later.');
+    }
+    return { reportId: report.reportId, jobId: job.jobId, siteId: job.siteId, keyId: envelope.keyId };
+  }
+
   return new Hono<AppEnv>()
     .post('/reports', guard('site'), async (c) => {
-      const envelope = parseEnvelope(await readJson(c.req.raw));
-      if (envelope.siteId !== c.get('principal').siteId)
-        throw new ApiError(403, 'site-mismatch', "The envelope names a site other than this token's.");
-      verifyEnvelopeSignature(envelope, await findSiteKey(deps.db, envelope));
-      const now = deps.clock.now();
-      checkTimestamp(envelope, now, limitsOf(deps).clockSkewMs);
-      // The unique (site, nonce) key makes this insert the replay check: of two racing copies, one wins.
-      const [fresh] = await deps.db
-        .insert(nonces)
-        .values({ siteId: envelope.siteId, nonce: envelope.nonce, seenAt: now })
-        .onConflictDoNothing()
-        .returning({ nonce: nonces.nonce });
-      if (!fresh) throw new ApiError(409, 'replayed-nonce', 'This envelope nonce has been used before.');
-      const report = decodeReportPayload(envelope.payload);
-      checkReportSite(report, envelope);
-      const job = await findAssignedJob(deps.db, report, envelope.siteId);
-
-      // The receipt is the at-most-once gate: its keys refuse a second copy of a report, or a second report
-      // for one job, before anything reaches the queue.
-      const [receipt] = await deps.db
-        .insert(reportReceipts)
-        .values({
-          reportId: report.reportId,
-          jobId: job.jobId,
-          siteId: job.siteId,
-          status: 'queued',
-          receivedAt: now,
-        })
-        .onConflictDoNothing()
-        .returning({ reportId: reportReceipts.reportId });
-      if (!receipt) throw await whyDuplicate(deps, report.reportId);
+      const p = c.get('principal');
       try {
-        await deps.queue.send(REPORTS_TOPIC, JSON.stringify({ envelope }));
-      } catch {
-        // Undo the receipt and the nonce so that the agent can send this very envelope again.
-        await deps.db.batch([
-          deps.db.delete(reportReceipts).where(eq(reportReceipts.reportId, report.reportId)),
-          deps.db
-            .delete(nonces)
-            .where(and(eq(nonces.siteId, envelope.siteId), eq(nonces.nonce, envelope.nonce))),
-        ]);
-        throw new ApiError(503, 'queue-unavailable', 'The report could not be queued; send it again later.');
+        const accepted = await receiveReport(c.req.raw, p.siteId);
+        await appendAudit(deps, {
+          actor: actorOf(p),
+          action: 'report.queued',
+          target: accepted.reportId,
+          detail: { siteId: accepted.siteId, jobId: accepted.jobId, keyId: accepted.keyId },
+        });
+        return c.json({ reportId: accepted.reportId, status: 'queued' as const }, 202);
+      } catch (err) {
+        // Every refusal of an authenticated site is a security event: recorded with its code, never its body.
+        if (err instanceof ApiError)
+          await appendAudit(deps, {
+            actor: actorOf(p),
+            action: 'report.refused',
+            target: p.siteId ?? '',
+            detail: { code: err.code, status: err.status },
+          });
+        throw err;
       }
-      return c.json({ reportId: report.reportId, status: 'queued' as const }, 202);
     })
     .get(
       '/reports/:reportId',

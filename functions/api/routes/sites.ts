@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Slug } from '../../../schemas/common.ts';
+import { actorOf, appendAudit } from '../../audit/append.ts';
 import { regions, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -27,6 +28,12 @@ export function siteRoutes(deps: CloudDeps) {
         .onConflictDoNothing()
         .returning();
       if (!row) throw new ApiError(409, 'site-exists', 'A site with that id already exists.');
+      await appendAudit(deps, {
+        actor: actorOf(p),
+        action: 'site.created',
+        target: row.id,
+        detail: { regionId: row.regionId },
+      });
       return c.json(siteView(row), 201);
     })
     .get('/sites', guard('admin', 'coordinator'), async (c) => {

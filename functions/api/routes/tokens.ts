@@ -2,6 +2,7 @@ import { eq, inArray } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Id, Slug } from '../../../schemas/common.ts';
+import { actorOf, appendAudit } from '../../audit/append.ts';
 import { apiTokens, regions, vendors } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -49,6 +50,17 @@ export function tokenRoutes(deps: CloudDeps) {
         if (found.length !== regionIds.length) throw notFound('region');
       }
       const issued = await issueApiToken(deps.db, deps.clock.now(), { ...body, regionIds });
+      await appendAudit(deps, {
+        actor: actorOf(c.get('principal')),
+        action: 'token.issued',
+        target: issued.id,
+        detail: {
+          role: issued.role,
+          vendorId: body.vendorId ?? null,
+          regionIds,
+          expiresAt: issued.expiresAt?.toISOString() ?? null,
+        },
+      });
       return c.json(
         {
           id: issued.id,
@@ -66,7 +78,15 @@ export function tokenRoutes(deps: CloudDeps) {
       if (row.id === c.get('principal').tokenId)
         throw new ApiError(409, 'own-token', 'A token cannot revoke itself; use another admin token.');
       const revokedAt = row.revokedAt ?? deps.clock.now();
-      await deps.db.update(apiTokens).set({ revokedAt }).where(eq(apiTokens.id, id));
+      if (!row.revokedAt) {
+        await deps.db.update(apiTokens).set({ revokedAt }).where(eq(apiTokens.id, id));
+        await appendAudit(deps, {
+          actor: actorOf(c.get('principal')),
+          action: 'token.revoked',
+          target: id,
+          detail: { role: row.role },
+        });
+      }
       return c.json({ id, revokedAt: revokedAt.toISOString() });
     });
 }

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Slug } from '../../../schemas/common.ts';
+import { actorOf, appendAudit } from '../../audit/append.ts';
 import { vendors } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError } from '../../errors.ts';
@@ -21,6 +22,11 @@ export function vendorRoutes(deps: CloudDeps) {
         .onConflictDoNothing()
         .returning();
       if (!row) throw new ApiError(409, 'vendor-exists', 'A vendor with that id already exists.');
+      await appendAudit(deps, {
+        actor: actorOf(c.get('principal')),
+        action: 'vendor.created',
+        target: row.id,
+      });
       return c.json(vendorView(row), 201);
     })
     .get('/vendors', guard('admin', 'coordinator'), async (c) => {

@@ -1,0 +1,111 @@
+/**
+ * `cairn pool`: random-effects pooling of site reports (files written by `cairn report --json` or the
+ * agent's reports), the same functions the cloud's comparison uses.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { SiteReport } from '../../schemas/site-report.ts';
+import { compareModelsAcrossSites, pooledBinnedAuc } from '../../stats/across-sites.ts';
+import { type MetaOptions, poolAuc, poolProportion } from '../../stats/meta.ts';
+import { CliError } from '../errors.ts';
+import { print } from '../output.ts';
+
+interface PoolFlags {
+  method: string;
+  knha?: boolean;
+  json?: boolean;
+  output: string;
+}
+
+function readReport(path: string): SiteReport {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new CliError(`cannot read ${path}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new CliError(`${path} is not JSON`);
+  }
+  const parsed = SiteReport.safeParse(value);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new CliError(
+      `${path} is not a cairn.site-report/v1: ${first ? `${first.path.join('.') || '(root)'}: ${first.message}` : ''}`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Pools the reports: per-metric random effects, pooled binned ROC, and A−B when reports are paired. */
+export function poolReports(reports: SiteReport[], opts: MetaOptions) {
+  const prop = (pick: (r: SiteReport) => SiteReport['sensitivity']) =>
+    poolProportion(
+      reports.map((r) => ({ numerator: pick(r).numerator, denominator: pick(r).denominator })),
+      opts,
+    );
+  const out: Record<string, unknown> = {
+    k: reports.length,
+    auc: poolAuc(
+      reports.map((r) => ({ estimate: r.auc.estimate, se: r.auc.se })),
+      opts,
+    ),
+    sensitivity: prop((r) => r.sensitivity),
+    specificity: prop((r) => r.specificity),
+  };
+  let binned: ReturnType<typeof pooledBinnedAuc> | null = null;
+  try {
+    binned = pooledBinnedAuc(reports.map((r) => r.histogram));
+  } catch (err) {
+    throw new CliError(`cannot pool the histograms: ${(err as Error).message}`);
+  }
+  const a = binned.auc;
+  out['binnedAuc'] =
+    a.estimate === null
+      ? { estimate: null, se: null, ciLow: null, ciHigh: null, reason: a.reason, bins: 0 }
+      : {
+          estimate: a.estimate,
+          se: a.se,
+          ciLow: a.ciLow,
+          ciHigh: a.ciHigh,
+          bins: (binned.histogram?.edges.length ?? 1) - 1,
+        };
+  const paired = reports.filter((r) => r.paired !== undefined);
+  if (paired.length > 0) {
+    out['difference'] = compareModelsAcrossSites(
+      paired.map((r) => ({ paired: r.paired ?? null })),
+      opts,
+    );
+  }
+  return out;
+}
+
+export function registerPoolCommand(program: Command): void {
+  program
+    .command('pool')
+    .description('pool site reports across sites: random effects on the logit scale (DL or REML)')
+    .argument('<reports...>', 'site report JSON files')
+    .option('--method <m>', 'τ² estimator: DL or REML', 'DL')
+    .option('--knha', 'Knapp–Hartung adjustment (t-based CI and prediction interval)')
+    .option('--json', 'print JSON (same as --output json)')
+    .option('--output <format>', 'text or json', 'text')
+    .action((files: string[], o: PoolFlags) => {
+      const method = o.method.toUpperCase();
+      if (method !== 'DL' && method !== 'REML')
+        throw new CliError(`--method must be DL or REML, got ${o.method}`);
+      const reports = files.map(readReport);
+      const out = poolReports(reports, { method, test: o.knha ? 'knha' : 'z' });
+      const fmt = (v: unknown) => (typeof v === 'number' ? v.toFixed(3) : '—');
+      print(o.json ? 'json' : o.output, out, () =>
+        (['auc', 'sensitivity', 'specificity'] as const)
+          .map((m) => {
+            const p = out[m] as Record<string, unknown>;
+            return `${m.padEnd(12)} ${fmt(p['estimate'])} [${fmt(p['ciLow'])}, ${fmt(p['ciHigh'])}]  prediction [${fmt(p['predictionLow'])}, ${fmt(p['predictionHigh'])}]  τ² ${fmt(p['tau2'])}  I² ${fmt(p['i2'])}  k ${p['k']}${p['reason'] ? ` (${p['reason']})` : ''}`;
+          })
+          .join('\n'),
+      );
+    });
+}

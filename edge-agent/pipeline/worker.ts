@@ -1,0 +1,134 @@
+import { readFile } from 'node:fs/promises';
+import { parentPort } from 'node:worker_threads';
+import type { ModelManifest } from '../../schemas/model-manifest.ts';
+import { initCodecs } from '../dicom/codecs.ts';
+import { decodeFrame } from '../dicom/decode.ts';
+import { type DicomImage, type ImageExclusionReason, parseDicom } from '../dicom/parse.ts';
+import { preprocess } from './preprocess.ts';
+import { selectImage } from './select.ts';
+import { type StudyAttributes, studyAttributesOf } from './study-attributes.ts';
+
+/**
+ * Pipeline worker: read → parse → select → (wait for the go-ahead) → decode → preprocess, one file at a time,
+ * frames in chunks. The main thread owns back-pressure: after a header the worker waits for `go` (or `skip`
+ * for a cached or duplicate instance), and after each chunk of tensors for `more`.
+ *
+ * Nothing read from a file is ever put in an error: failures are the closed reason enum.
+ */
+
+export type ToWorker =
+  | { t: 'init'; manifest: ModelManifest; chunk: number }
+  | { t: 'item'; id: number; path?: string; bytes?: Uint8Array }
+  | { t: 'go'; id: number }
+  | { t: 'skip'; id: number }
+  | { t: 'more'; id: number };
+
+export type FromWorker =
+  | { t: 'ready' }
+  | { t: 'excluded'; id: number; reason: ImageExclusionReason }
+  | {
+      t: 'header';
+      id: number;
+      sopInstanceUid: string;
+      studyInstanceUid: string;
+      frames: number;
+      attributes: StudyAttributes;
+      /** Selection's verdict; the main thread still checks duplicates and the cache. */
+      rejected?: ImageExclusionReason;
+    }
+  | { t: 'frames'; id: number; tensors: Float32Array[]; done: boolean }
+  | { t: 'failed'; id: number; reason: ImageExclusionReason };
+
+const port = parentPort;
+if (!port) throw new Error('worker: must run as a worker thread');
+
+let manifest: ModelManifest | undefined;
+let chunk = 8;
+let current: { id: number; image: DicomImage; next: number } | undefined;
+// Without codecs, compressed files end as decode-error; everything else still works.
+let codecs: Promise<void> = Promise.resolve();
+
+const send = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+async function onItem(id: number, path?: string, bytes?: Uint8Array): Promise<void> {
+  let data: Uint8Array;
+  if (bytes) data = bytes;
+  else {
+    try {
+      const buf = await readFile(path!);
+      data = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    } catch {
+      send({ t: 'excluded', id, reason: 'unreadable' });
+      return;
+    }
+  }
+  const parsed = parseDicom(data);
+  if (!parsed.ok) {
+    send({ t: 'excluded', id, reason: parsed.reason });
+    return;
+  }
+  const image = parsed.image;
+  const rejected = selectImage(image, manifest!);
+  current = { id, image, next: 0 };
+  send({
+    t: 'header',
+    id,
+    sopInstanceUid: image.sopInstanceUid,
+    studyInstanceUid: image.studyInstanceUid,
+    frames: image.frames,
+    attributes: studyAttributesOf(image),
+    ...(rejected ? { rejected } : {}),
+  });
+}
+
+function produce(id: number): void {
+  if (!current || current.id !== id) return;
+  const { image } = current;
+  const end = Math.min(image.frames, current.next + chunk);
+  const tensors: Float32Array[] = [];
+  for (let f = current.next; f < end; f++) {
+    let reason: ImageExclusionReason | undefined;
+    try {
+      const decoded = decodeFrame(image, f);
+      if (decoded.ok) tensors.push(preprocess(decoded, manifest!.input));
+      else reason = decoded.reason;
+    } catch {
+      reason = 'decode-error';
+    }
+    if (reason) {
+      current = undefined;
+      send({ t: 'failed', id, reason });
+      return;
+    }
+  }
+  current.next = end;
+  const done = end >= image.frames;
+  if (done) current = undefined;
+  send(
+    { t: 'frames', id, tensors, done },
+    tensors.map((x) => x.buffer as ArrayBuffer),
+  );
+}
+
+port.on('message', (m: ToWorker) => {
+  switch (m.t) {
+    case 'init':
+      manifest = m.manifest;
+      chunk = m.chunk;
+      codecs = initCodecs().catch(() => {});
+      void codecs.then(() => send({ t: 'ready' }));
+      return;
+    case 'item':
+      void codecs
+        .then(() => onItem(m.id, m.path, m.bytes))
+        .catch(() => send({ t: 'excluded', id: m.id, reason: 'unreadable' }));
+      return;
+    case 'go':
+    case 'more':
+      produce(m.id);
+      return;
+    case 'skip':
+      if (current?.id === m.id) current = undefined;
+      return;
+  }
+});

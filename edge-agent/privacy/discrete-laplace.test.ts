@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { runPython } from '../../test/oracles.ts';
+import { bernoulliExpMinus, epsilonToRational, sampleDiscreteLaplace } from './discrete-laplace.ts';
+
+/** A seeded uniform-integer source, so the distribution checks are deterministic. */
+function seeded(seed: number) {
+  let a = seed >>> 0;
+  return (max: number) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return Math.floor(u * max);
+  };
+}
+
+describe('discrete Laplace sampler', () => {
+  it('Bernoulli(exp(−γ)) has the right frequency, including γ > 1', () => {
+    const random = seeded(7);
+    for (const [n, d] of [
+      [1, 2],
+      [1, 1],
+      [5, 2],
+    ] as const) {
+      const draws = 40_000;
+      let hits = 0;
+      for (let i = 0; i < draws; i++) if (bernoulliExpMinus(n, d, random)) hits++;
+      const p = Math.exp(-n / d);
+      expect(Math.abs(hits / draws - p)).toBeLessThan(4 * Math.sqrt((p * (1 - p)) / draws));
+    }
+  });
+
+  it('matches the discrete Laplace pmf (chi-square goodness of fit, scipy dlaplace)', () => {
+    const random = seeded(11);
+    const scale = epsilonToRational(1 / 0.7); // ε = 0.7 → scale ≈ 1.4286
+    const draws = 50_000;
+    const counts = new Map<number, number>();
+    for (let i = 0; i < draws; i++) {
+      const x = sampleDiscreteLaplace({ n: scale.n, d: scale.d }, random);
+      counts.set(x, (counts.get(x) ?? 0) + 1);
+    }
+    const a = scale.d / scale.n; // scipy's dlaplace(a): pmf ∝ exp(−a|k|)
+    const ks = Array.from({ length: 17 }, (_, i) => i - 8);
+    const obs = ks.map((k) => counts.get(k) ?? 0);
+    // The bins |k| ≤ 8 plus one bin for both tails.
+    const out = runPython(
+      `from scipy import stats
+n = total[0]
+e = [n * stats.dlaplace.pmf(int(k), a[0]) for k in ks]
+print(stats.chisquare(obs + [n - sum(obs)], e + [n - sum(e)]).pvalue)`,
+      { a: [a], ks, obs, total: [draws] },
+    );
+    expect(Number(out)).toBeGreaterThan(0.001);
+  });
+
+  it('is symmetric around zero with mean ≈ 0', () => {
+    const random = seeded(3);
+    let sum = 0;
+    for (let i = 0; i < 20_000; i++) sum += sampleDiscreteLaplace({ n: 2, d: 1 }, random);
+    expect(Math.abs(sum / 20_000)).toBeLessThan(0.1);
+  });
+
+  it('represents ε exactly as a rational and refuses nonsense', () => {
+    expect(epsilonToRational(0.5)).toEqual({ n: 1, d: 2 });
+    expect(epsilonToRational(1.25)).toEqual({ n: 5, d: 4 });
+    expect(() => epsilonToRational(0)).toThrow();
+    expect(() => epsilonToRational(Number.NaN)).toThrow();
+  });
+});

@@ -1,0 +1,122 @@
+import { and, eq, isNull } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { Slug } from '../../../schemas/common.ts';
+import { Ed25519PublicKey, VendorKeyId, vendorKeyId } from '../../../schemas/model-signature.ts';
+import { actorOf, appendAudit } from '../../audit/append.ts';
+import { vendorKeys, vendors } from '../../db/schema.ts';
+import type { CloudDeps } from '../../deps.ts';
+import { ApiError, notFound } from '../../errors.ts';
+import { importSitePublicKey } from '../../site-public-key.ts';
+import { createGuard } from '../auth.ts';
+import type { AppEnv, Principal } from '../env.ts';
+import { validate } from '../validate.ts';
+
+const VendorParam = z.object({ id: Slug });
+const RegisterKey = z.object({ publicKey: Ed25519PublicKey }).strict();
+
+/**
+ * Vendors' model-signing keys. A vendor registers its own (an admin may do it for it); from then on the cloud
+ * refuses that vendor's unsigned submissions. Other vendors get 404: they learn nothing, not even that the
+ * vendor exists.
+ */
+export function vendorKeyRoutes(deps: CloudDeps) {
+  const guard = createGuard(deps);
+
+  async function ownVendor(p: Principal, id: string, readers: readonly string[] = ['admin']) {
+    const allowed = readers.includes(p.role) || (p.role === 'vendor' && p.vendorId === id);
+    const vendor = allowed ? await deps.db.query.vendors.findFirst({ where: eq(vendors.id, id) }) : undefined;
+    if (!vendor) throw notFound('vendor');
+    return vendor;
+  }
+
+  return new Hono<AppEnv>()
+    .post(
+      '/vendors/:id/keys',
+      guard('admin', 'vendor'),
+      validate('param', VendorParam),
+      // Another vendor learns nothing from the shape of its body: the path is checked before the body is.
+      async (c, next) => {
+        await ownVendor(c.get('principal'), c.req.valid('param').id);
+        await next();
+      },
+      validate('json', RegisterKey),
+      async (c) => {
+        const p = c.get('principal');
+        const vendor = await ownVendor(p, c.req.valid('param').id);
+        const { publicKey } = c.req.valid('json');
+        if (!importSitePublicKey(publicKey))
+          throw new ApiError(
+            400,
+            'invalid-public-key',
+            'publicKey must be base64 of a 32-byte Ed25519 public key.',
+          );
+        const keyId = vendorKeyId(publicKey);
+        const [row] = await deps.db
+          .insert(vendorKeys)
+          .values({ keyId, vendorId: vendor.id, publicKey, createdAt: deps.clock.now() })
+          .onConflictDoNothing()
+          .returning();
+        if (!row) throw new ApiError(409, 'vendor-key-exists', 'That public key is already registered.');
+        await appendAudit(deps, {
+          actor: actorOf(p),
+          action: 'vendor-key.registered',
+          target: vendor.id,
+          detail: { keyId },
+        });
+        return c.json(vendorKeyView(row), 201);
+      },
+    )
+    .get(
+      '/vendors/:id/keys',
+      guard('admin', 'coordinator', 'vendor'),
+      validate('param', VendorParam),
+      async (c) => {
+        const vendor = await ownVendor(c.get('principal'), c.req.valid('param').id, ['admin', 'coordinator']);
+        const rows = await deps.db
+          .select()
+          .from(vendorKeys)
+          .where(eq(vendorKeys.vendorId, vendor.id))
+          .orderBy(vendorKeys.createdAt, vendorKeys.keyId);
+        return c.json({ keys: rows.map(vendorKeyView) });
+      },
+    )
+    .post(
+      '/vendors/:id/keys/:keyId/revoke',
+      guard('admin', 'vendor'),
+      validate('param', z.object({ id: Slug, keyId: VendorKeyId })),
+      async (c) => {
+        const p = c.get('principal');
+        const { id, keyId } = c.req.valid('param');
+        const vendor = await ownVendor(p, id);
+        const key = await deps.db.query.vendorKeys.findFirst({
+          where: and(eq(vendorKeys.keyId, keyId), eq(vendorKeys.vendorId, vendor.id)),
+        });
+        if (!key) throw notFound('key');
+        const now = deps.clock.now();
+        const [changed] = await deps.db
+          .update(vendorKeys)
+          .set({ revokedAt: now })
+          .where(and(eq(vendorKeys.keyId, keyId), isNull(vendorKeys.revokedAt)))
+          .returning();
+        if (changed)
+          await appendAudit(deps, {
+            actor: actorOf(p),
+            action: 'vendor-key.revoked',
+            target: vendor.id,
+            detail: { keyId },
+          });
+        return c.json(vendorKeyView(changed ?? key));
+      },
+    );
+}
+
+function vendorKeyView(k: typeof vendorKeys.$inferSelect) {
+  return {
+    keyId: k.keyId,
+    vendorId: k.vendorId,
+    publicKey: k.publicKey,
+    createdAt: k.createdAt.toISOString(),
+    revokedAt: k.revokedAt?.toISOString() ?? null,
+  };
+}

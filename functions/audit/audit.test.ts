@@ -1,0 +1,149 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { asc } from 'drizzle-orm';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verifyAuditData } from '../../cli/commands/audit.ts';
+import { auditLog } from '../db/schema.ts';
+import { drainReportBatch } from '../ingest/embedded.ts';
+import {
+  call,
+  openTestCloud,
+  seedNetwork,
+  signEnvelope,
+  siteReport,
+  type TestCloud,
+} from '../test-fixtures.ts';
+import { appendAudit } from './append.ts';
+
+const CAIRN_BIN = fileURLToPath(new URL('../../bin/cairn.mjs', import.meta.url));
+
+let cloud: TestCloud;
+let net: Awaited<ReturnType<typeof seedNetwork>>;
+beforeEach(async () => {
+  cloud = await openTestCloud();
+  net = await seedNetwork(cloud);
+});
+afterEach(() => cloud.close());
+
+const rows = () => cloud.deps.db.select().from(auditLog).orderBy(asc(auditLog.seq));
+const sql = (statement: string) => cloud.deps.db.$client.execute(statement);
+
+describe('the audit log', () => {
+  it('records every state change of a network being built, in one intact chain', async () => {
+    const accepted = siteReport(net.acmeIds('site-a'));
+    expect(
+      (
+        await call(cloud, 'POST', '/v1/reports', {
+          token: net.siteA.token,
+          json: signEnvelope(net.siteA, accepted),
+        })
+      ).status,
+    ).toBe(202);
+    const replay = await call(cloud, 'POST', '/v1/reports', {
+      token: net.siteA.token,
+      json: signEnvelope(net.siteA, accepted),
+    });
+    expect(replay.status).toBe(409);
+    await drainReportBatch(cloud.deps);
+
+    const actions = (await rows()).map((r) => r.action);
+    for (const action of [
+      'region.created',
+      'site.created',
+      'vendor.created',
+      'token.issued',
+      'model.submitted',
+      'campaign.created',
+      'enrollment-token.issued',
+      'site.enrolled',
+      'report.queued',
+      'report.refused',
+      'report.accepted',
+    ])
+      expect(actions).toContain(action);
+    const refused = (await rows()).find((r) => r.action === 'report.refused');
+    expect(JSON.parse(refused?.detail ?? '{}')).toEqual({ code: 'duplicate-report', status: 409 });
+    expect(await verifyAuditData(cloud.dir)).toMatchObject({ ok: true, entries: actions.length });
+  });
+
+  it('holds ids and codes only: no token, no display name, no report content', async () => {
+    const text = JSON.stringify(await rows());
+    for (const secret of [
+      cloud.adminToken,
+      net.acmeToken,
+      net.siteA.token,
+      'Hospital A',
+      'Acme Imaging',
+      'acme ci',
+    ])
+      expect(text).not.toContain(secret);
+  });
+
+  it('stays one chain when many writers append at once', async () => {
+    await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        appendAudit(cloud.deps, { actor: 'system', action: 'region.created', target: `r${i}` }),
+      ),
+    );
+    expect(await verifyAuditData(cloud.dir)).toMatchObject({ ok: true });
+  });
+
+  it('names the first broken link when a row is changed through SQL', async () => {
+    await sql("UPDATE audit_log SET target = 'someone-else' WHERE seq = 3");
+    expect(await verifyAuditData(cloud.dir)).toMatchObject({
+      ok: false,
+      brokenAt: 3,
+      reason: expect.stringMatching(/was changed/),
+    });
+  });
+
+  it('detects a row changed and re-hashed (the next link no longer matches)', async () => {
+    const [third] = (await rows()).filter((r) => r.seq === 3);
+    const { auditRowHash } = await import('./chain.ts');
+    const forged = auditRowHash(third!.prevHash, {
+      seq: 3,
+      at: third!.at.getTime(),
+      actor: third!.actor,
+      action: third!.action,
+      target: 'forged',
+      detail: JSON.parse(third!.detail),
+    });
+    await sql(`UPDATE audit_log SET target = 'forged', hash = '${forged}' WHERE seq = 3`);
+    expect(await verifyAuditData(cloud.dir)).toMatchObject({ ok: false, brokenAt: 4 });
+  });
+
+  it('detects a deleted row', async () => {
+    await sql('DELETE FROM audit_log WHERE seq = 5');
+    expect(await verifyAuditData(cloud.dir)).toMatchObject({
+      ok: false,
+      brokenAt: 6,
+      reason: expect.stringMatching(/#5 is missing/),
+    });
+  });
+
+  it('detects rows cut from the end against the heads the operational log recorded', async () => {
+    const lines = cloud.deps.log.entries.filter((e) => e.event === 'audit').map((e) => JSON.stringify(e));
+    mkdirSync(join(cloud.dir, 'logs'), { recursive: true });
+    writeFileSync(join(cloud.dir, 'logs', 'cloud.log'), `${lines.join('\n')}\n`);
+    expect(await verifyAuditData(cloud.dir)).toMatchObject({ ok: true });
+    const last = (await rows()).at(-1)!.seq;
+    await sql(`DELETE FROM audit_log WHERE seq >= ${last - 1}`);
+    expect(await verifyAuditData(cloud.dir)).toMatchObject({ ok: false, brokenAt: last });
+  });
+
+  it('`cairn audit verify --data DIR` exits 0 on an intact chain and 1 naming the broken entry', async () => {
+    const ok = spawnSync(process.execPath, [CAIRN_BIN, 'audit', 'verify', '--data', cloud.dir], {
+      encoding: 'utf8',
+    });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/^audit log intact: \d+ entries; head #\d+ [0-9a-f]{64}/);
+    await sql("UPDATE audit_log SET actor = 'system' WHERE seq = 2");
+    const bad = spawnSync(process.execPath, [CAIRN_BIN, 'audit', 'verify', '--data', cloud.dir], {
+      encoding: 'utf8',
+    });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim()).toMatch(/^cairn: audit log broken at entry #2: /);
+  });
+});
