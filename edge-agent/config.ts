@@ -39,6 +39,8 @@ export const AgentSettings = z
     /** Images per inference run; by default sized for the provider (8 on the CPU, 32 on a GPU). */
     batchSize: z.number().int().min(1).max(1024).optional(),
     /** Decode worker threads; by default one fewer than the cores. */
+    /** Run only models whose vendor signature the agent can verify (a campaign may also require it). */
+    requireSignedModels: z.boolean().default(false),
     workers: z.number().int().min(1).max(64).optional(),
     /** How often `agent run` polls for jobs when not `--once`. */
     pollSeconds: z.number().int().min(1).default(30),

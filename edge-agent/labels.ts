@@ -103,6 +103,8 @@ function* parseCsv(text: string): Generator<string[]> {
 export interface LabelledOutcome {
   score: number;
   label: 0 | 1;
+  /** The study's subgroup attributes (sex, ageBand, manufacturer, …), when the pipeline found them. */
+  attributes?: Record<string, string>;
 }
 
 /**
@@ -112,13 +114,19 @@ export interface LabelledOutcome {
 export function joinLabels(
   studyScores: ReadonlyMap<string, number>,
   parsed: ParsedLabels,
+  studyAttributes?: ReadonlyMap<string, object>,
 ): { outcomes: LabelledOutcome[]; excluded: ExclusionCounts } {
   const outcomes: LabelledOutcome[] = [];
   const excluded: ExclusionCounts = {};
   for (const [study, score] of studyScores) {
     const label = parsed.labels.get(study);
     if (label !== undefined) {
-      outcomes.push({ score, label });
+      const found = Object.entries(studyAttributes?.get(study) ?? {}).filter(
+        (e): e is [string, string] => typeof e[1] === 'string',
+      );
+      outcomes.push(
+        found.length ? { score, label, attributes: Object.fromEntries(found) } : { score, label },
+      );
     } else if (parsed.invalid.has(study)) {
       excluded['invalid-label'] = (excluded['invalid-label'] ?? 0) + 1;
     } else {

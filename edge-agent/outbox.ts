@@ -3,6 +3,7 @@ import { type CloudApi, CloudRefusal, CloudUnreachable } from '../cli/cloud-api.
 import { canonicalJson } from '../schemas/canonical-json.ts';
 import type { SiteReport } from '../schemas/site-report.ts';
 import { type Signer, signReport } from './identity.ts';
+import type { ReleaseDecision } from './review/policy.ts';
 import { jobs, outbox } from './state/schema.ts';
 import type { AgentDb } from './state/store.ts';
 
@@ -10,17 +11,23 @@ export interface FlushResult {
   sent: number;
   refused: number;
   pending: number;
+  /** Reports waiting for a site admin's approval; they do not leave until approved. */
+  held: number;
 }
 
-/** Puts a gated report in the outbox; it leaves on the next flush (now, or after the network is back). */
-export async function enqueueReport(db: AgentDb, report: SiteReport) {
+/**
+ * Puts a gated report in the outbox: held for a site admin's review, or — when the site's written policy
+ * pre-approves it — pending, to leave on the next flush (now, or after the network is back).
+ */
+export async function enqueueReport(db: AgentDb, report: SiteReport, release: ReleaseDecision) {
   const jobId = report.jobId;
   await db.transaction(async (tx) => {
     await tx.insert(outbox).values({
       reportId: report.reportId,
       jobId,
       report: canonicalJson(report),
-      status: 'pending',
+      status: release.release === 'auto-approved' ? 'pending' : 'held',
+      approvedBy: release.release === 'auto-approved' ? `policy:${release.rule}` : null,
       createdAt: new Date().toISOString(),
     });
     await tx
@@ -39,7 +46,12 @@ const ALREADY_RECEIVED = new Set(['duplicate-report', 'job-already-reported']);
  */
 export async function flushOutbox(db: AgentDb, api: CloudApi, signer: Signer): Promise<FlushResult> {
   const pending = await db.select().from(outbox).where(eq(outbox.status, 'pending')).all();
-  const result: FlushResult = { sent: 0, refused: 0, pending: 0 };
+  const held = await db
+    .select({ reportId: outbox.reportId })
+    .from(outbox)
+    .where(eq(outbox.status, 'held'))
+    .all();
+  const result: FlushResult = { sent: 0, refused: 0, pending: 0, held: held.length };
   for (const row of pending) {
     const attempt = { attempts: row.attempts + 1 };
     try {

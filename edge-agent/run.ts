@@ -9,10 +9,12 @@ import type { SiteReport } from '../schemas/site-report.ts';
 import { type AgentSettings, readSettings } from './config.ts';
 import type { Signer } from './identity.ts';
 import { joinLabels, parseLabelsCsv } from './labels.ts';
+import { verifyModelSignature } from './model-signature.ts';
 import { enqueueReport, type FlushResult, flushOutbox } from './outbox.ts';
 import { modelSha256, type PipelineProgress, scoreFolder } from './pipeline/score-folder.ts';
 import { privacyGate } from './privacy/gate.ts';
 import { buildSiteReport } from './report/site-report.ts';
+import { decideRelease, readReleasePolicy } from './review/policy.ts';
 import { logSentBytes } from './sent-log.ts';
 import { sourceFromSettings } from './sources/from-settings.ts';
 import { predictionCache } from './state/predictions.ts';
@@ -27,6 +29,8 @@ export interface JobProgress extends PipelineProgress {
 export interface JobOutcome {
   jobId: string;
   status: 'reported' | 'failed';
+  /** Whether the report waits for a site admin (`held`) or the site's policy released it. */
+  release?: 'held' | 'auto-approved';
   failure?: string;
   provider?: string;
   cases?: number;
@@ -150,8 +154,12 @@ async function evaluateJob(
   const started = performance.now();
   const model = await fetchVerifiedModel(api, stateDir, job);
   if (!model) return failJob(db, job.jobId, 'model-sha256-mismatch');
+  const signature = checkVendorSignature(job, settings);
+  if (signature) return failJob(db, job.jobId, signature);
 
-  // Read the labels before the (long) inference so a bad file fails fast with its one-line message.
+  // Read the release policy and the labels before the (long) inference, so a bad file fails fast with its
+  // one-line message.
+  const policy = readReleasePolicy(stateDir);
   let labels: ReturnType<typeof parseLabelsCsv>;
   try {
     labels = parseLabelsCsv(readFileSync(settings.labels, 'utf8'));
@@ -172,7 +180,7 @@ async function evaluateJob(
     cache: predictionCache(db, modelSha256(model)),
     onProgress: (p) => events.progress?.({ jobId: job.jobId, ...p }),
   });
-  const joined = joinLabels(scored.studyScores, labels);
+  const joined = joinLabels(scored.studyScores, labels, scored.studyAttributes);
   const excluded = { ...scored.excluded };
   for (const [reason, n] of Object.entries(joined.excluded))
     excluded[reason as keyof typeof excluded] = (excluded[reason as keyof typeof excluded] ?? 0) + (n ?? 0);
@@ -196,7 +204,8 @@ async function evaluateJob(
     images: scored.images,
   });
   const report: SiteReport = privacyGate(full, { minCell: Math.max(job.minCell, settings.minCell) });
-  await enqueueReport(db, report);
+  const release = decideRelease(report, policy);
+  await enqueueReport(db, report, release);
   return {
     jobId: job.jobId,
     status: 'reported',
@@ -204,6 +213,7 @@ async function evaluateJob(
     cases: report.cases,
     excluded: report.excluded as Record<string, number>,
     seconds: (performance.now() - started) / 1000,
+    release: release.release,
   };
 }
 
@@ -224,6 +234,17 @@ async function fetchVerifiedModel(api: CloudApi, stateDir: string, job: Job): Pr
     writeFileSync(cached, bytes);
   }
   return bytes;
+}
+
+/**
+ * The vendor's signature over the manifest and the ONNX sha256, checked against the vendor key the cloud
+ * registered — before the bytes reach ONNX Runtime. Returns a failure code, or undefined when the model may run.
+ */
+function checkVendorSignature(job: Job, settings: AgentSettings): string | undefined {
+  const { signature, vendorKey } = job.model;
+  if (!signature || !vendorKey) return settings.requireSignedModels ? 'model-unsigned' : undefined;
+  const check = verifyModelSignature(job.model.manifest, job.model.sha256, signature, vendorKey.publicKey);
+  return check.ok ? undefined : 'model-signature-invalid';
 }
 
 async function failJob(db: AgentDb, jobId: string, failure: string): Promise<JobOutcome> {

@@ -11,7 +11,7 @@ export interface AgentStatus {
   keyId?: string;
   cloudUrl?: string;
   jobs: { pending: number; reported: number; failed: number };
-  outbox: { pending: number; sent: number; refused: number };
+  outbox: { held: number; pending: number; sent: number; refused: number; rejected: number };
   requestsLogged: number;
 }
 
@@ -21,7 +21,7 @@ export async function agentStatus(stateDir: string): Promise<AgentStatus> {
     return {
       enrolled: false,
       jobs: { pending: 0, reported: 0, failed: 0 },
-      outbox: { pending: 0, sent: 0, refused: 0 },
+      outbox: { held: 0, pending: 0, sent: 0, refused: 0, rejected: 0 },
       requestsLogged: 0,
     };
   const state = await openAgentState(stateDir);
@@ -29,7 +29,7 @@ export async function agentStatus(stateDir: string): Promise<AgentStatus> {
     const me = await state.db.select().from(identity).get();
     const countJobs = async (s: 'pending' | 'reported' | 'failed') =>
       (await state.db.select({ n: count() }).from(jobs).where(eq(jobs.status, s)).get())?.n ?? 0;
-    const countOutbox = async (s: 'pending' | 'sent' | 'refused') =>
+    const countOutbox = async (s: 'held' | 'pending' | 'sent' | 'refused' | 'rejected') =>
       (await state.db.select({ n: count() }).from(outbox).where(eq(outbox.status, s)).get())?.n ?? 0;
     return {
       enrolled: Boolean(me),
@@ -43,9 +43,11 @@ export async function agentStatus(stateDir: string): Promise<AgentStatus> {
         failed: await countJobs('failed'),
       },
       outbox: {
+        held: await countOutbox('held'),
         pending: await countOutbox('pending'),
         sent: await countOutbox('sent'),
         refused: await countOutbox('refused'),
+        rejected: await countOutbox('rejected'),
       },
       requestsLogged: (await state.db.select({ n: count() }).from(sentLog).get())?.n ?? 0,
     };

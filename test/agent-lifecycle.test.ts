@@ -1,12 +1,17 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudApi, CloudRefusal } from '../cli/cloud-api.ts';
 import { submitModel } from '../cli/commands/network.ts';
 import { AgentSettings } from '../edge-agent/config.ts';
 import { enrollAgent } from '../edge-agent/enroll.ts';
+import { writeReleasePolicy } from '../edge-agent/review/policy.ts';
+import { decideHeldReport, listHeldReports } from '../edge-agent/review/review.ts';
 import { runAgent } from '../edge-agent/run.ts';
+import { sentLog } from '../edge-agent/state/schema.ts';
+import { openAgentState } from '../edge-agent/state/store.ts';
 import { agentStatus } from '../edge-agent/status.ts';
 import { type ServedCloud, serveCloud } from '../functions/serve.ts';
 import { writeSyntheticSite } from '../synthetic/dicom.ts';
@@ -35,6 +40,13 @@ async function newCampaign(): Promise<string> {
 async function jobStatuses(campaignId: string): Promise<string[]> {
   const c = await coordinator.json<{ jobs: { status: string }[] }>('GET', `/v1/campaigns/${campaignId}`);
   return c.jobs.map((j) => j.status);
+}
+
+async function waitForDone(campaignId: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await jobStatuses(campaignId))[0] !== 'done' && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100));
+  expect(await jobStatuses(campaignId)).toEqual(['done']);
 }
 
 beforeAll(async () => {
@@ -133,7 +145,61 @@ describe('an edge agent against a real cloud', () => {
     expect(await jobStatuses(campaignId)).toEqual(['pending']);
   });
 
+  it('holds every report for review by default: nothing leaves until a site admin approves it', async () => {
+    const campaignId = await newCampaign();
+    const [outcome] = await runAgent({ stateDir: stateDir(), once: true });
+    expect(outcome).toMatchObject({ status: 'reported', release: 'held' });
+    expect((await agentStatus(stateDir())).outbox).toMatchObject({ held: 1, sent: 0 });
+    expect(await jobStatuses(campaignId)).toEqual(['pending']);
+
+    const state = await openAgentState(stateDir());
+    let shown = '';
+    try {
+      const [held] = await listHeldReports(state.db);
+      shown = held!.bytes;
+      await expect(decideHeldReport(state.db, 'not-a-report', 'approve')).rejects.toThrow(/no report/);
+      await decideHeldReport(state.db, held!.reportId, 'approve');
+      await expect(decideHeldReport(state.db, held!.reportId, 'reject')).rejects.toThrow(/no report/);
+    } finally {
+      state.close();
+    }
+    await runAgent({ stateDir: stateDir(), once: true });
+    expect((await agentStatus(stateDir())).outbox).toMatchObject({ held: 0, sent: 1 });
+    await waitForDone(campaignId);
+
+    // What the review showed is byte for byte the payload of the envelope that left.
+    const after = await openAgentState(stateDir());
+    try {
+      const sent = await after.db.select().from(sentLog).where(eq(sentLog.status, 202)).all();
+      expect(sent).toHaveLength(1);
+      const envelope = JSON.parse(Buffer.from(sent[0]!.body!, 'base64').toString('utf8'));
+      expect(Buffer.from(envelope.payload, 'base64').toString('utf8')).toBe(shown);
+    } finally {
+      after.close();
+    }
+  });
+
+  it('never sends a report the site admin rejected', async () => {
+    const campaignId = await newCampaign();
+    await runAgent({ stateDir: stateDir(), once: true });
+    const state = await openAgentState(stateDir());
+    try {
+      const [held] = await listHeldReports(state.db);
+      await decideHeldReport(state.db, held!.reportId, 'reject');
+    } finally {
+      state.close();
+    }
+    await runAgent({ stateDir: stateDir(), once: true });
+    expect((await agentStatus(stateDir())).outbox).toMatchObject({ held: 0, rejected: 1, sent: 1 });
+    expect(await jobStatuses(campaignId)).toEqual(['pending']);
+  });
+
   it('keeps a report in the outbox while the cloud is down and sends it once it is back', async () => {
+    // From here on the site pre-approves reports gated at k ≥ 5 by a written policy.
+    writeReleasePolicy(stateDir(), {
+      schema: 'cairn.release-policy/v1',
+      autoApprove: [{ campaign: '*', kind: 'evaluation', minCellAtLeast: 5 }],
+    });
     const campaignId = await newCampaign();
     const port = cloud.port;
     let closed: Promise<void> | undefined;
@@ -152,14 +218,11 @@ describe('an edge agent against a real cloud', () => {
     await closed;
     expect(outcomes.map((o) => o.status)).toEqual(['reported']);
     expect(flushes.at(-1)).toMatchObject({ sent: 0, pending: 1 });
-    expect((await agentStatus(stateDir())).outbox).toMatchObject({ pending: 1 });
+    expect((await agentStatus(stateDir())).outbox).toMatchObject({ pending: 1, sent: 1 });
 
     cloud = await serveCloud({ port, dataDir: join(dir, 'cloud') });
     await runAgent({ stateDir: stateDir(), once: true });
-    expect((await agentStatus(stateDir())).outbox).toMatchObject({ pending: 0, sent: 1 });
-    const deadline = Date.now() + 10_000;
-    while ((await jobStatuses(campaignId))[0] !== 'done' && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
-    expect(await jobStatuses(campaignId)).toEqual(['done']);
+    expect((await agentStatus(stateDir())).outbox).toMatchObject({ pending: 0, sent: 2 });
+    await waitForDone(campaignId);
   });
 });

@@ -109,6 +109,21 @@ describe('a network of one cloud and two agents over HTTP', () => {
     expect(run.comparison.models.length).toBe(2);
   });
 
+  it('stores reports that carry calibration and gated subgroups read from the DICOM headers', async () => {
+    const db = createClient({ url: `file:${join(runDir, 'out', 'cloud', 'cairn.db')}` });
+    const rows = await db.execute('SELECT report FROM reports');
+    db.close();
+    expect(rows.rows).toHaveLength(4);
+    for (const row of rows.rows) {
+      const report = JSON.parse(String(row.report));
+      expect(report.calibration.brier).toBeGreaterThan(0);
+      const attributes = new Set(report.subgroups.map((g: { attribute: string }) => g.attribute));
+      for (const a of ['sex', 'ageBand', 'manufacturer', 'scannerModel', 'bodyPart'])
+        expect(attributes, a).toContain(a);
+      for (const g of report.subgroups) expect(g.cases === 0 || g.cases >= report.minCell).toBe(true);
+    }
+  });
+
   it('keeps the cloud’s data and each agent’s state under the output folder', () => {
     const out = join(runDir, 'out');
     expect(statSync(join(out, 'cloud', 'cairn.db')).isFile()).toBe(true);

@@ -4,6 +4,11 @@ import { desc } from 'drizzle-orm';
 import type { AgentSettings } from '../../edge-agent/config.ts';
 import { enrollAgent } from '../../edge-agent/enroll.ts';
 import type { PipelineProgress } from '../../edge-agent/pipeline/score-folder.ts';
+import {
+  describeReleasePolicy,
+  loadReleasePolicyFile,
+  writeReleasePolicy,
+} from '../../edge-agent/review/policy.ts';
 import { runAgent } from '../../edge-agent/run.ts';
 import { sentLog } from '../../edge-agent/state/schema.ts';
 import { openAgentState } from '../../edge-agent/state/store.ts';
@@ -11,6 +16,7 @@ import { agentStatus } from '../../edge-agent/status.ts';
 import { CliError } from '../errors.ts';
 import { addOutputOption, print } from '../output.ts';
 import { progressPrinter } from '../progress.ts';
+import { registerAgentTrustCommands } from './agent-trust.ts';
 
 const DEFAULT_STATE = process.env.CAIRN_AGENT_STATE ?? '.cairn/agent';
 
@@ -67,6 +73,7 @@ const withSettingsFlags = (cmd: Command) =>
 
 export function registerAgentCommands(program: Command): void {
   const agent = program.command('agent').description('the hospital edge agent');
+  registerAgentTrustCommands(agent, DEFAULT_STATE);
 
   withSettingsFlags(
     agent
@@ -74,25 +81,39 @@ export function registerAgentCommands(program: Command): void {
       .description('make this site’s key pair and enroll with the cloud using a one-time token')
       .requiredOption('--cloud <url>', 'the cloud’s base URL')
       .requiredOption('--token <token>', 'the one-time enrollment token a coordinator issued for this site')
+      .option(
+        '--release-policy <file>',
+        'a written policy that pre-approves some reports (default: review all)',
+      )
       .option('--state <dir>', 'agent state folder', DEFAULT_STATE),
-  ).action(async (opts: SettingsFlags & { cloud: string; token: string; state: string }) => {
-    const overrides = settingsFromFlags(opts);
-    if ((!overrides.dicom && !overrides.dicomweb) || !overrides.labels)
-      throw new CliError('enroll needs --dicom <dir> (or --dicomweb-url <url>) and --labels <file>');
-    const { AgentSettings } = await import('../../edge-agent/config.ts');
-    const settings = AgentSettings.parse(
-      Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
-    );
-    if (settings.dicom) settings.dicom = resolve(settings.dicom);
-    settings.labels = resolve(settings.labels);
-    const res = await enrollAgent({
-      stateDir: resolve(opts.state),
-      cloudUrl: opts.cloud,
-      token: opts.token,
-      settings,
-    });
-    process.stdout.write(`enrolled as site ${res.siteId} (region ${res.regionId}), key ${res.keyId}\n`);
-  });
+  ).action(
+    async (opts: SettingsFlags & { cloud: string; token: string; state: string; releasePolicy?: string }) => {
+      const overrides = settingsFromFlags(opts);
+      if ((!overrides.dicom && !overrides.dicomweb) || !overrides.labels)
+        throw new CliError('enroll needs --dicom <dir> (or --dicomweb-url <url>) and --labels <file>');
+      const { AgentSettings } = await import('../../edge-agent/config.ts');
+      const settings = AgentSettings.parse(
+        Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
+      );
+      if (settings.dicom) settings.dicom = resolve(settings.dicom);
+      settings.labels = resolve(settings.labels);
+      // Checked before enrolling: a bad policy must not leave a half-configured agent behind.
+      const policy = opts.releasePolicy ? loadReleasePolicyFile(opts.releasePolicy) : null;
+      const res = await enrollAgent({
+        stateDir: resolve(opts.state),
+        cloudUrl: opts.cloud,
+        token: opts.token,
+        settings,
+      });
+      if (policy) writeReleasePolicy(resolve(opts.state), policy);
+      process.stdout.write(`enrolled as site ${res.siteId} (region ${res.regionId}), key ${res.keyId}\n`);
+      process.stdout.write(
+        policy
+          ? `release policy: ${describeReleasePolicy(policy)}\n`
+          : 'release policy: none — every report waits for `cairn agent review`\n',
+      );
+    },
+  );
 
   withSettingsFlags(
     agent
@@ -122,15 +143,21 @@ export function registerAgentCommands(program: Command): void {
           printers.get(p.jobId)?.update(progressLine(p));
         },
         jobFinished(o) {
+          const release =
+            o.release === 'held'
+              ? 'report held for review (`cairn agent review`)'
+              : 'report approved by the site policy';
           const line =
             o.status === 'reported'
-              ? `${o.cases} cases on ${o.provider} in ${o.seconds?.toFixed(1)} s; excluded ${formatExcluded(o.excluded)}; report queued`
+              ? `${o.cases} cases on ${o.provider} in ${o.seconds?.toFixed(1)} s; excluded ${formatExcluded(o.excluded)}; ${release}`
               : `failed: ${o.failure}`;
           (printers.get(o.jobId) ?? progressPrinter(`job ${o.jobId}: `)).done(line);
         },
         flushed(r) {
-          if (r.sent || r.refused || r.pending)
-            process.stderr.write(`outbox: ${r.sent} sent, ${r.refused} refused, ${r.pending} waiting\n`);
+          if (r.sent || r.refused || r.pending || r.held)
+            process.stderr.write(
+              `outbox: ${r.sent} sent, ${r.refused} refused, ${r.pending} waiting for the network, ${r.held} held for review\n`,
+            );
         },
         offline(message) {
           process.stderr.write(`offline: ${message}; work continues and reports wait in the outbox\n`);
@@ -252,7 +279,7 @@ export function registerAgentCommands(program: Command): void {
         ? [
             `site ${s.siteId} (region ${s.regionId}), key ${s.keyId}, cloud ${s.cloudUrl}`,
             `jobs: ${s.jobs.pending} pending, ${s.jobs.reported} reported, ${s.jobs.failed} failed`,
-            `outbox: ${s.outbox.pending} waiting, ${s.outbox.sent} sent, ${s.outbox.refused} refused`,
+            `outbox: ${s.outbox.held} held for review, ${s.outbox.pending} waiting to be sent, ${s.outbox.sent} sent, ${s.outbox.refused} refused by the cloud, ${s.outbox.rejected} rejected at review`,
             `requests logged: ${s.requestsLogged} (see \`cairn agent sent\`)`,
           ].join('\n')
         : 'not enrolled',

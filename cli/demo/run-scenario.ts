@@ -158,8 +158,16 @@ export async function runScenario(opts: {
     say(
       `coordinator: campaign ${campaign.campaignId}, ${campaign.jobs.length} jobs (${modelIds.length} models × ${scenario.sites.length} sites)`,
     );
+    // Nothing leaves an agent unreviewed by default; a scenario run pre-approves this campaign's reports in a
+    // written policy, and says so.
+    const policyFile = join(out, 'release-policy.json');
+    const policy = {
+      schema: 'cairn.release-policy/v1',
+      autoApprove: [{ campaign: campaign.campaignId, minCellAtLeast: scenario.minCell }],
+    };
+    writeFileSync(policyFile, `${JSON.stringify(policy, null, 2)}\n`);
     say(
-      'agents: reports are released under an auto-approve policy for this run (every report passes the privacy gate first)',
+      `agents: AUTO-APPROVE policy for this run (${policyFile}): campaign ${campaign.campaignId} reports with minimum cell size ≥ ${scenario.minCell} leave without review, after the privacy gate`,
     );
 
     const concurrency = Math.max(1, opts.concurrency ?? 2);
@@ -188,6 +196,8 @@ export async function runScenario(opts: {
           site.labels,
           '--min-cell',
           String(scenario.minCell),
+          '--release-policy',
+          policyFile,
           '--threads',
           String(Math.max(1, Math.floor(2 / concurrency))),
         ]);

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { CliError } from '../../cli/errors.ts';
@@ -20,8 +20,8 @@ export const ReleasePolicy = z
             /** A campaign id, or "*" for every campaign. */
             campaign: z.union([Id, z.literal('*')]),
             kind: z.enum(['evaluation']).default('evaluation'),
-            /** Approve only reports whose applied minimum cell size is at least this. */
-            minCellAtLeast: z.number().int().min(1),
+            /** Approve only reports whose applied minimum cell size is at least this (0: even unsuppressed). */
+            minCellAtLeast: z.number().int().min(0),
           })
           .strict(),
       )
@@ -35,12 +35,17 @@ export const releasePolicyPath = (stateDir: string) => join(stateDir, 'release-p
 /** Reads the policy; none means "hold everything for review". A bad file is an error, never "approve all". */
 export function readReleasePolicy(stateDir: string): ReleasePolicy | null {
   const file = releasePolicyPath(stateDir);
-  if (!existsSync(file)) return null;
+  return existsSync(file) ? loadReleasePolicyFile(file) : null;
+}
+
+export function loadReleasePolicyFile(file: string): ReleasePolicy {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    throw new CliError(`${file}: not valid JSON`);
+  } catch (err) {
+    throw new CliError(
+      `${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not valid JSON'}`,
+    );
   }
   const parsed = ReleasePolicy.safeParse(raw);
   if (!parsed.success)
@@ -59,4 +64,19 @@ export function decideRelease(report: SiteReport, policy: ReleasePolicy | null):
     (r) => (r.campaign === '*' || r.campaign === report.campaignId) && report.minCell >= r.minCellAtLeast,
   );
   return rule >= 0 ? { release: 'auto-approved', rule } : { release: 'held' };
+}
+
+export function writeReleasePolicy(stateDir: string, policy: ReleasePolicy): void {
+  writeFileSync(releasePolicyPath(stateDir), `${JSON.stringify(policy, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** One line for people: what this policy lets out without review. */
+export function describeReleasePolicy(policy: ReleasePolicy): string {
+  if (policy.autoApprove.length === 0) return 'no automatic approval — every report waits for review';
+  return policy.autoApprove
+    .map(
+      (r) =>
+        `auto-approve ${r.kind} reports of ${r.campaign === '*' ? 'every campaign' : `campaign ${r.campaign}`} with minimum cell size ≥ ${r.minCellAtLeast}`,
+    )
+    .join('; ');
 }

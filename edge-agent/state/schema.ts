@@ -43,7 +43,13 @@ export const outbox = sqliteTable('outbox', {
   jobId: text('job_id').notNull(),
   /** The report's canonical JSON: exactly the payload bytes every envelope for it carries. */
   report: text('report').notNull(),
-  status: text('status', { enum: ['pending', 'sent', 'refused'] }).notNull(),
+  /**
+   * held: waits for a site admin (`cairn agent review`); pending: approved, goes out on the next flush;
+   * sent / refused (by the cloud) / rejected (by the site admin) are final.
+   */
+  status: text('status', { enum: ['held', 'pending', 'sent', 'refused', 'rejected'] }).notNull(),
+  /** Who let it out: `policy:<rule index>` or `admin`; null while held. */
+  approvedBy: text('approved_by'),
   attempts: integer('attempts').notNull().default(0),
   /** The cloud's error code for the last failed attempt. */
   lastError: text('last_error'),

@@ -1,0 +1,77 @@
+import { and, asc, eq } from 'drizzle-orm';
+import { CliError } from '../../cli/errors.ts';
+import { SiteReport } from '../../schemas/site-report.ts';
+import { outbox } from '../state/schema.ts';
+import type { AgentDb } from '../state/store.ts';
+
+export interface HeldReport {
+  reportId: string;
+  jobId: string;
+  createdAt: string;
+  /** Exactly the payload bytes every envelope for this report will carry (canonical JSON). */
+  bytes: string;
+  report: SiteReport;
+}
+
+/** Reports waiting for a site admin, oldest first. */
+export async function listHeldReports(db: AgentDb): Promise<HeldReport[]> {
+  const rows = await db
+    .select()
+    .from(outbox)
+    .where(eq(outbox.status, 'held'))
+    .orderBy(asc(outbox.createdAt))
+    .all();
+  return rows.map((r) => ({
+    reportId: r.reportId,
+    jobId: r.jobId,
+    createdAt: r.createdAt,
+    bytes: r.report,
+    report: SiteReport.parse(JSON.parse(r.report)),
+  }));
+}
+
+/** A site admin's decision on one held report; only a held report can be decided, and only once. */
+export async function decideHeldReport(
+  db: AgentDb,
+  reportId: string,
+  decision: 'approve' | 'reject',
+): Promise<void> {
+  const changed = await db
+    .update(outbox)
+    .set(
+      decision === 'approve'
+        ? { status: 'pending', approvedBy: 'admin' }
+        : { status: 'rejected', approvedBy: null },
+    )
+    .where(and(eq(outbox.reportId, reportId), eq(outbox.status, 'held')))
+    .returning({ reportId: outbox.reportId });
+  if (changed.length === 0) throw new CliError(`no report ${reportId} is waiting for review`);
+}
+
+const pct = (x: number | null) => (x === null ? 'withheld' : `${(x * 100).toFixed(1)} %`);
+const count = (x: number | null) => (x === null ? 'suppressed' : String(x));
+
+/** What a data-protection officer reads before approving: every released number, then the exact bytes. */
+export function renderHeldReport(h: HeldReport): string {
+  const r = h.report;
+  const lines = [
+    `report ${h.reportId}  (job ${h.jobId}, campaign ${r.campaignId}, created ${h.createdAt})`,
+    `model ${r.model.vendor}/${r.model.name} ${r.model.version}; minimum cell size ${r.minCell}`,
+    `cases ${r.cases} (positives ${r.positives}, negatives ${r.negatives}); images seen ${r.images.seen}, used ${r.images.used}`,
+    `excluded: ${
+      Object.entries(r.excluded)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }`,
+    `confusion at ${r.threshold}: tp ${count(r.confusion.tp)}, fp ${count(r.confusion.fp)}, tn ${count(r.confusion.tn)}, fn ${count(r.confusion.fn)}`,
+    `sensitivity ${pct(r.sensitivity.estimate)}, specificity ${pct(r.specificity.estimate)}, ppv ${pct(r.ppv.estimate)}, npv ${pct(r.npv.estimate)}`,
+    `AUC ${r.auc.estimate === null ? `withheld (${r.auc.reason})` : r.auc.estimate.toFixed(3)}`,
+    `histogram: ${r.histogram.positives.length} bins; positives [${r.histogram.positives.join(' ')}], negatives [${r.histogram.negatives.join(' ')}]`,
+    `subgroups: ${(r.subgroups ?? []).map((g) => `${g.attribute}=${g.value} (${g.cases})`).join(', ') || 'none'}`,
+    `suppressed: ${r.suppressed.join(', ') || 'nothing'}`,
+    '',
+    'exact bytes that will be sent (signed in an envelope with site id, key id, time and nonce):',
+    h.bytes,
+  ];
+  return lines.join('\n');
+}

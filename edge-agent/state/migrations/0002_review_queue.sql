@@ -1,0 +1,1 @@
+ALTER TABLE `outbox` ADD `approved_by` text;
