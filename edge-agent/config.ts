@@ -39,6 +39,14 @@ export const AgentSettings = z
     /** Images per inference run; by default sized for the provider (8 on the CPU, 32 on a GPU). */
     batchSize: z.number().int().min(1).max(1024).optional(),
     /** Decode worker threads; by default one fewer than the cores. */
+    /**
+     * Optional differential privacy on released outcome counts: ε spent per report, and the most this site
+     * spends on one campaign (the ledger refuses a release that would go past it).
+     */
+    dp: z
+      .object({ epsilonPerReport: z.number().positive().max(100), budgetPerCampaign: z.number().positive() })
+      .strict()
+      .optional(),
     /** Run only models whose vendor signature the agent can verify (a campaign may also require it). */
     requireSignedModels: z.boolean().default(false),
     workers: z.number().int().min(1).max(64).optional(),

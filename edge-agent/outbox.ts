@@ -4,7 +4,7 @@ import { canonicalJson } from '../schemas/canonical-json.ts';
 import type { SiteReport } from '../schemas/site-report.ts';
 import { type Signer, signReport } from './identity.ts';
 import type { ReleaseDecision } from './review/policy.ts';
-import { jobs, outbox } from './state/schema.ts';
+import { jobs, outbox, privacyLedger } from './state/schema.ts';
 import type { AgentDb } from './state/store.ts';
 
 export interface FlushResult {
@@ -22,6 +22,14 @@ export interface FlushResult {
 export async function enqueueReport(db: AgentDb, report: SiteReport, release: ReleaseDecision) {
   const jobId = report.jobId;
   await db.transaction(async (tx) => {
+    // The ε this report spends is booked with it, atomically: a report in the outbox is a report paid for.
+    if (report.differentialPrivacy)
+      await tx.insert(privacyLedger).values({
+        reportId: report.reportId,
+        campaignId: report.campaignId,
+        epsilon: report.differentialPrivacy.epsilon,
+        spentAt: new Date().toISOString(),
+      });
     await tx.insert(outbox).values({
       reportId: report.reportId,
       jobId,

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eq } from 'drizzle-orm';
+import { eq, sum } from 'drizzle-orm';
 import { CloudApi, CloudUnreachable } from '../cli/cloud-api.ts';
 import { CliError } from '../cli/errors.ts';
 import { Job } from '../schemas/job.ts';
@@ -18,7 +18,7 @@ import { decideRelease, readReleasePolicy } from './review/policy.ts';
 import { logSentBytes } from './sent-log.ts';
 import { sourceFromSettings } from './sources/from-settings.ts';
 import { predictionCache } from './state/predictions.ts';
-import { identity, jobs } from './state/schema.ts';
+import { identity, jobs, privacyLedger } from './state/schema.ts';
 import { type AgentDb, openAgentState } from './state/store.ts';
 import { AGENT_VERSION } from './version.ts';
 
@@ -156,6 +156,9 @@ async function evaluateJob(
   if (!model) return failJob(db, job.jobId, 'model-sha256-mismatch');
   const signature = checkVendorSignature(job, settings);
   if (signature) return failJob(db, job.jobId, signature);
+  // Refused before any inference: a release the ε budget cannot pay for must not be computed at all.
+  if (settings.dp && (await epsilonSpent(db, job.campaignId)) + settings.dp.epsilonPerReport > settings.dp.budgetPerCampaign)
+    return failJob(db, job.jobId, 'privacy-budget-exhausted');
 
   // Read the release policy and the labels before the (long) inference, so a bad file fails fast with its
   // one-line message.
@@ -203,7 +206,10 @@ async function evaluateJob(
     excluded,
     images: scored.images,
   });
-  const report: SiteReport = privacyGate(full, { minCell: Math.max(job.minCell, settings.minCell) });
+  const report: SiteReport = privacyGate(full, {
+    minCell: Math.max(job.minCell, settings.minCell),
+    ...(settings.dp ? { dp: { epsilon: settings.dp.epsilonPerReport } } : {}),
+  });
   const release = decideRelease(report, policy);
   await enqueueReport(db, report, release);
   return {
@@ -245,6 +251,15 @@ function checkVendorSignature(job: Job, settings: AgentSettings): string | undef
   if (!signature || !vendorKey) return settings.requireSignedModels ? 'model-unsigned' : undefined;
   const check = verifyModelSignature(job.model.manifest, job.model.sha256, signature, vendorKey.publicKey);
   return check.ok ? undefined : 'model-signature-invalid';
+}
+
+async function epsilonSpent(db: AgentDb, campaignId: string): Promise<number> {
+  const row = await db
+    .select({ spent: sum(privacyLedger.epsilon) })
+    .from(privacyLedger)
+    .where(eq(privacyLedger.campaignId, campaignId))
+    .get();
+  return Number(row?.spent ?? 0);
 }
 
 async function failJob(db: AgentDb, jobId: string, failure: string): Promise<JobOutcome> {

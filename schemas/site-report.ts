@@ -155,6 +155,19 @@ export const Paired = z
   .strict();
 export type Paired = z.infer<typeof Paired>;
 
+/**
+ * Present when the counts were released with differential privacy: discrete Laplace noise on the confusion
+ * cells and on each class histogram, ε split as stated; everything else in the report is derived from those
+ * noisy counts (post-processing).
+ */
+export const DifferentialPrivacy = z
+  .object({
+    mechanism: z.literal('discrete-laplace'),
+    epsilon: z.number().positive(),
+    allocation: z.object({ confusion: z.number().positive(), histogram: z.number().positive() }).strict(),
+  })
+  .strict();
+
 export const SiteReport = z
   .object({
     schema: z.literal('cairn.site-report/v1'),
@@ -189,6 +202,7 @@ export const SiteReport = z
     /** Per attribute value, after the gate: every listed group has cases, positives, negatives 0 or >= k. */
     subgroups: z.array(Subgroup).optional(),
     paired: Paired.optional(),
+    differentialPrivacy: DifferentialPrivacy.optional(),
   })
   .strict();
 export type SiteReport = z.infer<typeof SiteReport>;

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createClient } from '@libsql/client';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudApi, CloudRefusal } from '../cli/cloud-api.ts';
@@ -224,5 +225,36 @@ describe('an edge agent against a real cloud', () => {
     await runAgent({ stateDir: stateDir(), once: true });
     expect((await agentStatus(stateDir())).outbox).toMatchObject({ pending: 0, sent: 2 });
     await waitForDone(campaignId);
+  });
+
+  it('books differential-privacy ε per campaign and refuses a release the budget cannot pay for', async () => {
+    const paid = await newCampaign();
+    const [released] = await runAgent({
+      stateDir: stateDir(),
+      once: true,
+      overrides: { dp: { epsilonPerReport: 1, budgetPerCampaign: 1 } },
+    });
+    expect(released).toMatchObject({ status: 'reported', release: 'auto-approved' });
+    await waitForDone(paid);
+    const cloudDb = createClient({ url: `file:${join(dir, 'cloud', 'cairn.db')}` });
+    const stored = await cloudDb.execute({
+      sql: 'SELECT report FROM reports WHERE campaign_id = ?',
+      args: [paid],
+    });
+    cloudDb.close();
+    expect(JSON.parse(String(stored.rows[0]?.report)).differentialPrivacy).toMatchObject({ epsilon: 1 });
+
+    const overBudget = await newCampaign();
+    const [refused] = await runAgent({
+      stateDir: stateDir(),
+      once: true,
+      overrides: { dp: { epsilonPerReport: 2, budgetPerCampaign: 1 } },
+    });
+    expect(refused).toEqual({
+      jobId: expect.any(String),
+      status: 'failed',
+      failure: 'privacy-budget-exhausted',
+    });
+    expect(await jobStatuses(overBudget)).toEqual(['pending']);
   });
 });

@@ -31,6 +31,9 @@ interface SettingsFlags {
   device?: string;
   threads?: string;
   batchSize?: string;
+  dpEpsilon?: string;
+  dpBudget?: string;
+  requireSignedModels?: boolean;
 }
 
 function settingsFromFlags(f: SettingsFlags): Partial<AgentSettings> {
@@ -40,7 +43,23 @@ function settingsFromFlags(f: SettingsFlags): Partial<AgentSettings> {
     if (!Number.isInteger(n)) throw new CliError(`--${name}: ${v} is not a whole number`);
     return n;
   };
+  const positive = (name: string, v?: string) => {
+    const n = Number(v);
+    if (!(n > 0)) throw new CliError(`--${name}: ${v} is not a positive number`);
+    return n;
+  };
+  if (Boolean(f.dpEpsilon) !== Boolean(f.dpBudget))
+    throw new CliError('differential privacy needs both --dp-epsilon and --dp-budget');
   return {
+    ...(f.dpEpsilon
+      ? {
+          dp: {
+            epsilonPerReport: positive('dp-epsilon', f.dpEpsilon),
+            budgetPerCampaign: positive('dp-budget', f.dpBudget),
+          },
+        }
+      : {}),
+    ...(f.requireSignedModels ? { requireSignedModels: true } : {}),
     dicom: f.dicom,
     dicomweb: f.dicomwebUrl
       ? {
@@ -69,7 +88,10 @@ const withSettingsFlags = (cmd: Command) =>
     .option('--min-cell <k>', 'minimum cell size for released counts')
     .option('--device <device>', 'auto, cpu, webgpu or cuda')
     .option('--threads <n>', 'inference threads')
-    .option('--batch-size <n>', 'images per inference batch');
+    .option('--batch-size <n>', 'images per inference batch')
+    .option('--dp-epsilon <e>', 'differential privacy: ε spent per report (with --dp-budget)')
+    .option('--dp-budget <e>', 'differential privacy: the most ε spent on one campaign')
+    .option('--require-signed-models', 'run only models with a valid vendor signature');
 
 export function registerAgentCommands(program: Command): void {
   const agent = program.command('agent').description('the hospital edge agent');

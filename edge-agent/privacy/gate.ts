@@ -39,6 +39,9 @@
  *    differ from the confusion cells, histogram totals that differ from the class totals) — an inconsistent
  *    report could reveal what suppression hides.
  *
+ * 7. Optional differential privacy (opts.dp): discrete Laplace noise on the confusion cells and histograms
+ *    before rules 1–5, which then apply to the noisy counts (see ./differential-privacy.ts).
+ *
  * Not covered here (the schema releases them as plain counts): cases, positives, negatives, images and the
  * exclusion counts, the AUC (released even for small classes), calibration and the paired comparison
  * (site-level scalars computed from every case).
@@ -50,6 +53,7 @@ import {
   type Subgroup,
 } from '../../schemas/site-report.ts';
 import { wilson } from '../../stats/binomial.ts';
+import { applyDifferentialPrivacy, type DifferentialPrivacyOptions } from './differential-privacy.ts';
 
 export class PrivacyGateError extends Error {
   override name = 'PrivacyGateError';
@@ -58,6 +62,8 @@ export class PrivacyGateError extends Error {
 export interface PrivacyGateOptions {
   /** Minimum cell size k: released counts are 0 or >= k. 0 (or 1) disables suppression. */
   minCell: number;
+  /** Optional differential privacy on the outcome counts, applied first (./differential-privacy.ts). */
+  dp?: DifferentialPrivacyOptions;
 }
 
 type SuppressibleField = (typeof SUPPRESSIBLE_FIELDS)[number];
@@ -346,7 +352,9 @@ export function privacyGate(report: SiteReport, opts: PrivacyGateOptions): SiteR
   const input = SiteReport.safeParse(report);
   if (!input.success)
     fail(`the report does not match the strict cairn.site-report/v1 schema: ${describe(input.error)}`);
-  const r = structuredClone(input.data);
+  checkConsistency(input.data);
+  // Noise first, then the cell rules on the noisy counts (post-processing keeps the DP guarantee).
+  const r = opts.dp ? applyDifferentialPrivacy(input.data, opts.dp) : structuredClone(input.data);
   checkConsistency(r);
 
   applyCellRule(r.confusion, k);

@@ -60,7 +60,7 @@ export interface SiteReportInput {
  * A Wilson proportion x/n; with n = 0 the estimate and interval are null and `emptyReason` says why
  * (numerator and denominator stay 0: they are true counts).
  */
-function proportion(x: number, n: number, emptyReason: NonNullable<Proportion['reason']>): Proportion {
+export function proportion(x: number, n: number, emptyReason: NonNullable<Proportion['reason']>): Proportion {
   if (n === 0) {
     return {
       estimate: null,

@@ -87,3 +87,14 @@ export const predictions = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.modelSha256, t.sopInstanceUid] })],
 );
+
+/**
+ * The site's differential-privacy ledger: ε spent per campaign, one row per released report. A release that
+ * would take a campaign past the site's budget is refused before anything is queued.
+ */
+export const privacyLedger = sqliteTable('privacy_ledger', {
+  reportId: text('report_id').primaryKey(),
+  campaignId: text('campaign_id').notNull(),
+  epsilon: real('epsilon').notNull(),
+  spentAt: text('spent_at').notNull(),
+});
