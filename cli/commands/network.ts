@@ -80,6 +80,18 @@ export function registerNetworkCommands(program: Command): void {
       );
     });
 
+  apiCommand(site, 'revoke-key', 'revoke a site’s signing key (a stolen server, a departed admin)')
+    .requiredOption('--site <id>', 'site id')
+    .requiredOption('--key <keyId>', 'the key to revoke (see the site’s `cairn agent status`)')
+    .action(async (o: ApiFlags & { site: string; key: string }) => {
+      const r = await api(o).json(
+        'POST',
+        `/v1/sites/${encodeURIComponent(o.site)}/keys/${encodeURIComponent(o.key)}/revoke`,
+        { json: {} },
+      );
+      print(o.output, r, () => `key ${o.key} of site ${o.site} revoked; its reports are refused from now on`);
+    });
+
   const vendor = program.command('vendor').description('model vendors (admins)');
   apiCommand(vendor, 'create', 'register a vendor organisation')
     .requiredOption('--id <id>', 'vendor id')
@@ -112,6 +124,13 @@ export function registerNetworkCommands(program: Command): void {
         print(o.output, r, () => `${r.token}\n(shown once; expires ${r.expiresAt})`);
       },
     );
+
+  apiCommand(token, 'revoke', 'revoke an API token at once')
+    .requiredOption('--id <tokenId>', 'the token id (not the secret)')
+    .action(async (o: ApiFlags & { id: string }) => {
+      const r = await api(o).json('POST', `/v1/tokens/${encodeURIComponent(o.id)}/revoke`, { json: {} });
+      print(o.output, r, () => `token ${o.id} revoked`);
+    });
 
   const model = program.command('model').description('vendor models');
   apiCommand(model, 'submit', 'submit an ONNX model and its manifest for multi-site evaluation')
