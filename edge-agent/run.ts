@@ -157,7 +157,10 @@ async function evaluateJob(
   const signature = checkVendorSignature(job, settings);
   if (signature) return failJob(db, job.jobId, signature);
   // Refused before any inference: a release the ε budget cannot pay for must not be computed at all.
-  if (settings.dp && (await epsilonSpent(db, job.campaignId)) + settings.dp.epsilonPerReport > settings.dp.budgetPerCampaign)
+  if (
+    settings.dp &&
+    (await epsilonSpent(db, job.campaignId)) + settings.dp.epsilonPerReport > settings.dp.budgetPerCampaign
+  )
     return failJob(db, job.jobId, 'privacy-budget-exhausted');
 
   // Read the release policy and the labels before the (long) inference, so a bad file fails fast with its

@@ -55,12 +55,46 @@ export const BinnedAuc = z
   })
   .strict();
 
+/** One margin of the bivariate model, back-transformed from the logit scale (null when there is no fit). */
+export const BivariateMargin = z
+  .object({ estimate: Probability.nullable(), ciLow: Probability.nullable(), ciHigh: Probability.nullable() })
+  .strict();
+
+/**
+ * Sensitivity and specificity pooled jointly by the bivariate random-effects model (Reitsma et al. 2005),
+ * REML, from the sites' confusion counts (stats/bivariate.ts). `k` counts the sites with both margins
+ * released; all estimates are null with a `reason` when k < 4 or the fit did not converge. τ² are on the
+ * logit scale; ρ is null when a τ² is 0. `logitEstimate`/`logitCovariance`: the pooled
+ * (logit sensitivity, logit specificity) and their covariance matrix.
+ */
+export const BivariatePooled = z
+  .object({
+    sensitivity: BivariateMargin,
+    specificity: BivariateMargin,
+    tau2Sensitivity: z.number().min(0).nullable(),
+    tau2Specificity: z.number().min(0).nullable(),
+    rho: z.number().min(-1).max(1).nullable(),
+    logitEstimate: z.tuple([z.number(), z.number()]).nullable(),
+    logitCovariance: z
+      .tuple([z.tuple([z.number(), z.number()]), z.tuple([z.number(), z.number()])])
+      .nullable(),
+    logLik: z.number().nullable(),
+    converged: z.boolean(),
+    k: Count,
+    method: z.literal('REML'),
+    reason: z.string().optional(),
+  })
+  .strict();
+export type BivariatePooled = z.infer<typeof BivariatePooled>;
+
 export const PooledGroup = z
   .object({
     auc: PooledEstimate,
     sensitivity: PooledEstimate,
     specificity: PooledEstimate,
     binnedAuc: BinnedAuc.optional(),
+    /** Present for groups of at least 4 sites (optional: absent in older output). */
+    bivariate: BivariatePooled.optional(),
   })
   .strict();
 

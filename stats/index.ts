@@ -2,6 +2,7 @@
 
 export * from './across-sites.ts';
 export * from './binomial.ts';
+export * from './bivariate.ts';
 export * from './calibration.ts';
 export * from './confusion.ts';
 export * from './histogram.ts';

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SiteReport } from '../../schemas/site-report.ts';
 import { compareModelsAcrossSites, pooledBinnedAuc } from '../../stats/across-sites.ts';
+import { BIVARIATE_MIN_SITES, type BivariatePooled, poolBivariate } from '../../stats/bivariate.ts';
 import { type MetaOptions, poolAuc, poolProportion } from '../../stats/meta.ts';
 import { CliError } from '../errors.ts';
 import { print } from '../output.ts';
@@ -73,6 +74,10 @@ export function poolReports(reports: SiteReport[], opts: MetaOptions) {
           ciHigh: a.ciHigh,
           bins: (binned.histogram?.edges.length ?? 1) - 1,
         };
+  // Sensitivity and specificity jointly (bivariate REML, Reitsma) from the confusion counts, from 4 reports
+  // on; reports with suppressed cells are left out of it (its k says how many entered, reason why none).
+  if (reports.length >= BIVARIATE_MIN_SITES)
+    out['bivariate'] = poolBivariate(reports.map((r) => r.confusion));
   const paired = reports.filter((r) => r.paired !== undefined);
   if (paired.length > 0) {
     out['difference'] = compareModelsAcrossSites(
@@ -81,6 +86,15 @@ export function poolReports(reports: SiteReport[], opts: MetaOptions) {
     );
   }
   return out;
+}
+
+function bivariateLine(b: BivariatePooled | undefined, fmt: (v: unknown) => string): string[] {
+  if (b === undefined) return [];
+  if (b.reason !== undefined) return [`bivariate    — (k ${b.k}: ${b.reason})`];
+  const m = (p: BivariatePooled['sensitivity']) => `${fmt(p.estimate)} [${fmt(p.ciLow)}, ${fmt(p.ciHigh)}]`;
+  return [
+    `bivariate    sensitivity ${m(b.sensitivity)}  specificity ${m(b.specificity)}  τ² ${fmt(b.tau2Sensitivity)}, ${fmt(b.tau2Specificity)}  ρ ${fmt(b.rho)}  k ${b.k} (REML)`,
+  ];
 }
 
 export function registerPoolCommand(program: Command): void {
@@ -105,6 +119,7 @@ export function registerPoolCommand(program: Command): void {
             const p = out[m] as Record<string, unknown>;
             return `${m.padEnd(12)} ${fmt(p['estimate'])} [${fmt(p['ciLow'])}, ${fmt(p['ciHigh'])}]  prediction [${fmt(p['predictionLow'])}, ${fmt(p['predictionHigh'])}]  τ² ${fmt(p['tau2'])}  I² ${fmt(p['i2'])}  k ${p['k']}${p['reason'] ? ` (${p['reason']})` : ''}`;
           })
+          .concat(bivariateLine(out['bivariate'] as BivariatePooled | undefined, fmt))
           .join('\n'),
       );
     });

@@ -39,22 +39,54 @@ const HOST_LITTLE_ENDIAN = endianness() === 'LE';
 
 const COLOUR = new Set(['RGB', 'YBR_FULL', 'YBR_FULL_422', 'YBR_ICT', 'YBR_RCT']);
 
-export function decodeFrame(image: DicomImage, frame = 0): DecodeResult {
+/**
+ * One frame's stored words and everything needed to turn a word into a modality value — the first half of
+ * `decodeFrame`, shared with the pipeline's fused decode-to-tensor path (`pipeline/tensor.ts`), so both apply
+ * the very same bit masking, sign extension, padding and rescale.
+ */
+export interface StoredFrame {
+  ok: true;
+  /** Stored words in file order (interleaved for colour-by-pixel unless `planar`). */
+  raw: Uint8Array | Uint16Array;
+  planar: boolean;
+  /** Colour samples that are still YCbCr (YBR_FULL / _422 uncompressed, RLE). */
+  ybr: boolean;
+  rows: number;
+  columns: number;
+  samples: number;
+  bitsStored: number;
+  /** word → `(word >>> shift) & mask`, then sign-extended when `signed`. */
+  shift: number;
+  mask: number;
+  signed: boolean;
+  slope: number;
+  intercept: number;
+  /** Stored values in [padLo, padHi] are Pixel Padding and become `black` (empty range when none). */
+  padLo: number;
+  padHi: number;
+  black: number;
+  invert: boolean;
+  valueRange: readonly [number, number];
+}
+
+export type StoredFrameResult = StoredFrame | { ok: false; reason: ImageExclusionReason };
+
+export function storedFrame(image: DicomImage, frame = 0): StoredFrameResult {
   const { rows, columns, samplesPerPixel: samples, bitsAllocated, bitsStored, highBit } = image;
   const photometric = image.photometric;
   const mono = photometric === 'MONOCHROME1' || photometric === 'MONOCHROME2';
   if (!((mono && samples === 1) || (COLOUR.has(photometric) && samples === 3))) {
-    return fail('unsupported-pixel-format');
+    return failStored('unsupported-pixel-format');
   }
   // The JPEG 2000 colour transforms only exist inside a JPEG 2000 codestream.
   if ((photometric === 'YBR_ICT' || photometric === 'YBR_RCT') && image.codec !== 'jpeg2000') {
-    return fail('unsupported-pixel-format');
+    return failStored('unsupported-pixel-format');
   }
-  if (bitsAllocated !== 8 && bitsAllocated !== 16) return fail('unsupported-pixel-format');
+  if (bitsAllocated !== 8 && bitsAllocated !== 16) return failStored('unsupported-pixel-format');
   if (bitsStored < 1 || bitsStored > bitsAllocated || highBit < bitsStored - 1 || highBit >= bitsAllocated) {
-    return fail('unsupported-pixel-format');
+    return failStored('unsupported-pixel-format');
   }
-  if (!Number.isInteger(frame) || frame < 0 || frame >= image.frames) return fail('decode-error');
+  if (!Number.isInteger(frame) || frame < 0 || frame >= image.frames) return failStored('decode-error');
 
   const plane = rows * columns;
   const count = plane * samples;
@@ -69,32 +101,31 @@ export function decodeFrame(image: DicomImage, frame = 0): DecodeResult {
     try {
       ({ bytes, planar } = decodeCompressedFrame(image, frame));
     } catch {
-      return fail('decode-error');
+      return failStored('decode-error');
     }
     const bytesPerSample = bitsAllocated / 8;
-    if (bytes.length < count * bytesPerSample) return fail('decode-error');
+    if (bytes.length < count * bytesPerSample) return failStored('decode-error');
     raw = bitsAllocated === 8 ? bytes.subarray(0, count) : littleEndianWords(bytes, count);
     if (image.codec === 'jpeg' || image.codec === 'jpeg2000') ybr = false;
     // Codecs return right-aligned samples: High Bit is BitsStored − 1 for every compressed syntax (PS3.5 8.2).
     shift = 0;
   } else if (photometric === 'YBR_FULL_422') {
-    if (bitsAllocated !== 8) return fail('unsupported-pixel-format');
+    if (bitsAllocated !== 8) return failStored('unsupported-pixel-format');
     const frameBytes = plane * 2;
-    if (columns % 2 !== 0) return fail('decode-error');
-    if (image.pixelData.length < (frame + 1) * frameBytes) return fail('truncated');
+    if (columns % 2 !== 0) return failStored('decode-error');
+    if (image.pixelData.length < (frame + 1) * frameBytes) return failStored('truncated');
     raw = upsample422(image.pixelData.subarray(frame * frameBytes, (frame + 1) * frameBytes), plane);
     planar = false;
   } else {
     const bytesPerSample = bitsAllocated / 8;
     const frameOffset = frame * count * bytesPerSample;
-    if (image.pixelData.length < frameOffset + count * bytesPerSample) return fail('truncated');
+    if (image.pixelData.length < frameOffset + count * bytesPerSample) return failStored('truncated');
     raw = rawSamples(image, frameOffset, count);
     planar = image.planarConfiguration === 1;
   }
 
   const mask = bitsStored >= 32 ? 0xffffffff : (1 << bitsStored) - 1;
   const signBit = 2 ** (bitsStored - 1);
-  const wrap = 2 ** bitsStored;
   const signed = image.pixelRepresentation === 1;
   // The Modality LUT (rescale) is defined for grayscale only; colour samples are used as stored.
   const rescale = image.frameRescale?.[frame] ?? {
@@ -108,14 +139,46 @@ export function decodeFrame(image: DicomImage, frame = 0): DecodeResult {
   const a = lo * slope + intercept;
   const b = hi * slope + intercept;
   const valueRange: [number, number] = [Math.min(a, b), Math.max(a, b)];
-
-  const values = new Float32Array(count);
-  // Colour-by-pixel: sample s of pixel p is at p * samples + s; colour-by-plane is already planar.
-  const interleaved = samples > 1 && !planar;
   const padding = mono ? image.pixelPadding : undefined;
   const padLo = padding ? Math.min(padding.value, padding.limit ?? padding.value) : 0;
   const padHi = padding ? Math.max(padding.value, padding.limit ?? padding.value) : -1;
   const black = photometric === 'MONOCHROME1' ? valueRange[1] : valueRange[0];
+  return {
+    ok: true,
+    raw,
+    planar,
+    ybr,
+    rows,
+    columns,
+    samples,
+    bitsStored,
+    shift,
+    mask,
+    signed,
+    slope,
+    intercept,
+    padLo,
+    padHi,
+    black,
+    invert: photometric === 'MONOCHROME1',
+    valueRange,
+  };
+}
+
+const failStored = (reason: ImageExclusionReason): StoredFrameResult => ({ ok: false, reason });
+
+export function decodeFrame(image: DicomImage, frame = 0): DecodeResult {
+  const s = storedFrame(image, frame);
+  if (!s.ok) return fail(s.reason);
+  const { raw, rows, columns, samples, shift, mask, signed, slope, intercept, padLo, padHi, black } = s;
+  const plane = rows * columns;
+  const count = plane * samples;
+  const signBit = 2 ** (s.bitsStored - 1);
+  const wrap = 2 ** s.bitsStored;
+
+  const values = new Float32Array(count);
+  // Colour-by-pixel: sample s of pixel p is at p * samples + s; colour-by-plane is already planar.
+  const interleaved = samples > 1 && !s.planar;
   for (let i = 0; i < count; i++) {
     // Bits above the stored range may hold overlays or garbage: shift + mask drop them, then sign-extend.
     let v = (raw[i]! >>> shift) & mask;
@@ -123,7 +186,7 @@ export function decodeFrame(image: DicomImage, frame = 0): DecodeResult {
     const target = interleaved ? (i % samples) * plane + Math.floor(i / samples) : i;
     values[target] = v >= padLo && v <= padHi ? black : v * slope + intercept;
   }
-  if (ybr) ybrFullToRgb(values, plane, bitsStored);
+  if (s.ybr) ybrFullToRgb(values, plane, s.bitsStored);
 
   return {
     ok: true,
@@ -131,8 +194,8 @@ export function decodeFrame(image: DicomImage, frame = 0): DecodeResult {
     rows,
     columns,
     samples,
-    invert: photometric === 'MONOCHROME1',
-    valueRange,
+    invert: s.invert,
+    valueRange: s.valueRange,
   };
 }
 

@@ -75,7 +75,7 @@ export function providerPrecheck(provider: Provider): string | undefined {
 
 export async function createInferenceSession(
   model: Uint8Array,
-  opts: { device: Device; threads?: number },
+  opts: { device: Device; threads?: number; spinning?: boolean },
 ): Promise<CreatedSession> {
   const threads = opts.threads ?? availableParallelism();
   const order: readonly Provider[] = opts.device === 'auto' ? AUTO_ORDER : [opts.device];
@@ -94,8 +94,8 @@ export async function createInferenceSession(
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
         // ORT's threads spin after each run by default; that spinning steals the cores the decode workers
-        // need between batches.
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
+        // need between batches (off unless asked for: `spinning`).
+        extra: { session: { intra_op: { allow_spinning: opts.spinning ? '1' : '0' } } },
       });
       attempts.push({ provider });
       return { session, provider, attempts };

@@ -175,3 +175,70 @@ describe('scoreFolder', () => {
     expect(r.studyScores.size).toBe(0);
   });
 });
+
+describe('scoreFolder with a source that names its instances (DICOMweb)', () => {
+  it('settles duplicates and cached instances before downloading them', async () => {
+    const { memoryPredictionCache } = await import('../state/predictions.ts');
+    const studies = [uid(), uid()];
+    const instances = studies.flatMap((study) =>
+      [0, 1, 2].map((k) => {
+        const sop = uid();
+        return {
+          sop,
+          bytes: makeDicom({
+            studyInstanceUid: study,
+            sopInstanceUid: sop,
+            rows: 8,
+            columns: 8,
+            words: Array.from({ length: 64 }, (_, i) => (i * (k + 1)) % 4096),
+          }),
+        };
+      }),
+    );
+    let downloads = 0;
+    const source = (withDuplicate: boolean) => ({
+      async *items() {
+        const list = withDuplicate ? [...instances, instances[1]!] : instances;
+        for (const inst of list) {
+          yield {
+            kind: 'fetch' as const,
+            sopInstanceUid: inst.sop,
+            load: async () => {
+              downloads++;
+              return inst.bytes.slice();
+            },
+          };
+        }
+      },
+    });
+    const cache = memoryPredictionCache();
+    const m = manifest();
+    const first = await scoreFolder({
+      source: source(true),
+      manifest: m,
+      model,
+      device: 'cpu',
+      cache,
+      threads: 1,
+    });
+    expect(first.images).toEqual({ seen: 7, used: 6 });
+    expect(first.excluded).toEqual({ 'duplicate-instance': 1 });
+    expect(downloads).toBe(6); // the duplicate was never fetched
+    downloads = 0;
+    const second = await scoreFolder({
+      source: source(false),
+      manifest: m,
+      model,
+      device: 'cpu',
+      cache,
+      threads: 1,
+    });
+    expect(second.inferred).toBe(0);
+    expect(second.cached).toBe(6);
+    expect(second.studyScores).toEqual(first.studyScores);
+    // One download per study (its attributes come from a header); the other cached instances are not fetched.
+    expect(downloads).toBeLessThanOrEqual(2 + 2); // at most a few racing the first header of each study
+    expect(second.downloadsSkipped).toBe(6 - downloads);
+    expect(second.downloadsSkipped).toBeGreaterThan(0);
+  });
+});

@@ -8,6 +8,7 @@ import { folderSource } from '../sources/folder.ts';
 import type { ImageSource, SourceItem } from '../sources/source.ts';
 import type { PredictionCache } from '../state/predictions.ts';
 import { StudyAggregator } from './aggregate.ts';
+import { ClaimSet } from './dedupe.ts';
 import { createInferenceSession, type Device, type Provider, runBatch } from './infer.ts';
 import type { StudyAttributes } from './study-attributes.ts';
 import type { FromWorker, ToWorker } from './worker.ts';
@@ -27,15 +28,22 @@ import type { FromWorker, ToWorker } from './worker.ts';
  *
  * Memory (back-pressure): workers hand over tensors in chunks and wait for permission before the next chunk
  * or the next file; permission is given only while fewer than `3 × batchSize` tensors wait for inference. So
- * at most about three batches plus one chunk per worker are alive, whatever the size of the archive. The
- * run keeps O(studies) state (scores, attributes) and the set of SOP Instance UIDs seen (duplicates).
+ * at most about three batches plus one chunk per worker are alive, whatever the size of the archive.
+ * What grows with the run: per study, one aggregate (max or sum, count) and its subgroup attributes — a few
+ * numbers and short enum strings per study, kept because the site report is computed over all studies at
+ * the end (they cannot be flushed early: labels join and the report's statistics need every study score).
+ * Duplicate detection is bounded: `ClaimSet` (dedupe.ts) holds a fixed window of recent SOP Instance UIDs,
+ * a fixed-size Bloom filter, and spills older UIDs to a run-private temporary file. Everything else (files
+ * in flight, the queue, pending claims) is bounded by the pool size and the high-water mark.
  *
  * Cache: after a header is read the instance is looked up by (model sha256, SOP Instance UID); a hit is used
  * without decoding or inference. Scores are written once per batch, so a killed run loses at most the batch
  * in flight.
  *
  * Duplicates: the first file with a SOP Instance UID that passes selection claims it; later files with the
- * same UID are 'duplicate-instance' whatever happens to the first.
+ * same UID are 'duplicate-instance' whatever happens to the first. A source that names an item's UID before
+ * its download (DICOMweb) has it claimed and looked up in the cache first: duplicates and cached instances
+ * (of a study whose attributes this run already has) are settled without downloading them.
  */
 
 export interface PipelineProgress {
@@ -70,7 +78,9 @@ export interface ScoreFolderOptions {
   batchSize?: number;
   /** Inference threads (ONNX Runtime intra-op). */
   threads?: number;
-  /** Decode worker threads; by default one fewer than the cores (at least 1, at most 8). */
+  /** Let ONNX Runtime's threads spin between runs (default off: the spinning steals the workers' cores). */
+  spinning?: boolean;
+  /** Decode worker threads; by default one fewer than the cores (at least 2, at most 8). */
   workers?: number;
   cache?: PredictionCache;
   onProgress?: (p: PipelineProgress) => void;
@@ -86,6 +96,8 @@ export interface ScoreFolderResult {
   /** Frames inferred in this run, and instances taken from the cache. */
   inferred: number;
   cached: number;
+  /** Cached instances a DICOMweb source named, used without downloading them (a subset of `cached`). */
+  downloadsSkipped: number;
   batchSize: number;
   stages: StageTimes;
 }
@@ -94,7 +106,7 @@ export interface ScoreFolderResult {
 export interface StageTimes {
   /** From the first file handed to a worker to the last score (excludes startup). */
   wall: number;
-  /** Starting the worker threads (loader, codecs) — once per run, before the clock of `wall`. */
+  /** Starting the worker threads (loader, codecs) and one warm-up batch — once per run, before `wall`. */
   startup: number;
   inference: number;
   /** Main thread waiting for tensors while inference was idle: the workers were the bottleneck. */
@@ -104,7 +116,10 @@ export interface StageTimes {
 const PROGRESS_EVERY_FILES = 100;
 
 export const defaultBatchSize = (provider: Provider) => (provider === 'cpu' ? 8 : 32);
-export const defaultWorkers = () => Math.max(1, Math.min(8, availableParallelism() - 1));
+// At least two: measured on the 2-core dev box (bench, ResNet-18 224, CPU), a second worker beside ORT's two
+// non-spinning threads costs nothing on uncompressed slices (72 → 74 img/s) and lifts JPEG-LS 51 → 59 img/s,
+// because decoding then fills the gaps of both cores between and inside inference runs.
+export const defaultWorkers = () => Math.max(2, Math.min(8, availableParallelism() - 1));
 
 interface FileState {
   study: string;
@@ -134,6 +149,7 @@ export async function scoreFolder(opts: ScoreFolderOptions): Promise<ScoreFolder
   const created = await createInferenceSession(opts.model, {
     device: opts.device ?? 'auto',
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    ...(opts.spinning ? { spinning: true } : {}),
   });
   const { session } = created;
   const batchSize = Math.max(1, Math.floor(opts.batchSize ?? defaultBatchSize(created.provider)));
@@ -148,11 +164,15 @@ export async function scoreFolder(opts: ScoreFolderOptions): Promise<ScoreFolder
   let used = 0;
   let inferred = 0;
   let cachedCount = 0;
+  /** Cached DICOMweb instances used without downloading them. */
+  let skippedDownloads = 0;
   let framesDecoded = 0;
   let filesTotal: number | undefined;
   const aggregator = new StudyAggregator(manifest.studyAggregation);
   const attributes = new Map<string, StudyAttributes>();
-  const claimed = new Set<string>();
+  const claims = new ClaimSet();
+  /** Items claimed by the UID their source named before the download (id → SOP Instance UID). */
+  const preclaims = new Map<number, string>();
   const files = new Map<number, FileState>();
   const queue: { id: number; tensor: Float32Array }[] = [];
 
@@ -223,12 +243,65 @@ export async function scoreFolder(opts: ScoreFolderOptions): Promise<ScoreFolder
     return false;
   };
 
+  const duplicate = (w: PoolWorker, id: number) => {
+    exclude('duplicate-instance');
+    post(w, { t: 'skip', id });
+    release(w);
+    progress();
+  };
+
+  /** A header that passed selection and claimed its UID: take it from the cache, or let the worker decode. */
+  const accept = (w: PoolWorker, m: Extract<FromWorker, { t: 'header' }>) => {
+    if (!attributes.has(m.studyInstanceUid)) attributes.set(m.studyInstanceUid, m.attributes);
+    const state: FileState = {
+      study: m.studyInstanceUid,
+      sop: m.sopInstanceUid,
+      frames: m.frames,
+      pending: 0,
+      scored: 0,
+      max: Number.NEGATIVE_INFINITY,
+      sum: 0,
+      producing: true,
+    };
+    if (!opts.cache) {
+      files.set(m.id, state);
+      w.waiting = 'go';
+      return;
+    }
+    pendingDecisions++;
+    opts.cache.get(m.sopInstanceUid).then(
+      (hit) => {
+        pendingDecisions--;
+        if (hit) {
+          cachedCount++;
+          used++;
+          aggregator.addInstance(m.studyInstanceUid, hit.scoreMax, hit.scoreSum, hit.frames);
+          post(w, { t: 'skip', id: m.id });
+          release(w);
+          progress();
+        } else {
+          files.set(m.id, state);
+          w.waiting = 'go';
+          permit();
+        }
+        pull();
+        wake();
+      },
+      (err) => {
+        pendingDecisions--;
+        failure ??= err;
+        wake();
+      },
+    );
+  };
+
   const onMessage = (w: PoolWorker, m: FromWorker) => {
     switch (m.t) {
       case 'ready':
         readyCount++;
         break;
       case 'excluded':
+        preclaims.delete(m.id);
         exclude(m.reason);
         release(w);
         progress();
@@ -241,46 +314,25 @@ export async function scoreFolder(opts: ScoreFolderOptions): Promise<ScoreFolder
           progress();
           break;
         }
-        if (claimed.has(m.sopInstanceUid)) {
-          exclude('duplicate-instance');
-          post(w, { t: 'skip', id: m.id });
-          release(w);
-          progress();
+        // Claimed before the download (DICOMweb items that named their UID): already ours.
+        const preclaimed = preclaims.get(m.id);
+        preclaims.delete(m.id);
+        const claim = preclaimed === m.sopInstanceUid ? true : claims.claim(m.sopInstanceUid);
+        if (claim === true) {
+          accept(w, m);
           break;
         }
-        claimed.add(m.sopInstanceUid);
-        if (!attributes.has(m.studyInstanceUid)) attributes.set(m.studyInstanceUid, m.attributes);
-        const state: FileState = {
-          study: m.studyInstanceUid,
-          sop: m.sopInstanceUid,
-          frames: m.frames,
-          pending: 0,
-          scored: 0,
-          max: Number.NEGATIVE_INFINITY,
-          sum: 0,
-          producing: true,
-        };
-        if (!opts.cache) {
-          files.set(m.id, state);
-          w.waiting = 'go';
+        if (claim === false) {
+          duplicate(w, m.id);
           break;
         }
         pendingDecisions++;
-        opts.cache.get(m.sopInstanceUid).then(
-          (hit) => {
+        claim.then(
+          (ok) => {
             pendingDecisions--;
-            if (hit) {
-              cachedCount++;
-              used++;
-              aggregator.addInstance(m.studyInstanceUid, hit.scoreMax, hit.scoreSum, hit.frames);
-              post(w, { t: 'skip', id: m.id });
-              release(w);
-              progress();
-            } else {
-              files.set(m.id, state);
-              w.waiting = 'go';
-              permit();
-            }
+            if (ok) accept(w, m);
+            else duplicate(w, m.id);
+            permit();
             pull();
             wake();
           },
@@ -350,8 +402,17 @@ export async function scoreFolder(opts: ScoreFolderOptions): Promise<ScoreFolder
     return w;
   };
   const workerCount = Math.max(1, Math.floor(opts.workers ?? defaultWorkers()));
-  for (let i = 0; i < workerCount; i++) pool.push(spawn());
   const startupBegan = performance.now();
+  for (let i = 0; i < workerCount; i++) pool.push(spawn());
+  // Warm the session while the workers load: the first run allocates the runtime's memory arena and picks
+  // kernels (tens of ms on a CPU, more on a GPU); one full-size zero batch moves that out of the scoring loop.
+  // A model that cannot run a full batch just skips the warm-up (the loop finds out and reports it).
+  const { channels, height, width } = manifest.input;
+  await runBatch(
+    session,
+    manifest,
+    Array.from({ length: batchSize }, () => new Float32Array(channels * height * width)),
+  ).catch(() => {});
   while (readyCount < workerCount && !failure) {
     await new Promise<void>((resolve) => {
       wake = resolve;
@@ -377,19 +438,56 @@ export async function scoreFolder(opts: ScoreFolderOptions): Promise<ScoreFolder
       return;
     }
     pendingLoads++;
-    item.load().then(
-      (bytes) => {
+    const load = () =>
+      item.load().then(
+        (bytes) => {
+          pendingLoads--;
+          post(w, { t: 'item', id, bytes }, [bytes.buffer as ArrayBuffer]);
+          wake();
+        },
+        () => {
+          pendingLoads--;
+          preclaims.delete(id);
+          exclude('unreadable');
+          release(w);
+          wake();
+        },
+      );
+    if (!item.sopInstanceUid) {
+      void load();
+      return;
+    }
+    // The source named the instance (DICOMweb): a duplicate, or an instance this model already scored, is
+    // settled before its bytes are downloaded. A cached instance is used without the download only once its
+    // study's attributes are known (from another instance's header in this run), so subgroups stay complete.
+    const sop = item.sopInstanceUid;
+    void (async () => {
+      const claimed = await claims.claim(sop);
+      if (!claimed) {
         pendingLoads--;
-        post(w, { t: 'item', id, bytes }, [bytes.buffer as ArrayBuffer]);
-        wake();
-      },
-      () => {
+        duplicate(w, id);
+        return;
+      }
+      preclaims.set(id, sop);
+      const hit = opts.cache ? await opts.cache.get(sop) : undefined;
+      if (hit && attributes.has(hit.studyInstanceUid)) {
         pendingLoads--;
-        exclude('unreadable');
+        preclaims.delete(id);
+        cachedCount++;
+        used++;
+        skippedDownloads++;
+        aggregator.addInstance(hit.studyInstanceUid, hit.scoreMax, hit.scoreSum, hit.frames);
         release(w);
+        progress();
         wake();
-      },
-    );
+        return;
+      }
+      await load();
+    })().catch((err) => {
+      pendingLoads--;
+      failure ??= err;
+      wake();
+    });
   };
 
   const pull = () => {
@@ -510,6 +608,7 @@ export async function scoreFolder(opts: ScoreFolderOptions): Promise<ScoreFolder
     await Promise.all(pool.map((w) => w.worker.terminate().catch(() => 0)));
     await session.release().catch(() => {});
     await iterator.return?.().catch(() => {});
+    await claims.close().catch(() => {});
   }
   stages.wall = (performance.now() - started) / 1000;
   progress(true);
@@ -525,6 +624,7 @@ export async function scoreFolder(opts: ScoreFolderOptions): Promise<ScoreFolder
     provider: created.provider,
     inferred,
     cached: cachedCount,
+    downloadsSkipped: skippedDownloads,
     batchSize,
     stages,
   };

@@ -2,11 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import type { ModelManifest } from '../../schemas/model-manifest.ts';
 import { initCodecs } from '../dicom/codecs.ts';
-import { decodeFrame } from '../dicom/decode.ts';
 import { type DicomImage, type ImageExclusionReason, parseDicom } from '../dicom/parse.ts';
-import { preprocess } from './preprocess.ts';
 import { selectImage } from './select.ts';
 import { type StudyAttributes, studyAttributesOf } from './study-attributes.ts';
+import { frameToTensor } from './tensor.ts';
 
 /**
  * Pipeline worker: read → parse → select → (wait for the go-ahead) → decode → preprocess, one file at a time,
@@ -89,9 +88,10 @@ function produce(id: number): void {
   for (let f = current.next; f < end; f++) {
     let reason: ImageExclusionReason | undefined;
     try {
-      const decoded = decodeFrame(image, f);
-      if (decoded.ok) tensors.push(preprocess(decoded, manifest!.input));
-      else reason = decoded.reason;
+      // Decode and preprocess fused (bit-identical to decodeFrame + preprocess; see tensor.ts).
+      const t = frameToTensor(image, f, manifest!.input);
+      if (t.ok) tensors.push(t.tensor);
+      else reason = t.reason;
     } catch {
       reason = 'decode-error';
     }

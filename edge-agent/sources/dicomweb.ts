@@ -117,7 +117,7 @@ export function dicomWebSource(opts: DicomWebOptions): ImageSource {
   return {
     async *items(signal?: AbortSignal): AsyncGenerator<SourceItem> {
       for await (const { study, series, sop } of instances(signal)) {
-        yield { kind: 'fetch', load: () => wado(study, series, sop) };
+        yield { kind: 'fetch', sopInstanceUid: sop, load: () => wado(study, series, sop) };
       }
     },
     async estimate() {

@@ -5,7 +5,17 @@
  * An item is either a file path (a worker thread reads it) or bytes fetched on demand. `load` failures are
  * accounted as 'unreadable'; their messages (which may name hosts or paths) stay inside the pipeline.
  */
-export type SourceItem = { kind: 'file'; path: string } | { kind: 'fetch'; load(): Promise<Uint8Array> };
+export type SourceItem =
+  | { kind: 'file'; path: string }
+  | {
+      kind: 'fetch';
+      load(): Promise<Uint8Array>;
+      /**
+       * The instance's SOP Instance UID as the source listed it (QIDO-RS), when known: lets the pipeline
+       * settle duplicates and cached instances before downloading. The header read after the download wins.
+       */
+      sopInstanceUid?: string;
+    };
 
 export interface ImageSource {
   items(signal?: AbortSignal): AsyncIterable<SourceItem>;

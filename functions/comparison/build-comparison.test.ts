@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Comparison } from '../../schemas/comparison.ts';
+import { poolBivariate } from '../../stats/bivariate.ts';
 import { poolAuc, poolProportion } from '../../stats/meta.ts';
 import { siteReport } from '../test-fixtures.ts';
 import { buildComparison, type ComparedReport } from './build-comparison.ts';
@@ -16,7 +17,7 @@ const other = { ...model, modelId: 'mdl_2', version: '2.0.0' };
 function row(
   siteId: string,
   regionId: string,
-  opts: { tp?: number; auc?: number; modelId?: string } = {},
+  opts: { tp?: number; tn?: number; auc?: number; modelId?: string } = {},
 ): ComparedReport {
   const report = siteReport(
     {
@@ -97,5 +98,38 @@ describe('buildComparison', () => {
     expect(r.models[0]?.overall.sensitivity.k).toBe(1);
     expect(r.models[0]?.overall.auc.k).toBe(2);
     expect(r.campaignId).toBeUndefined();
+  });
+
+  it('adds the bivariate pool to groups of at least 4 sites, leaving suppressed confusion cells out', () => {
+    const north = [
+      row('site-a', 'north', { tp: 16, tn: 17 }),
+      row('site-b', 'north', { tp: 18, tn: 12 }),
+      row('site-d', 'north', { tp: 11, tn: 19 }),
+      row('site-e', 'north', { tp: 14, tn: 15 }),
+      row('site-f', 'north', { tp: 19, tn: 9 }),
+    ];
+    const south = [row('site-c', 'south', { tp: 12, tn: 18 }), row('site-g', 'south', { tp: 15, tn: 14 })];
+    const hidden = north[4] as ComparedReport;
+    hidden.report.confusion = { ...hidden.report.confusion, fp: null, tn: null };
+    const r = buildComparison({ generatedAt: new Date(), models: [model], reports: [...north, ...south] });
+    expect(Comparison.parse(r)).toEqual(r);
+    const m = r.models[0];
+    const all = [...north, ...south].sort((a, b) => (a.siteId < b.siteId ? -1 : 1));
+    expect(m?.overall.bivariate).toEqual(poolBivariate(all.map((x) => x.report.confusion)));
+    expect(m?.overall.bivariate?.k).toBe(6);
+    expect(m?.overall.bivariate?.sensitivity.estimate).toBeGreaterThan(0.5);
+    const [n, so] = m?.regions ?? [];
+    expect(n?.bivariate?.k).toBe(4);
+    expect(n?.bivariate?.method).toBe('REML');
+    expect(so).not.toHaveProperty('bivariate');
+    // Fewer than 4 usable sites in a group of 4: present, all null, with the reason.
+    const few = buildComparison({
+      generatedAt: new Date(),
+      models: [model],
+      reports: [...south, hidden, row('site-h', 'north', { tp: 10 })],
+    });
+    expect(few.models[0]?.overall.bivariate?.k).toBe(3);
+    expect(few.models[0]?.overall.bivariate?.sensitivity.estimate).toBeNull();
+    expect(few.models[0]?.overall.bivariate?.reason).toMatch(/at least 4/);
   });
 });

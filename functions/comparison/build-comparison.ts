@@ -1,6 +1,7 @@
 import type { Comparison, PooledEstimate } from '../../schemas/comparison.ts';
 import type { SiteReport } from '../../schemas/site-report.ts';
 import { compareModelsAcrossSites, pooledBinnedAuc } from '../../stats/across-sites.ts';
+import { BIVARIATE_MIN_SITES, poolBivariate } from '../../stats/bivariate.ts';
 import { type MetaOptions, poolAuc, poolProportion } from '../../stats/meta.ts';
 
 /** A model version as the comparison names it. */
@@ -26,8 +27,9 @@ type PooledGroup = Comparison['models'][number]['overall'];
 /**
  * Builds the cross-site comparison from stored site reports: per model version, one row per site, then a
  * random-effects pool per region and overall (stats/meta.ts; DL and normal intervals unless `meta` says
- * otherwise) with the pooled binned ROC from the summed histograms (stats/across-sites.ts); and for every
- * pair of models with sites in common, the within-site-first A-vs-B contrast. Pure over its input, so the
+ * otherwise) with the pooled binned ROC from the summed histograms (stats/across-sites.ts) and, for groups
+ * of at least 4 sites, the bivariate (Reitsma) pool of sensitivity and specificity (stats/bivariate.ts); and
+ * for every pair of models with sites in common, the within-site-first A-vs-B contrast. Pure over its input, so the
  * API and the CLI produce the same numbers from the same rows. Reports of models not in `models` are ignored.
  */
 export function buildComparison(input: {
@@ -133,6 +135,15 @@ function poolGroup(rows: SiteRow[], reports: ComparedReport[], opts: MetaOptions
     sensitivity: proportion((r) => r.sensitivity),
     specificity: proportion((r) => r.specificity),
     binnedAuc: binned(reports),
+    // Sensitivity and specificity jointly (bivariate REML) for groups of at least 4 sites, in site order like
+    // the rows; sites whose confusion cells were suppressed are left out of it (its k says how many entered).
+    ...(reports.length >= BIVARIATE_MIN_SITES
+      ? {
+          bivariate: poolBivariate(
+            [...reports].sort((a, b) => compare(a.siteId, b.siteId)).map((r) => r.report.confusion),
+          ),
+        }
+      : {}),
   };
 }
 
