@@ -62,3 +62,16 @@ describe('joinLabels', () => {
     expect(excluded).toEqual({ 'invalid-label': 1, 'no-label': 2 });
   });
 });
+
+describe('campaign-named subgroup columns', () => {
+  it('reads only the requested columns, case-insensitively, leaving empty cells out and naming missing ones', () => {
+    const parsed = parseLabelsCsv('StudyInstanceUID,label,Ward,notes\nA,1,east,secret\nB,0,,x\n', [
+      'ward',
+      'ethnicity',
+    ]);
+    expect(parsed.attributes).toEqual(new Map([['A', { ward: 'east' }]]));
+    expect(parsed.missingColumns).toEqual(['ethnicity']);
+    const { outcomes } = joinLabels(new Map([['A', 0.7]]), parsed, parsed.attributes);
+    expect(outcomes).toEqual([{ score: 0.7, label: 1, attributes: { ward: 'east' } }]);
+  });
+});

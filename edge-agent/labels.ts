@@ -1,8 +1,9 @@
 import type { ExclusionCounts } from '../schemas/exclusion-reasons.ts';
 
 /**
- * Local ground truth: labels.csv with one row per study. Only the `StudyInstanceUID` and `label` columns are
- * read (any order, matched case-insensitively; other columns ignored). RFC 4180 quoting, CRLF and a UTF-8 BOM
+ * Local ground truth: labels.csv with one row per study. The `StudyInstanceUID` and `label` columns are read
+ * (any order, matched case-insensitively), plus the subgroup columns a campaign names; other columns are
+ * ignored. RFC 4180 quoting, CRLF and a UTF-8 BOM
  * are accepted.
  *
  * Error messages name columns and line numbers only — never a cell value, which could be an identifier.
@@ -12,9 +13,13 @@ export interface ParsedLabels {
   labels: Map<string, 0 | 1>;
   /** Studies whose label is not exactly 0 or 1, or that are listed twice with different labels. */
   invalid: Set<string>;
+  /** Values of the requested subgroup columns per study (empty cells left out). */
+  attributes: Map<string, Record<string, string>>;
+  /** Requested subgroup columns the file does not have: their groups are reported as unknown. */
+  missingColumns: string[];
 }
 
-export function parseLabelsCsv(text: string): ParsedLabels {
+export function parseLabelsCsv(text: string, attributeColumns: readonly string[] = []): ParsedLabels {
   const rows = parseCsv(text.startsWith('\uFEFF') ? text.slice(1) : text);
   const header = rows.next();
   if (header.done)
@@ -26,12 +31,20 @@ export function parseLabelsCsv(text: string): ParsedLabels {
     throw new Error('labels.csv: the header must contain the columns StudyInstanceUID and label');
   }
 
+  const wanted = attributeColumns
+    .map((name) => ({ name, col: names.indexOf(name.toLowerCase()) }))
+    .filter((w) => w.name.toLowerCase() !== 'studyinstanceuid' && w.name.toLowerCase() !== 'label');
+  const attributes = new Map<string, Record<string, string>>();
   const labels = new Map<string, 0 | 1>();
   const invalid = new Set<string>();
   for (const row of rows) {
     if (row.length === 1 && row[0]!.trim() === '') continue;
     const study = (row[studyCol] ?? '').trim();
     if (study === '') continue;
+    const values = wanted
+      .filter((w) => w.col >= 0 && (row[w.col] ?? '').trim() !== '')
+      .map((w) => [w.name, (row[w.col] as string).trim()] as const);
+    if (values.length) attributes.set(study, Object.fromEntries(values));
     const raw = (row[labelCol] ?? '').trim();
     const label = raw === '0' ? 0 : raw === '1' ? 1 : undefined;
     if (label === undefined || invalid.has(study)) {
@@ -48,7 +61,7 @@ export function parseLabelsCsv(text: string): ParsedLabels {
     }
     labels.set(study, label);
   }
-  return { labels, invalid };
+  return { labels, invalid, attributes, missingColumns: wanted.filter((w) => w.col < 0).map((w) => w.name) };
 }
 
 /** RFC 4180 records; a quoted field may contain commas, doubled quotes and line breaks. */

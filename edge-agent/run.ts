@@ -168,7 +168,7 @@ async function evaluateJob(
   const policy = readReleasePolicy(stateDir);
   let labels: ReturnType<typeof parseLabelsCsv>;
   try {
-    labels = parseLabelsCsv(readFileSync(settings.labels, 'utf8'));
+    labels = parseLabelsCsv(readFileSync(settings.labels, 'utf8'), job.subgroupAttributes ?? []);
   } catch (err) {
     throw new CliError((err as Error).message);
   }
@@ -186,7 +186,14 @@ async function evaluateJob(
     cache: predictionCache(db, modelSha256(model)),
     onProgress: (p) => events.progress?.({ jobId: job.jobId, ...p }),
   });
-  const joined = joinLabels(scored.studyScores, labels, scored.studyAttributes);
+  // Attributes read from the images first; the campaign's extra attributes come from labels.csv columns.
+  const attributes = new Map<string, Record<string, string>>();
+  for (const study of scored.studyScores.keys())
+    attributes.set(study, {
+      ...labels.attributes.get(study),
+      ...definedOnly(scored.studyAttributes.get(study)),
+    });
+  const joined = joinLabels(scored.studyScores, labels, attributes);
   const excluded = { ...scored.excluded };
   for (const [reason, n] of Object.entries(joined.excluded))
     excluded[reason as keyof typeof excluded] = (excluded[reason as keyof typeof excluded] ?? 0) + (n ?? 0);
@@ -208,6 +215,14 @@ async function evaluateJob(
     outcomes: joined.outcomes,
     excluded,
     images: scored.images,
+    ...(job.subgroupAttributes?.length
+      ? {
+          subgroupAttributes: [
+            ...STANDARD_SUBGROUPS,
+            ...job.subgroupAttributes.filter((a) => !STANDARD_SUBGROUPS.includes(a)),
+          ],
+        }
+      : {}),
   });
   const report: SiteReport = privacyGate(full, {
     minCell: Math.max(job.minCell, settings.minCell),
@@ -271,6 +286,15 @@ async function failJob(db: AgentDb, jobId: string, failure: string): Promise<Job
     .set({ status: 'failed', failure, updatedAt: new Date().toISOString() })
     .where(eq(jobs.jobId, jobId));
   return { jobId, status: 'failed', failure };
+}
+
+/** The subgroups every report carries, read from the DICOM headers. */
+const STANDARD_SUBGROUPS = ['sex', 'ageBand', 'manufacturer', 'scannerModel', 'bodyPart'];
+
+function definedOnly(attrs: object | undefined): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(attrs ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');

@@ -26,5 +26,13 @@ export const SemVer = z
     'a semantic version such as 1.2.0',
   );
 
+/**
+ * A subgroup attribute a campaign names (read from labels.csv columns or the agent's DICOM attributes): a
+ * short identifier, never free text.
+ */
+export const AttributeName = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, 'letters, digits and "_", starting with a letter, at most 32');
+
 export const Probability = z.number().min(0).max(1);
 export const Count = z.number().int().min(0);

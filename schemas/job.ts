@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Count, Id, Sha256Hex, Slug } from './common.ts';
+import { AttributeName, Count, Id, Sha256Hex, Slug } from './common.ts';
 import { ModelManifest } from './model-manifest.ts';
 import { Ed25519PublicKey, ModelSignature, VendorKeyId } from './model-signature.ts';
 
@@ -30,6 +30,11 @@ export const Job = z
     binEdges: z.array(z.number()).min(2),
     /** Minimum cell size the campaign asks for; the site may apply a larger one. */
     minCell: Count,
+    /**
+     * Subgroup attributes the campaign asks for beyond the standard ones (sex, ageBand, manufacturer,
+     * scannerModel, bodyPart): columns of the site's labels.csv, reported under the same privacy rules.
+     */
+    subgroupAttributes: z.array(AttributeName).max(10).optional(),
   })
   .strict();
 export type Job = z.infer<typeof Job>;

@@ -462,7 +462,8 @@ function imageDataset(p: ImageParams): Dataset {
   const { phi } = p;
   const half = (p.size * p.pixelSpacing) / 2;
   const d: Dataset = {
-    '00080005': str('CS', 'ISO_IR 100'),
+    // dcmjs writes strings as UTF-8, so that is the character set to declare (ISO_IR 100 would be Latin-1).
+    '00080005': str('CS', 'ISO_IR 192'),
     '00080008':
       p.modality === 'CT'
         ? str('CS', 'ORIGINAL', 'PRIMARY', 'AXIAL')

@@ -227,6 +227,38 @@ describe('an edge agent against a real cloud', () => {
     await waitForDone(campaignId);
   });
 
+  it('reports the subgroup attributes a campaign names, read from labels.csv columns', async () => {
+    const labelsPath = join(dir, 'gamma', 'labels.csv');
+    const [header, ...rows] = readFileSync(labelsPath, 'utf8').trim().split('\n');
+    writeFileSync(
+      labelsPath,
+      `${[`${header},Ward`, ...rows.map((r, i) => `${r},${i % 2 ? 'east wing' : 'west wing'}`)].join('\n')}\n`,
+    );
+    const { campaignId } = await coordinator.json<{ campaignId: string }>('POST', '/v1/campaigns', {
+      json: {
+        name: 'wards',
+        modelIds: [modelId],
+        siteIds: ['gamma'],
+        bins: 10,
+        minCell: 5,
+        subgroupAttributes: ['ward'],
+      },
+    });
+    await runAgent({ stateDir: stateDir(), once: true });
+    await waitForDone(campaignId);
+    const cloudDb = createClient({ url: `file:${join(dir, 'cloud', 'cairn.db')}` });
+    const stored = await cloudDb.execute({
+      sql: 'SELECT report FROM reports WHERE campaign_id = ?',
+      args: [campaignId],
+    });
+    cloudDb.close();
+    const report = JSON.parse(String(stored.rows[0]?.report));
+    const wards = report.subgroups.filter((g: { attribute: string }) => g.attribute === 'ward');
+    expect(wards.length).toBeGreaterThan(0);
+    expect(wards.reduce((n: number, g: { cases: number }) => n + g.cases, 0)).toBe(report.cases);
+    for (const g of wards) expect(['EAST WING', 'WEST WING', 'other']).toContain(g.value);
+  });
+
   it('books differential-privacy ε per campaign and refuses a release the budget cannot pay for', async () => {
     const paid = await newCampaign();
     const [released] = await runAgent({

@@ -209,9 +209,17 @@ public:  ${k.publicKeyPath} ` + '(register it: cairn model register-key)\n',
     .requiredOption('--sites <ids>', 'comma-separated site ids')
     .option('--bins <n>', 'histogram bins on [0,1]', '20')
     .option('--min-cell <k>', 'minimum released cell size', '5')
+    .option('--subgroups <names>', 'extra subgroup attributes every site reports (labels.csv columns)')
     .action(
       async (
-        o: ApiFlags & { name: string; models: string; sites: string; bins: string; minCell: string },
+        o: ApiFlags & {
+          name: string;
+          models: string;
+          sites: string;
+          bins: string;
+          minCell: string;
+          subgroups?: string;
+        },
       ) => {
         const r = await api(o).json<{ campaignId: string; jobs: unknown[] }>('POST', '/v1/campaigns', {
           json: {
@@ -220,6 +228,7 @@ public:  ${k.publicKeyPath} ` + '(register it: cairn model register-key)\n',
             siteIds: o.sites.split(','),
             bins: Number(o.bins),
             minCell: Number(o.minCell),
+            ...(o.subgroups ? { subgroupAttributes: o.subgroups.split(',').filter(Boolean) } : {}),
           },
         });
         print(o.output, r, () => `campaign ${r.campaignId} created with ${r.jobs.length} jobs`);

@@ -134,6 +134,8 @@ export const campaigns = sqliteTable('campaigns', {
   minCell: integer('min_cell').notNull(),
   /** When set, every model of the campaign must carry a verified vendor signature. */
   requireSignedModels: integer('require_signed_models', { mode: 'boolean' }).notNull().default(false),
+  /** Subgroup attributes beyond the standard ones that every site reports (labels.csv columns). */
+  subgroupAttributes: text('subgroup_attributes', { mode: 'json' }).$type<string[]>().notNull().default([]),
   createdAt: createdAt(),
 });
 

@@ -1,7 +1,7 @@
 import { desc, eq, inArray } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { Id, Slug } from '../../../schemas/common.ts';
+import { AttributeName, Id, Slug } from '../../../schemas/common.ts';
 import { actorOf, appendAudit } from '../../audit/append.ts';
 import { campaignModels, campaigns, jobs, models, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
@@ -30,6 +30,8 @@ const CreateCampaign = z
     minCell: z.number().int().min(1).max(1000).default(5),
     /** Refuse models without a verified vendor signature (see routes/models.ts). */
     requireSignedModels: z.boolean().default(false),
+    /** Extra subgroup attributes every site reports (columns of its labels.csv). */
+    subgroupAttributes: z.array(AttributeName).max(10).default([]),
   })
   .strict()
   .refine((b) => b.bins === undefined || b.binEdges === undefined, {
@@ -85,6 +87,7 @@ export function campaignRoutes(deps: CloudDeps) {
           binEdges: body.binEdges ?? equalWidthEdges(body.bins ?? 20),
           minCell: body.minCell,
           requireSignedModels: body.requireSignedModels,
+          subgroupAttributes: [...new Set(body.subgroupAttributes)],
           createdAt: now,
         }),
         deps.db.insert(campaignModels).values(modelIds.map((modelId) => ({ campaignId, modelId }))),
@@ -177,6 +180,7 @@ async function campaignView(deps: CloudDeps, p: Principal, row: typeof campaigns
     binEdges: row.binEdges,
     minCell: row.minCell,
     requireSignedModels: row.requireSignedModels,
+    subgroupAttributes: row.subgroupAttributes,
     createdAt: row.createdAt.toISOString(),
     modelIds: [...new Set(visible.map((j) => j.modelId))],
     jobs: visible.map(({ vendorId: _vendorId, ...j }) => j),

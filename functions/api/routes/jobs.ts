@@ -41,6 +41,8 @@ export function jobRoutes(deps: CloudDeps) {
       },
       binEdges: campaign.binEdges,
       minCell: campaign.minCell,
+      // Only when the campaign names some, so older agents see the shape they know.
+      ...(campaign.subgroupAttributes.length ? { subgroupAttributes: campaign.subgroupAttributes } : {}),
     }));
     return c.json({ jobs: out });
   });

@@ -1,0 +1,1 @@
+ALTER TABLE `campaigns` ADD `subgroup_attributes` text DEFAULT '[]' NOT NULL;
