@@ -38,17 +38,21 @@ export const AgentSettings = z
     threads: z.number().int().min(1).max(256).optional(),
     /** Images per inference run; by default sized for the provider (8 on the CPU, 32 on a GPU). */
     batchSize: z.number().int().min(1).max(1024).optional(),
-    /** Decode worker threads; by default one fewer than the cores. */
     /**
      * Optional differential privacy on released outcome counts: ε spent per report, and the most this site
-     * spends on one campaign (the ledger refuses a release that would go past it).
+     * spends on one campaign (the ledger refuses a release that would go past it). ε is split in two halves
+     * and the sampler resolves ε to 0.001, so the least ε per report is 0.002.
      */
     dp: z
-      .object({ epsilonPerReport: z.number().positive().max(100), budgetPerCampaign: z.number().positive() })
+      .object({
+        epsilonPerReport: z.number().min(0.002).max(100),
+        budgetPerCampaign: z.number().positive(),
+      })
       .strict()
       .optional(),
     /** Run only models whose vendor signature the agent can verify (a campaign may also require it). */
     requireSignedModels: z.boolean().default(false),
+    /** Decode worker threads; by default one fewer than the cores. */
     workers: z.number().int().min(1).max(64).optional(),
     /** How often `agent run` polls for jobs when not `--once`. */
     pollSeconds: z.number().int().min(1).default(30),

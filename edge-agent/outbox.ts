@@ -3,6 +3,7 @@ import { type CloudApi, CloudRefusal, CloudUnreachable } from '../cli/cloud-api.
 import { canonicalJson } from '../schemas/canonical-json.ts';
 import type { SiteReport } from '../schemas/site-report.ts';
 import { type Signer, signReport } from './identity.ts';
+import { epsilonSpent, exceedsBudget, PrivacyBudgetExhausted } from './privacy/ledger.ts';
 import type { ReleaseDecision } from './review/policy.ts';
 import { jobs, outbox, privacyLedger } from './state/schema.ts';
 import type { AgentDb } from './state/store.ts';
@@ -19,15 +20,28 @@ export interface FlushResult {
  * Puts a gated report in the outbox: held for a site admin's review, or — when the site's written policy
  * pre-approves it — pending, to leave on the next flush (now, or after the network is back).
  */
-export async function enqueueReport(db: AgentDb, report: SiteReport, release: ReleaseDecision) {
+export async function enqueueReport(
+  db: AgentDb,
+  report: SiteReport,
+  release: ReleaseDecision,
+  /** The campaign's ε budget, when the report was released with differential privacy. */
+  epsilonBudget?: number,
+) {
   const jobId = report.jobId;
   await db.transaction(async (tx) => {
     // The ε this report spends is booked with it, atomically: a report in the outbox is a report paid for.
-    if (report.differentialPrivacy)
+    const dp = report.differentialPrivacy;
+    if (
+      dp &&
+      epsilonBudget !== undefined &&
+      exceedsBudget(await epsilonSpent(tx, report.campaignId), dp.epsilon, epsilonBudget)
+    )
+      throw new PrivacyBudgetExhausted(`campaign ${report.campaignId} has no ε left for this release`);
+    if (dp)
       await tx.insert(privacyLedger).values({
         reportId: report.reportId,
         campaignId: report.campaignId,
-        epsilon: report.differentialPrivacy.epsilon,
+        epsilon: dp.epsilon,
         spentAt: new Date().toISOString(),
       });
     await tx.insert(outbox).values({
@@ -49,8 +63,16 @@ export async function enqueueReport(db: AgentDb, report: SiteReport, release: Re
 const ALREADY_RECEIVED = new Set(['duplicate-report', 'job-already-reported']);
 
 /**
- * Signs and sends every pending report. A network failure or a server error leaves it pending; a refusal is
- * final and recorded with the cloud's code — except the codes that mean an earlier attempt arrived.
+ * The cloud's codes for "the key that signed this is not (or no longer) current": a refusal of the signing
+ * key, not of the report. After a rotation (or a revocation and a new key) the same report goes out signed
+ * afresh with the new key, so it stays pending instead of being refused for good.
+ */
+const KEY_REFUSED = new Set(['revoked-key', 'unknown-key']);
+
+/**
+ * Signs and sends every pending report. A network failure, a server error or a refused signing key leaves it
+ * pending; any other refusal is final and recorded with the cloud's code — except the codes that mean an
+ * earlier attempt arrived.
  */
 export async function flushOutbox(db: AgentDb, api: CloudApi, signer: Signer): Promise<FlushResult> {
   const pending = await db.select().from(outbox).where(eq(outbox.status, 'pending')).all();
@@ -71,7 +93,12 @@ export async function flushOutbox(db: AgentDb, api: CloudApi, signer: Signer): P
       if (err instanceof CloudRefusal && ALREADY_RECEIVED.has(err.code)) {
         await markSent(db, row.reportId, attempt);
         result.sent++;
-      } else if (err instanceof CloudRefusal && err.status >= 400 && err.status < 500) {
+      } else if (
+        err instanceof CloudRefusal &&
+        err.status >= 400 &&
+        err.status < 500 &&
+        !KEY_REFUSED.has(err.code)
+      ) {
         await db
           .update(outbox)
           .set({ ...attempt, status: 'refused', lastError: err.code })

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eq, sum } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { CloudApi, CloudUnreachable } from '../cli/cloud-api.ts';
 import { CliError } from '../cli/errors.ts';
 import { Job } from '../schemas/job.ts';
@@ -11,14 +11,15 @@ import type { Signer } from './identity.ts';
 import { joinLabels, parseLabelsCsv } from './labels.ts';
 import { verifyModelSignature } from './model-signature.ts';
 import { enqueueReport, type FlushResult, flushOutbox } from './outbox.ts';
-import { modelSha256, type PipelineProgress, scoreFolder } from './pipeline/score-folder.ts';
+import { type PipelineProgress, predictionCacheKey, scoreFolder } from './pipeline/score-folder.ts';
 import { privacyGate } from './privacy/gate.ts';
+import { epsilonSpent, exceedsBudget, PrivacyBudgetExhausted } from './privacy/ledger.ts';
 import { buildSiteReport } from './report/site-report.ts';
 import { decideRelease, readReleasePolicy } from './review/policy.ts';
 import { logSentBytes } from './sent-log.ts';
 import { sourceFromSettings } from './sources/from-settings.ts';
 import { predictionCache } from './state/predictions.ts';
-import { identity, jobs, privacyLedger } from './state/schema.ts';
+import { identity, jobs } from './state/schema.ts';
 import { type AgentDb, openAgentState } from './state/store.ts';
 import { AGENT_VERSION } from './version.ts';
 
@@ -63,13 +64,15 @@ export async function runAgent(opts: {
   const state = await openAgentState(opts.stateDir);
   const outcomes: JobOutcome[] = [];
   try {
-    const me = await state.db.select().from(identity).get();
-    if (!me)
-      throw new CliError(
-        'this agent is not enrolled yet: run `cairn agent enroll --cloud URL --token T` first',
-      );
-    const api = new CloudApi(me.cloudUrl, me.apiToken, logSentBytes(state.db));
     for (;;) {
+      // Read afresh every pass: `cairn agent rotate-key` in another process replaces the key this loop signs
+      // with, and the cloud refuses the retired one.
+      const me = await state.db.select().from(identity).get();
+      if (!me)
+        throw new CliError(
+          'this agent is not enrolled yet: run `cairn agent enroll --cloud URL --token T` first',
+        );
+      const api = new CloudApi(me.cloudUrl, me.apiToken, logSentBytes(state.db));
       outcomes.push(...(await runPass(state.db, api, me, settings, opts.stateDir, opts.events)));
       if (opts.once || opts.signal?.aborted) break;
       await sleep(settings.pollSeconds * 1000, opts.signal);
@@ -159,7 +162,11 @@ async function evaluateJob(
   // Refused before any inference: a release the ε budget cannot pay for must not be computed at all.
   if (
     settings.dp &&
-    (await epsilonSpent(db, job.campaignId)) + settings.dp.epsilonPerReport > settings.dp.budgetPerCampaign
+    exceedsBudget(
+      await epsilonSpent(db, job.campaignId),
+      settings.dp.epsilonPerReport,
+      settings.dp.budgetPerCampaign,
+    )
   )
     return failJob(db, job.jobId, 'privacy-budget-exhausted');
 
@@ -183,7 +190,7 @@ async function evaluateJob(
     ...(settings.threads !== undefined ? { threads: settings.threads } : {}),
     ...(settings.workers !== undefined ? { workers: settings.workers } : {}),
     // Per-image scores survive a crash: a rerun of this job (or another job on the same model) reuses them.
-    cache: predictionCache(db, modelSha256(model)),
+    cache: predictionCache(db, predictionCacheKey(model, manifest)),
     onProgress: (p) => events.progress?.({ jobId: job.jobId, ...p }),
   });
   // Attributes read from the images first; the campaign's extra attributes come from labels.csv columns.
@@ -229,7 +236,13 @@ async function evaluateJob(
     ...(settings.dp ? { dp: { epsilon: settings.dp.epsilonPerReport } } : {}),
   });
   const release = decideRelease(report, policy);
-  await enqueueReport(db, report, release);
+  try {
+    await enqueueReport(db, report, release, settings.dp?.budgetPerCampaign);
+  } catch (err) {
+    // Another agent process spent the budget while this one was computing: the report is dropped unsent.
+    if (err instanceof PrivacyBudgetExhausted) return failJob(db, job.jobId, 'privacy-budget-exhausted');
+    throw err;
+  }
   return {
     jobId: job.jobId,
     status: 'reported',
@@ -269,15 +282,6 @@ function checkVendorSignature(job: Job, settings: AgentSettings): string | undef
   if (!signature || !vendorKey) return settings.requireSignedModels ? 'model-unsigned' : undefined;
   const check = verifyModelSignature(job.model.manifest, job.model.sha256, signature, vendorKey.publicKey);
   return check.ok ? undefined : 'model-signature-invalid';
-}
-
-async function epsilonSpent(db: AgentDb, campaignId: string): Promise<number> {
-  const row = await db
-    .select({ spent: sum(privacyLedger.epsilon) })
-    .from(privacyLedger)
-    .where(eq(privacyLedger.campaignId, campaignId))
-    .get();
-  return Number(row?.spent ?? 0);
 }
 
 async function failJob(db: AgentDb, jobId: string, failure: string): Promise<JobOutcome> {

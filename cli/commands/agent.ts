@@ -229,7 +229,7 @@ export function registerAgentCommands(program: Command): void {
     async (opts: SettingsFlags & { manifest: string; onnx: string; state: string; output: string }) => {
       const { readFileSync } = await import('node:fs');
       const { ModelManifest } = await import('../../schemas/model-manifest.ts');
-      const { scoreFolder, modelSha256 } = await import('../../edge-agent/pipeline/score-folder.ts');
+      const { scoreFolder, predictionCacheKey } = await import('../../edge-agent/pipeline/score-folder.ts');
       const { predictionCache } = await import('../../edge-agent/state/predictions.ts');
       const { folderSource } = await import('../../edge-agent/sources/folder.ts');
       const { dicomWebSource } = await import('../../edge-agent/sources/dicomweb.ts');
@@ -262,7 +262,7 @@ export function registerAgentCommands(program: Command): void {
           ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
           ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
           ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
-          cache: predictionCache(state.db, modelSha256(model)),
+          cache: predictionCache(state.db, predictionCacheKey(model, manifest)),
           onProgress: (p) => printer.update(progressLine(p)),
         });
         const summary = {

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { createClient } from '@libsql/client';
 import type { Command } from 'commander';
 import { type ChainCheck, type StoredAuditRow, verifyAuditChain } from '../../functions/audit/chain.ts';
@@ -39,7 +40,7 @@ export async function verifyAuditData(dataDir: string): Promise<AuditVerificatio
   }
   const check = verifyAuditChain(rows);
   if (!check.ok) return check;
-  const logged = newestLoggedHead(join(dataDir, 'logs', 'cloud.log'));
+  const logged = await newestLoggedHead(join(dataDir, 'logs', 'cloud.log'));
   if (logged) {
     const row = rows.find((r) => r.seq === logged.seq);
     if (!row)
@@ -60,10 +61,12 @@ export async function verifyAuditData(dataDir: string): Promise<AuditVerificatio
   return check;
 }
 
-function newestLoggedHead(path: string): { seq: number; hash: string } | null {
+/** Reads the log line by line: it grows by a line per request and can outgrow what one string may hold. */
+async function newestLoggedHead(path: string): Promise<{ seq: number; hash: string } | null> {
   if (!existsSync(path)) return null;
   let newest: { seq: number; hash: string } | null = null;
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
+  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  for await (const line of lines) {
     if (!line.includes('"event":"audit"')) continue;
     try {
       const ref = (JSON.parse(line) as { ref?: string }).ref;

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { generateDemoNetwork } from '../demo/generate-network.ts';
@@ -26,7 +26,7 @@ export function registerDemoCommand(program: Command): void {
       if (!scenarioFile) {
         // The built-in demo owns its folder and starts clean each time.
         const root = resolve(out ?? '.cairn/demo');
-        rmSync(root, { recursive: true, force: true });
+        clearDemoRoot(root);
         say('generating synthetic hospitals (chest CT with plausible PHI in every patient tag)…');
         scenarioFile = await generateDemoNetwork(join(root, 'input'), say);
         out = join(root, 'run');
@@ -48,4 +48,17 @@ export function registerDemoCommand(program: Command): void {
           `cloud still running at ${run.cloud.url} (pid ${run.cloud.pid}); admin token in ${run.cloud.adminTokenPath}; stop it with: kill ${run.cloud.pid}`,
         );
     });
+}
+
+/**
+ * Empties the built-in demo's folder before a run. Only a folder that is missing, empty or a previous demo's
+ * (nothing but `input/` and `run/`) is removed: `--out` names a folder of the user's choosing, which must never
+ * be wiped because of a typo.
+ */
+export function clearDemoRoot(root: string): void {
+  if (!existsSync(root)) return;
+  const entries = readdirSync(root);
+  if (entries.some((e) => e !== 'input' && e !== 'run'))
+    throw new CliError(`${root} holds other files; give the demo an empty or new --out folder`);
+  rmSync(root, { recursive: true, force: true });
 }

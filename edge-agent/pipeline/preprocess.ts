@@ -60,7 +60,14 @@ export function resizeBilinear(
   return out;
 }
 
-function axisTaps(srcN: number, dstN: number, i0: Int32Array, i1: Int32Array, frac: Float32Array): void {
+/** Bilinear taps along one axis (half-pixel centres, clamped); shared with tensor.ts's fused path. */
+export function axisTaps(
+  srcN: number,
+  dstN: number,
+  i0: Int32Array,
+  i1: Int32Array,
+  frac: Float32Array,
+): void {
   const scale = srcN / dstN;
   for (let d = 0; d < dstN; d++) {
     const s = Math.min(Math.max((d + 0.5) * scale - 0.5, 0), srcN - 1);

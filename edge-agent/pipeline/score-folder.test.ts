@@ -6,7 +6,7 @@ import type { ExclusionCounts } from '../../schemas/exclusion-reasons.ts';
 import { ModelManifest, type ModelManifestInput } from '../../schemas/model-manifest.ts';
 import { makeDicom, TS, uid } from '../dicom/fixtures.test-util.ts';
 import { tinyModel } from './onnx-model.test-util.ts';
-import { scoreFolder } from './score-folder.ts';
+import { modelSha256, predictionCacheKey, scoreFolder } from './score-folder.ts';
 
 const manifest = (extra: Partial<ModelManifestInput> = {}): ModelManifest =>
   ModelManifest.parse({
@@ -240,5 +240,30 @@ describe('scoreFolder with a source that names its instances (DICOMweb)', () => 
     expect(downloads).toBeLessThanOrEqual(2 + 2); // at most a few racing the first header of each study
     expect(second.downloadsSkipped).toBe(6 - downloads);
     expect(second.downloadsSkipped).toBeGreaterThan(0);
+  });
+});
+
+describe('predictionCacheKey', () => {
+  it('changes with the preprocessing or output of the same ONNX bytes, not with threshold or aggregation', () => {
+    const base = predictionCacheKey(model, manifest());
+    expect(base).toMatch(/^[0-9a-f]{64}$/);
+    // Same bytes, another window or output index: the cached scores of one must never serve the other.
+    expect(
+      predictionCacheKey(
+        model,
+        manifest({ input: { ...manifest().input, window: { center: 40, width: 400 } } }),
+      ),
+    ).not.toBe(base);
+    expect(
+      predictionCacheKey(model, manifest({ output: { name: 'logits', activation: 'none', index: 0 } })),
+    ).not.toBe(base);
+    expect(
+      predictionCacheKey(model, manifest({ output: { name: 'logits', activation: 'sigmoid', index: 1 } })),
+    ).not.toBe(base);
+    expect(predictionCacheKey(model, manifest())).not.toBe(modelSha256(model));
+    // Applied after the cache: the same scores serve both.
+    expect(
+      predictionCacheKey(model, manifest({ threshold: 0.9, studyAggregation: 'mean', version: '2.0.0' })),
+    ).toBe(base);
   });
 });

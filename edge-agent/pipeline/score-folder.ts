@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { canonicalJson } from '../../schemas/canonical-json.ts';
 import type { ExclusionCounts } from '../../schemas/exclusion-reasons.ts';
 import type { ModelManifest } from '../../schemas/model-manifest.ts';
 import type { ImageExclusionReason } from '../dicom/parse.ts';
@@ -36,7 +37,7 @@ import type { FromWorker, ToWorker } from './worker.ts';
  * a fixed-size Bloom filter, and spills older UIDs to a run-private temporary file. Everything else (files
  * in flight, the queue, pending claims) is bounded by the pool size and the high-water mark.
  *
- * Cache: after a header is read the instance is looked up by (model sha256, SOP Instance UID); a hit is used
+ * Cache: after a header is read the instance is looked up by (predictionCacheKey, SOP Instance UID); a hit is used
  * without decoding or inference. Scores are written once per batch, so a killed run loses at most the batch
  * in flight.
  *
@@ -631,3 +632,14 @@ export async function scoreFolder(opts: ScoreFolderOptions): Promise<ScoreFolder
 }
 
 export const modelSha256 = (model: Uint8Array) => createHash('sha256').update(model).digest('hex');
+
+/**
+ * What the prediction cache is keyed by: an image's score depends on the ONNX bytes *and* on the manifest's
+ * preprocessing and output (window, normalisation, resize, channels, input/output names, activation, index).
+ * Two models with the same bytes but another window must not reuse each other's scores. Threshold and study
+ * aggregation are applied after the cache (it keeps max and sum), so they are not part of the key.
+ */
+export const predictionCacheKey = (model: Uint8Array, manifest: Pick<ModelManifest, 'input' | 'output'>) =>
+  createHash('sha256')
+    .update(`${modelSha256(model)}\n${canonicalJson({ input: manifest.input, output: manifest.output })}`)
+    .digest('hex');

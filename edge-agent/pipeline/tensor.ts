@@ -1,7 +1,7 @@
 import type { ModelManifest } from '../../schemas/model-manifest.ts';
 import { decodeFrame, type StoredFrame, storedFrame } from '../dicom/decode.ts';
 import type { DicomImage, ImageExclusionReason } from '../dicom/parse.ts';
-import { preprocess, voiLinear } from './preprocess.ts';
+import { axisTaps, preprocess, voiLinear } from './preprocess.ts';
 
 /**
  * Decode + preprocess fused, for grayscale frames (CT, MR, CR/DX, most of an archive): stored word → model
@@ -116,11 +116,11 @@ function resizeThroughLut(
   const x0 = new Int32Array(dstW);
   const x1 = new Int32Array(dstW);
   const fx = new Float32Array(dstW);
-  taps(srcW, dstW, x0, x1, fx);
+  axisTaps(srcW, dstW, x0, x1, fx);
   const y0 = new Int32Array(dstH);
   const y1 = new Int32Array(dstH);
   const fy = new Float32Array(dstH);
-  taps(srcH, dstH, y0, y1, fy);
+  axisTaps(srcH, dstH, y0, y1, fy);
   for (let y = 0; y < dstH; y++) {
     const r0 = y0[y]! * srcW;
     const r1 = y1[y]! * srcW;
@@ -138,17 +138,5 @@ function resizeThroughLut(
       const bottom = ba + (bb - ba) * wx;
       out[o + x] = top + (bottom - top) * wy;
     }
-  }
-}
-
-/** The same taps as preprocess.ts's resizeBilinear (half-pixel centres, clamped). */
-function taps(srcN: number, dstN: number, i0: Int32Array, i1: Int32Array, frac: Float32Array): void {
-  const scale = srcN / dstN;
-  for (let d = 0; d < dstN; d++) {
-    const s = Math.min(Math.max((d + 0.5) * scale - 0.5, 0), srcN - 1);
-    const lo = Math.floor(s);
-    i0[d] = lo;
-    i1[d] = Math.min(lo + 1, srcN - 1);
-    frac[d] = s - lo;
   }
 }

@@ -64,6 +64,14 @@ print(stats.chisquare(obs + [n - sum(obs)], e + [n - sum(e)]).pvalue)`,
   it('represents ε exactly as a rational and refuses nonsense', () => {
     expect(epsilonToRational(0.5)).toEqual({ n: 1, d: 2 });
     expect(epsilonToRational(1.25)).toEqual({ n: 5, d: 4 });
+    expect(epsilonToRational(0.3 / 2)).toEqual({ n: 3, d: 20 });
+    expect(epsilonToRational(0.1 + 0.2)).toEqual({ n: 3, d: 10 });
+    // Half of ε = 0.003 per report: rounding up to 0.002 would add less noise than the ledger books.
+    expect(epsilonToRational(0.0015)).toEqual({ n: 1, d: 1000 });
+    for (const eps of [0.0015, 0.0025, 1.0005, 0.7777, 1 / 0.7, 2 / 3]) {
+      const r = epsilonToRational(eps);
+      expect(r.n / r.d).toBeLessThanOrEqual(eps);
+    }
     expect(() => epsilonToRational(0)).toThrow();
     expect(() => epsilonToRational(Number.NaN)).toThrow();
   });

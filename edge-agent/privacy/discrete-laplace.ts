@@ -51,11 +51,16 @@ export function sampleDiscreteLaplace(scale: Rational, random: Random = cryptoRa
   }
 }
 
-/** ε as a rational with a bounded denominator, so budgets like 0.5 or 1.25 are represented exactly. */
+/**
+ * ε as a rational with a bounded denominator, so budgets like 0.5 or 1.25 are represented exactly. Never
+ * rounds up: a larger ε than the one booked would mean less noise than the ledger pays for (0.0015 → 0.001).
+ */
 export function epsilonToRational(epsilon: number): Rational {
   if (!(epsilon > 0) || !Number.isFinite(epsilon)) throw new RangeError('ε must be a positive number');
   const d = 1000;
-  const n = Math.round(epsilon * d);
+  let n = Math.round(epsilon * d);
+  // Math.round may go up by up to half a step; allow only the float error of `epsilon * d` itself.
+  if (n > epsilon * d * (1 + 1e-12)) n--;
   if (n < 1) throw new RangeError('ε is too small to represent (minimum 0.001)');
   const g = gcd(n, d);
   return { n: n / g, d: d / g };

@@ -10,7 +10,7 @@ export interface CachedPrediction {
   scoreSum: number;
 }
 
-/** The pipeline's view of the cache, bound to one model (its ONNX sha256). */
+/** The pipeline's view of the cache, bound to one model: its ONNX bytes and preprocessing (predictionCacheKey). */
 export interface PredictionCache {
   get(sopInstanceUid: string): Promise<CachedPrediction | undefined>;
   /** Many at once (one round trip); the map holds only UIDs that are cached. */
@@ -18,7 +18,7 @@ export interface PredictionCache {
   put(rows: (CachedPrediction & { sopInstanceUid: string })[]): Promise<void>;
 }
 
-export function predictionCache(db: AgentDb, modelSha256: string): PredictionCache {
+export function predictionCache(db: AgentDb, modelKey: string): PredictionCache {
   const toCached = (r: typeof predictions.$inferSelect): CachedPrediction => ({
     studyInstanceUid: r.studyInstanceUid,
     frames: r.frames,
@@ -30,7 +30,7 @@ export function predictionCache(db: AgentDb, modelSha256: string): PredictionCac
       const row = await db
         .select()
         .from(predictions)
-        .where(and(eq(predictions.modelSha256, modelSha256), eq(predictions.sopInstanceUid, sop)))
+        .where(and(eq(predictions.modelSha256, modelKey), eq(predictions.sopInstanceUid, sop)))
         .get();
       return row ? toCached(row) : undefined;
     },
@@ -42,7 +42,7 @@ export function predictionCache(db: AgentDb, modelSha256: string): PredictionCac
           .from(predictions)
           .where(
             and(
-              eq(predictions.modelSha256, modelSha256),
+              eq(predictions.modelSha256, modelKey),
               inArray(predictions.sopInstanceUid, sops.slice(i, i + 500)),
             ),
           )
@@ -56,7 +56,7 @@ export function predictionCache(db: AgentDb, modelSha256: string): PredictionCac
       const createdAt = new Date().toISOString();
       await db
         .insert(predictions)
-        .values(rows.map((r) => ({ ...r, modelSha256, createdAt })))
+        .values(rows.map((r) => ({ ...r, modelSha256: modelKey, createdAt })))
         .onConflictDoNothing();
     },
   };

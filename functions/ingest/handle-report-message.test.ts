@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../infra/database.ts';
-import { jobs, queueMessages, reportReceipts, reports, siteKeys } from '../db/schema.ts';
+import { auditLog, jobs, queueMessages, reportReceipts, reports, siteKeys } from '../db/schema.ts';
 import { REPORTS_TOPIC } from '../deps.ts';
 import {
   call,
@@ -46,6 +46,25 @@ describe('handleReportMessage', () => {
     expect(job?.status).toBe('done');
     const [row] = await cloud.deps.db.select().from(reports);
     expect(row?.report).toEqual(report);
+  });
+
+  it('writes the acceptance to the audit chain on redelivery when the first try failed after storing', async () => {
+    const { report, body } = message();
+    const sql = (s: string) => cloud.deps.db.$client.execute(s);
+    await sql(`CREATE TRIGGER fail_accept BEFORE INSERT ON audit_log WHEN NEW.action = 'report.accepted'
+               BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+    await expect(handleReportMessage(cloud.deps, body)).rejects.toThrow();
+    expect(await countReports()).toBe(1);
+    await sql('DROP TRIGGER fail_accept');
+    expect((await handleReportMessage(cloud.deps, body)).outcome).toBe('duplicate');
+    const accepted = async () =>
+      (await cloud.deps.db.select().from(auditLog)).filter(
+        (r) => r.action === 'report.accepted' && r.target === report.reportId,
+      ).length;
+    expect(await accepted()).toBe(1);
+    // A further redelivery does not write it twice.
+    expect((await handleReportMessage(cloud.deps, body)).outcome).toBe('duplicate');
+    expect(await accepted()).toBe(1);
   });
 
   it('rejects what can never be stored, with a code', async () => {

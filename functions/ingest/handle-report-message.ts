@@ -3,7 +3,7 @@ import type { Clock } from '../../infra/clock.ts';
 import type { Database } from '../../infra/database.ts';
 import type { OperationalLog } from '../../infra/operational-log.ts';
 import { appendAudit } from '../audit/append.ts';
-import { jobs, reportReceipts, reports } from '../db/schema.ts';
+import { auditLog, jobs, reportReceipts, reports } from '../db/schema.ts';
 import { ApiError } from '../errors.ts';
 import {
   checkReportSite,
@@ -31,7 +31,8 @@ export type IngestOutcome =
  *
  * It re-checks what is cheap and does not depend on when it runs (signature, payload, job) — not the clock
  * skew or the nonce, which the API settled at receipt. Redelivery is harmless: the report insert is ON
- * CONFLICT DO NOTHING. A message that can never be stored is answered 'rejected' (ack it; retrying cannot
+ * CONFLICT DO NOTHING (and a redelivery writes the acceptance's audit entry if the first try did not get that
+ * far). A message that can never be stored is answered 'rejected' (ack it; retrying cannot
  * help); database failures throw, so the queue redelivers and finally dead-letters.
  */
 export async function handleReportMessage(deps: IngestDeps, body: string): Promise<IngestOutcome> {
@@ -49,7 +50,10 @@ export async function handleReportMessage(deps: IngestDeps, body: string): Promi
       .delete(reportReceipts)
       .where(and(eq(reportReceipts.reportId, reportId), eq(reportReceipts.status, 'queued')));
   }
-  if (result.outcome === 'stored')
+  if (
+    result.outcome === 'stored' ||
+    (result.outcome === 'duplicate' && !(await acceptanceAudited(deps, result)))
+  )
     await appendAudit(deps, {
       actor: 'system:ingest',
       action: 'report.accepted',
@@ -70,6 +74,21 @@ export async function handleReportMessage(deps: IngestDeps, body: string): Promi
       : { code: result.outcome, ref: result.reportId }),
   });
   return result;
+}
+
+/**
+ * Whether the chain already records this report's acceptance. A redelivered message finds its report stored;
+ * it is redelivered because handling threw after the store (the audit append, say), so the acceptance may be
+ * missing from the chain and is written then. Duplicates are rare (the API's receipt refuses resent reports),
+ * so the scan is cheap overall.
+ */
+async function acceptanceAudited(deps: IngestDeps, result: { reportId: string }): Promise<boolean> {
+  const [row] = await deps.db
+    .select({ seq: auditLog.seq })
+    .from(auditLog)
+    .where(and(eq(auditLog.action, 'report.accepted'), eq(auditLog.target, result.reportId)))
+    .limit(1);
+  return row !== undefined;
 }
 
 async function ingest(

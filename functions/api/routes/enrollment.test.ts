@@ -69,6 +69,18 @@ describe('enrollment', () => {
     expect((await enroll(token)).status).toBe(201);
   });
 
+  it('a failure after the token is claimed leaves no key behind and the token usable', async () => {
+    const { token } = await issue();
+    const sql = (s: string) => cloud.deps.db.$client.execute(s);
+    await sql(`CREATE TRIGGER fail_site_token BEFORE INSERT ON api_tokens WHEN NEW.role = 'site'
+               BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+    expect((await enroll(token)).status).toBe(500);
+    expect(await cloud.deps.db.select().from(siteKeys)).toHaveLength(0);
+    await sql('DROP TRIGGER fail_site_token');
+    expect((await enroll(token)).status).toBe(201);
+    expect(await cloud.deps.db.select().from(siteKeys)).toHaveLength(1);
+  });
+
   it('the site token it returns is scoped to that site and works at once', async () => {
     const { token } = await issue();
     const { apiToken } = (await enroll(token)).body;
@@ -77,6 +89,15 @@ describe('enrollment', () => {
     expect(rows.find((r) => r.role === 'site')).toMatchObject({ siteId: 'site-a' });
     // Only hashes are stored.
     expect(JSON.stringify(rows)).not.toContain(apiToken);
+  });
+
+  it('enrolling the site again replaces the earlier agent: its key and site token stop working', async () => {
+    const first = (await enroll((await issue()).token)).body;
+    const second = (await enroll((await issue()).token)).body;
+    expect((await call(cloud, 'GET', '/v1/jobs', { token: first.apiToken })).status).toBe(401);
+    expect((await call(cloud, 'GET', '/v1/jobs', { token: second.apiToken })).status).toBe(200);
+    const keys = await cloud.deps.db.select().from(siteKeys);
+    expect(keys.filter((k) => k.revokedAt === null).map((k) => k.keyId)).toEqual([second.keyId]);
   });
 
   it('tokens for unknown sites → 404 site-not-found', async () => {

@@ -1,9 +1,9 @@
-import { and, eq, gt, isNull } from 'drizzle-orm';
+import { and, eq, gt, isNull, ne } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { SemVer, Slug } from '../../../schemas/common.ts';
 import { actorOf, appendAudit } from '../../audit/append.ts';
-import { enrollmentTokens, siteKeys, sites } from '../../db/schema.ts';
+import { apiTokens, enrollmentTokens, siteKeys, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
 import { hashSecret, newId, newSecret } from '../../secrets.ts';
@@ -90,23 +90,57 @@ export function enrollmentRoutes(deps: CloudDeps) {
         const site = await deps.db.query.sites.findFirst({ where: eq(sites.id, claimed.siteId) });
         if (!site) throw notFound('site');
         const keyId = newId('key');
-        await deps.db.insert(siteKeys).values({
-          keyId,
-          siteId: site.id,
-          publicKey: body.publicKey,
-          agentVersion: body.agentVersion,
-          createdAt: now,
-        });
-        const issued = await issueApiToken(deps.db, now, {
-          role: 'site',
-          siteId: site.id,
-          label: `site ${site.id}`,
-        });
+        let issued: Awaited<ReturnType<typeof issueApiToken>>;
+        try {
+          await deps.db.insert(siteKeys).values({
+            keyId,
+            siteId: site.id,
+            publicKey: body.publicKey,
+            agentVersion: body.agentVersion,
+            createdAt: now,
+          });
+          issued = await issueApiToken(deps.db, now, {
+            role: 'site',
+            siteId: site.id,
+            label: `site ${site.id}`,
+          });
+        } catch (err) {
+          // Half an enrollment is none: drop the key and give the one-time token back, so the agent can retry
+          // with it rather than leave a burnt token and a current key nobody was told about.
+          await deps.db.batch([
+            deps.db.delete(siteKeys).where(eq(siteKeys.keyId, keyId)),
+            deps.db.update(enrollmentTokens).set({ usedAt: null }).where(eq(enrollmentTokens.id, claimed.id)),
+          ]);
+          throw err;
+        }
+        // A site has one current agent: enrolling again replaces the earlier agent's key and site token, as a
+        // rotation would (reports the API already accepted from it still finish ingest).
+        const superseded = await deps.db
+          .update(siteKeys)
+          .set({ revokedAt: now, revokedReason: 'rotated' })
+          .where(and(eq(siteKeys.siteId, site.id), ne(siteKeys.keyId, keyId), isNull(siteKeys.revokedAt)))
+          .returning({ keyId: siteKeys.keyId });
+        await deps.db
+          .update(apiTokens)
+          .set({ revokedAt: now })
+          .where(
+            and(
+              eq(apiTokens.role, 'site'),
+              eq(apiTokens.siteId, site.id),
+              ne(apiTokens.id, issued.id),
+              isNull(apiTokens.revokedAt),
+            ),
+          );
         await appendAudit(deps, {
           actor: `enrollment:${claimed.id}`,
           action: 'site.enrolled',
           target: site.id,
-          detail: { keyId, tokenId: issued.id, agentVersion: body.agentVersion },
+          detail: {
+            keyId,
+            tokenId: issued.id,
+            agentVersion: body.agentVersion,
+            supersededKeyIds: superseded.map((k) => k.keyId),
+          },
         });
         return c.json({ siteId: site.id, regionId: site.regionId, keyId, apiToken: issued.token }, 201);
       })

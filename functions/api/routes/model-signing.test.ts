@@ -105,6 +105,35 @@ describe('vendor model signing', () => {
     });
   });
 
+  it('a stolen vendor token cannot register its own key once the vendor has one (an admin can)', async () => {
+    await registerKey();
+    const thief = generateVendorKey(join(dir, 'thief'));
+    const r = await call(cloud, 'POST', '/v1/vendors/acme/keys', {
+      token: net.acmeToken,
+      json: { publicKey: thief.publicKey },
+    });
+    expect(refusal(r)).toEqual({ status: 403, code: 'forbidden' });
+    const forged = signedModel('4.0.0', join(dir, 'thief'));
+    expect(refusal(await submit(forged.manifest, forged.onnx, forged.signature))).toEqual({
+      status: 400,
+      code: 'unknown-vendor-key',
+    });
+    await registerKey(join(dir, 'second'), cloud.adminToken);
+  });
+
+  it('a stolen vendor token cannot revoke the keys and then submit unsigned', async () => {
+    const { keyId } = await registerKey();
+    const revoked = await call(cloud, 'POST', `/v1/vendors/acme/keys/${keyId}/revoke`, {
+      token: net.acmeToken,
+      json: {},
+    });
+    expect(revoked.status).toBe(200);
+    expect(refusal(await submit(testManifest({ version: '5.0.0' }), fakeOnnx('unsigned')))).toEqual({
+      status: 400,
+      code: 'signature-required',
+    });
+  });
+
   it('another vendor can neither register nor list keys for acme (404, nothing learnt)', async () => {
     const generated = generateVendorKey(join(dir, 'keys'));
     const r = await call(cloud, 'POST', '/v1/vendors/acme/keys', {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
@@ -120,8 +120,8 @@ const modelExists = () =>
   new ApiError(409, 'model-exists', 'This vendor already has a model with that name and version.');
 
 /**
- * Signatures are mandatory for a vendor once it has registered a key: an unsigned or badly signed submission
- * is then refused, so a stolen vendor API token alone cannot push a model. A vendor without a key may still
+ * Signatures are mandatory for a vendor once it has registered a key (revoked or not): an unsigned or badly
+ * signed submission is then refused, so a stolen vendor API token alone cannot push a model. A vendor without a key may still
  * submit unsigned models (onboarding, pilots); a campaign can insist on signed ones (requireSignedModels).
  * Returns the key id the signature verified against, or null for an unsigned submission.
  */
@@ -131,12 +131,11 @@ async function checkSubmissionSignature(
   sha256: string,
   signature: ModelSignature | null,
 ): Promise<string | null> {
-  const active = await deps.db
-    .select()
-    .from(vendorKeys)
-    .where(and(eq(vendorKeys.vendorId, manifest.vendor), isNull(vendorKeys.revokedAt)));
+  const keys = await deps.db.select().from(vendorKeys).where(eq(vendorKeys.vendorId, manifest.vendor));
+  const active = keys.filter((k) => k.revokedAt === null);
   if (!signature) {
-    if (active.length === 0) return null;
+    // Revoked keys count too: otherwise a stolen vendor token could revoke the keys and submit unsigned.
+    if (keys.length === 0) return null;
     throw new ApiError(
       400,
       'signature-required',

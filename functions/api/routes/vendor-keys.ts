@@ -16,8 +16,9 @@ const VendorParam = z.object({ id: Slug });
 const RegisterKey = z.object({ publicKey: Ed25519PublicKey }).strict();
 
 /**
- * Vendors' model-signing keys. A vendor registers its own (an admin may do it for it); from then on the cloud
- * refuses that vendor's unsigned submissions. Other vendors get 404: they learn nothing, not even that the
+ * Vendors' model-signing keys. A vendor registers its first key itself (an admin may do it for it, and only an
+ * admin adds more); from then on the cloud refuses that vendor's unsigned submissions, even after its keys are
+ * revoked. Other vendors get 404: they learn nothing, not even that the
  * vendor exists.
  */
 export function vendorKeyRoutes(deps: CloudDeps) {
@@ -45,6 +46,21 @@ export function vendorKeyRoutes(deps: CloudDeps) {
         const p = c.get('principal');
         const vendor = await ownVendor(p, c.req.valid('param').id);
         const { publicKey } = c.req.valid('json');
+        // A vendor token registers the vendor's first key only. Were it allowed to add keys later, a stolen
+        // vendor token could register its own key and sign whatever it liked, which is exactly what
+        // signatures are meant to stop; further keys are an admin's decision.
+        if (p.role === 'vendor') {
+          const existing = await deps.db.query.vendorKeys.findFirst({
+            where: eq(vendorKeys.vendorId, vendor.id),
+            columns: { keyId: true },
+          });
+          if (existing)
+            throw new ApiError(
+              403,
+              'forbidden',
+              'This vendor already has a signing key; ask an admin to register another one.',
+            );
+        }
         if (!importSitePublicKey(publicKey))
           throw new ApiError(
             400,
