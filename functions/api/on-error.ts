@@ -27,7 +27,16 @@ export const onApiError: ErrorHandler<AppEnv> = function onApiError(err, c) {
         'The request was not understood.',
       );
   }
-  c.set('errorCode', 'internal-error');
+  // The log gets the error's class and driver code (e.g. LibsqlError SQLITE_BUSY) to diagnose from — never its
+  // message, which may quote a request value.
+  const cause = (err as { cause?: unknown }).cause as { code?: unknown } | undefined;
+  const cls = err?.constructor?.name ?? '';
+  const name = /^[A-Za-z]{1,40}$/.test(cls) ? cls : 'Error';
+  const code = (err as { code?: unknown }).code ?? cause?.code;
+  c.set(
+    'errorCode',
+    `internal-error:${name}${typeof code === 'string' && /^[A-Z_]{1,40}$/.test(code) ? `:${code}` : ''}`,
+  );
   return c.json(
     { error: { code: 'internal-error', message: 'The server failed; the error was logged.' } },
     500,
