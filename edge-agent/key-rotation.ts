@@ -37,8 +37,9 @@ export async function rotateKey(
   api: Pick<CloudApi, 'json'>,
   current: CurrentSiteKey,
   now: Date = new Date(),
+  /** The new key pair; pass one already stored as pending so a lost answer cannot lose the key. */
+  fresh: { publicKeyRaw: string; privateKeyPkcs8: string } = generateSiteKeyPair(),
 ): Promise<RotatedSiteKey> {
-  const fresh = generateSiteKeyPair();
   const unsigned: UnsignedKeyRotation = {
     schema: 'cairn.key-rotation/v1',
     siteId: current.siteId,

@@ -17,6 +17,7 @@ import { epsilonSpent, exceedsBudget, PrivacyBudgetExhausted } from './privacy/l
 import { buildSiteReport } from './report/site-report.ts';
 import { decideRelease, readReleasePolicy } from './review/policy.ts';
 import { logSentBytes } from './sent-log.ts';
+import { recoverPendingRotation } from './site-key.ts';
 import { sourceFromSettings } from './sources/from-settings.ts';
 import { predictionCache } from './state/predictions.ts';
 import { identity, jobs } from './state/schema.ts';
@@ -67,7 +68,19 @@ export async function runAgent(opts: {
     for (;;) {
       // Read afresh every pass: `cairn agent rotate-key` in another process replaces the key this loop signs
       // with, and the cloud refuses the retired one.
-      const me = await state.db.select().from(identity).get();
+      let me = await state.db.select().from(identity).get();
+      if (me) {
+        // A rotation whose answer was lost left the new key pending: settle it before signing anything.
+        const recovered = await recoverPendingRotation(
+          state.db,
+          new CloudApi(me.cloudUrl, me.apiToken, logSentBytes(state.db)),
+          opts.stateDir,
+        ).catch((err) => {
+          if (err instanceof CloudUnreachable) return undefined;
+          throw err;
+        });
+        if (recovered) me = await state.db.select().from(identity).get();
+      }
       if (!me)
         throw new CliError(
           'this agent is not enrolled yet: run `cairn agent enroll --cloud URL --token T` first',

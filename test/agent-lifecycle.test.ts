@@ -8,10 +8,13 @@ import { CloudApi, CloudRefusal } from '../cli/cloud-api.ts';
 import { submitModel } from '../cli/commands/network.ts';
 import { AgentSettings } from '../edge-agent/config.ts';
 import { enrollAgent } from '../edge-agent/enroll.ts';
+import { generateSiteKeyPair } from '../edge-agent/identity.ts';
+import { rotateKey } from '../edge-agent/key-rotation.ts';
 import { writeReleasePolicy } from '../edge-agent/review/policy.ts';
 import { decideHeldReport, listHeldReports } from '../edge-agent/review/review.ts';
 import { runAgent } from '../edge-agent/run.ts';
-import { sentLog } from '../edge-agent/state/schema.ts';
+import { rotateSiteKey } from '../edge-agent/site-key.ts';
+import { identity, sentLog } from '../edge-agent/state/schema.ts';
 import { openAgentState } from '../edge-agent/state/store.ts';
 import { agentStatus } from '../edge-agent/status.ts';
 import { type ServedCloud, serveCloud } from '../functions/serve.ts';
@@ -288,5 +291,46 @@ describe('an edge agent against a real cloud', () => {
       failure: 'privacy-budget-exhausted',
     });
     expect(await jobStatuses(overBudget)).toEqual(['pending']);
+  });
+
+  it('rotates its key, and recovers a rotation whose answer was lost', async () => {
+    const state = await openAgentState(stateDir());
+    let api: CloudApi;
+    try {
+      const me = (await state.db.select().from(identity).get())!;
+      api = new CloudApi(cloud.url, me.apiToken);
+      const rotated = await rotateSiteKey(state.db, api, stateDir());
+      expect(rotated.retiredKeyId).toBe(me.keyId);
+
+      // The cloud commits a second rotation but its answer never reaches the agent.
+      const fresh = generateSiteKeyPair();
+      writeFileSync(join(stateDir(), 'pending-key.json'), JSON.stringify(fresh), { mode: 0o600 });
+      const current = (await state.db.select().from(identity).get())!;
+      await rotateKey(
+        api,
+        { siteId: 'gamma', keyId: current.keyId, privateKeyPkcs8: current.privateKey },
+        new Date(),
+        fresh,
+      );
+    } finally {
+      state.close();
+    }
+    // The next run adopts the pending key before it signs, so its report is accepted.
+    const campaignId = await newCampaign();
+    const [outcome] = await runAgent({ stateDir: stateDir(), once: true });
+    expect(outcome).toMatchObject({ status: 'reported' });
+    await waitForDone(campaignId);
+    const after = await openAgentState(stateDir());
+    try {
+      const me = (await after.db.select().from(identity).get())!;
+      expect(me.publicKey).toBeTruthy();
+      const { keys } = await api.json<{ keys: { keyId: string; revokedAt: string | null }[] }>(
+        'GET',
+        '/v1/sites/gamma/keys',
+      );
+      expect(keys.filter((k) => k.revokedAt === null).map((k) => k.keyId)).toEqual([me.keyId]);
+    } finally {
+      after.close();
+    }
   });
 });

@@ -1,9 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { eq } from 'drizzle-orm';
-import { rotateKey } from '../../edge-agent/key-rotation.ts';
 import { decideHeldReport, listHeldReports, renderHeldReport } from '../../edge-agent/review/review.ts';
 import { logSentBytes } from '../../edge-agent/sent-log.ts';
+import { rotateSiteKey } from '../../edge-agent/site-key.ts';
 import { identity } from '../../edge-agent/state/schema.ts';
 import { openAgentState } from '../../edge-agent/state/store.ts';
 import { CloudApi } from '../cloud-api.ts';
@@ -58,16 +57,7 @@ export function registerAgentTrustCommands(agent: Command, defaultState: string)
       const me = await state.db.select().from(identity).get();
       if (!me) throw new CliError('this agent is not enrolled yet');
       const api = new CloudApi(me.cloudUrl, me.apiToken, logSentBytes(state.db));
-      const rotated = await rotateKey(api, {
-        siteId: me.siteId,
-        keyId: me.keyId,
-        privateKeyPkcs8: me.privateKey,
-      });
-      // The cloud has already retired the old key: store the new one before doing anything else.
-      await state.db
-        .update(identity)
-        .set({ keyId: rotated.keyId, publicKey: rotated.publicKeyRaw, privateKey: rotated.privateKeyPkcs8 })
-        .where(eq(identity.id, 1));
+      const rotated = await rotateSiteKey(state.db, api, resolve(opts.state));
       print(
         opts.output,
         { keyId: rotated.keyId, retiredKeyId: rotated.retiredKeyId, rotatedAt: rotated.rotatedAt },
