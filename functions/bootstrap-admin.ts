@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { eq } from 'drizzle-orm';
 import type { Database } from '../infra/database.ts';
 import { issueApiToken } from './api/issue-token.ts';
@@ -28,8 +28,19 @@ export async function bootstrapAdminToken(
     await writeFile(path, `${issued.token}\n`, { mode: 0o600, flag: 'wx' });
   } catch (err) {
     await db.delete(apiTokens).where(eq(apiTokens.tokenHash, hashSecret(issued.token)));
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    // Another process starting on the same fresh folder wrote it (fine), or the file outlived its database
+    // (a replaced cairn.db): then nobody could administer this cloud, so say so instead of starting.
+    const existing = (await readFile(path, 'utf8')).trim();
+    const known = await db.query.apiTokens.findFirst({
+      where: eq(apiTokens.tokenHash, hashSecret(existing)),
+      columns: { id: true },
+    });
+    if (!known)
+      throw new Error(
+        `${path} holds a token this database does not know (was cairn.db replaced?); move the file away to mint a new admin token`,
+      );
+    return false;
   }
   if (audit)
     await appendAudit(audit, {

@@ -124,4 +124,14 @@ describe('serveCloud', () => {
       expect(log).not.toContain(secret);
     }
   });
+
+  it('refuses to start when the admin-token file outlived its database', async () => {
+    const first = await start();
+    await first.close();
+    running.splice(0);
+    for (const f of ['cairn.db', 'cairn.db-wal', 'cairn.db-shm']) rmSync(join(dataDir, f), { force: true });
+    await expect(serveCloud({ dataDir })).rejects.toThrow(
+      /admin-token holds a token this database does not know/,
+    );
+  });
 });

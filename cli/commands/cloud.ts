@@ -17,7 +17,11 @@ export function registerCloudCommands(program: Command): void {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new CliError(`--port: ${opts.port} is not a port`);
-      const server = await serveCloud({ port, host: opts.host, dataDir: resolve(opts.data) });
+      const server = await serveCloud({ port, host: opts.host, dataDir: resolve(opts.data) }).catch((err) => {
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+          throw new CliError(`port ${port} on ${opts.host} is already in use; pick another with --port`);
+        throw new CliError((err as Error).message);
+      });
       // The demo and the tests read this line to find the port.
       process.stdout.write(`cairn cloud listening on ${server.url} (data: ${resolve(opts.data)})\n`);
       process.stdout.write(`admin token: ${server.adminTokenPath}\n`);

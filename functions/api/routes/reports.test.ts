@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../../schemas/canonical-json.ts';
 import { createCloudApp } from '../../app.ts';
-import { queueMessages, reportReceipts, reports, siteKeys } from '../../db/schema.ts';
+import { nonces, queueMessages, reportReceipts, reports, siteKeys } from '../../db/schema.ts';
 import { drainReportBatch } from '../../ingest/embedded.ts';
 import {
   call,
@@ -98,6 +98,21 @@ describe('POST /v1/reports refuses, in the contract order, and stores nothing', 
       401,
       'bad-signature',
     );
+  });
+
+  it('forgets a nonce once no envelope carrying it could pass the timestamp check any more', async () => {
+    const first = signEnvelope(net.siteA, siteReport(net.acmeIds('site-a')));
+    expect((await send(first)).status).toBe(202);
+    cloud.deps.clock.advance(16 * 60_000);
+    // Any later envelope from the site will do (this one is a second report for the same job).
+    const later = signEnvelope(net.siteA, siteReport(net.acmeIds('site-a')), {
+      timestamp: cloud.deps.clock.now(),
+    });
+    expect((await send(later)).body.error.code).toBe('job-already-reported');
+    const kept = await cloud.deps.db.select().from(nonces);
+    expect(kept.map((n) => n.nonce)).toEqual([later.nonce]);
+    // The forgotten nonce cannot be replayed: its envelope is stale by now.
+    expect((await send(first)).body.error.code).toBe('stale-timestamp');
   });
 
   it('a timestamp more than 5 minutes old or ahead → 400 stale-timestamp', async () => {

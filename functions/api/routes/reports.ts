@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, lt } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { actorOf, appendAudit } from '../../audit/append.ts';
@@ -36,6 +36,13 @@ export function reportRoutes(deps: CloudDeps) {
       .onConflictDoNothing()
       .returning({ nonce: nonces.nonce });
     if (!fresh) throw new ApiError(409, 'replayed-nonce', 'This envelope nonce has been used before.');
+    // A nonce only has to be remembered while an envelope carrying it could still pass the timestamp check:
+    // signed up to one skew ahead of the clock, accepted up to one skew late. Older ones are forgotten, so
+    // the table stays as small as one site's traffic over that window.
+    const skew = limitsOf(deps).clockSkewMs;
+    await deps.db
+      .delete(nonces)
+      .where(and(eq(nonces.siteId, envelope.siteId), lt(nonces.seenAt, new Date(now.getTime() - 3 * skew))));
     const report = decodeReportPayload(envelope.payload);
     checkReportSite(report, envelope);
     const job = await findAssignedJob(deps.db, report, envelope.siteId);
