@@ -49,6 +49,17 @@ describe('the database queue', () => {
     expect((await q.deadLetters('reports')).map((m) => [m.body, m.attempts])).toEqual([['poison', 2]]);
   });
 
+  it('redrives dead letters: they are delivered again with fresh attempts', async () => {
+    const q = createDbQueue(db, clock, { maxAttempts: 1 });
+    await q.send('reports', 'poison');
+    expect(await q.receive('reports', 1, 1)).toHaveLength(1);
+    clock.advance(1000);
+    expect(await q.receive('reports', 1, 1)).toEqual([]);
+    expect(await q.redrive('reports')).toBe(1);
+    expect(await q.deadLetters('reports')).toEqual([]);
+    expect((await q.receive('reports', 1, 1)).map((m) => [m.body, m.attempts])).toEqual([['poison', 1]]);
+  });
+
   it('never gives one message to two concurrent receivers', async () => {
     const q = createDbQueue(db, clock);
     for (let i = 0; i < 20; i++) await q.send('reports', String(i));

@@ -8,6 +8,8 @@ import type { NotifyingQueue, QueueMessage } from './queue.ts';
 export interface DbQueue extends NotifyingQueue {
   /** Messages that were received `maxAttempts` times without an ack, oldest first. */
   deadLetters(topic: string): Promise<QueueMessage[]>;
+  /** Puts every dead letter of a topic back in the queue with fresh attempts; returns how many. */
+  redrive(topic: string): Promise<number>;
 }
 
 /**
@@ -69,6 +71,16 @@ export function createDbQueue(db: Database, clock: Clock, opts: { maxAttempts?: 
         .from(queueMessages)
         .where(and(eq(queueMessages.topic, topic), eq(queueMessages.status, 'dead')))
         .orderBy(queueMessages.createdAt);
+    },
+
+    async redrive(topic) {
+      const moved = await db
+        .update(queueMessages)
+        .set({ status: 'ready', attempts: 0, visibleAt: clock.now() })
+        .where(and(eq(queueMessages.topic, topic), eq(queueMessages.status, 'dead')))
+        .returning({ id: queueMessages.id });
+      for (const listener of listeners) listener(topic);
+      return moved.length;
     },
   };
 }

@@ -1,7 +1,13 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { REPORTS_TOPIC } from '../../functions/deps.ts';
 import { serveCloud } from '../../functions/serve.ts';
+import { systemClock } from '../../infra/clock.ts';
+import { openDatabase } from '../../infra/database.ts';
+import { createDbQueue } from '../../infra/queue-db.ts';
 import { CliError } from '../errors.ts';
+import { addOutputOption, print } from '../output.ts';
 
 export function registerCloudCommands(program: Command): void {
   const cloud = program
@@ -32,4 +38,52 @@ export function registerCloudCommands(program: Command): void {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+
+  addOutputOption(
+    cloud
+      .command('dead-letters')
+      .description('reports ingest gave up on after repeated failures; --redrive queues them again')
+      .option('--data <dir>', 'the cloud’s data folder', '.cairn/cloud')
+      .option('--redrive', 'put them back in the queue (a running cloud ingests them at once)'),
+  ).action(async (opts: { data: string; redrive?: boolean; output: string }) => {
+    const dataDir = resolve(opts.data);
+    if (!existsSync(join(dataDir, 'cairn.db')))
+      throw new CliError(`no cloud database at ${join(dataDir, 'cairn.db')}`);
+    const db = await openDatabase(`file:${join(dataDir, 'cairn.db')}`);
+    try {
+      const queue = createDbQueue(db, systemClock);
+      const dead = (await queue.deadLetters(REPORTS_TOPIC)).map((m) => ({
+        messageId: m.id,
+        attempts: m.attempts,
+        ...reportOf(m.body),
+      }));
+      const redriven = opts.redrive ? await queue.redrive(REPORTS_TOPIC) : 0;
+      print(opts.output, { deadLetters: dead, redriven }, () =>
+        [
+          ...dead.map(
+            (d) =>
+              `${d.messageId}  report ${d.reportId ?? '?'} from site ${d.siteId ?? '?'} (${d.attempts} attempts)`,
+          ),
+          opts.redrive
+            ? `${redriven} queued again`
+            : `${dead.length} dead letters${dead.length ? ' (--redrive to queue them again)' : ''}`,
+        ].join('\n'),
+      );
+    } finally {
+      db.$client.close();
+    }
+  });
+}
+
+/** The report id and site of a queued envelope, for people to recognise it; nothing else is shown. */
+function reportOf(body: string): { reportId?: string; siteId?: string } {
+  try {
+    const { envelope } = JSON.parse(body) as { envelope: { siteId: string; payload: string } };
+    const report = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as {
+      reportId?: string;
+    };
+    return { reportId: report.reportId, siteId: envelope.siteId };
+  } catch {
+    return {};
+  }
 }
