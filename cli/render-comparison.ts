@@ -61,5 +61,18 @@ export function renderComparison(c: Comparison): string {
       ),
     );
   }
+  for (const contrast of c.contrasts ?? []) {
+    const name = (id: string) => {
+      const m = c.models.find((x) => x.modelId === id);
+      return m ? `${m.name} ${m.version}` : id;
+    };
+    const diff =
+      contrast.estimate === null
+        ? `— (${contrast.reason ?? 'n/a'})`
+        : `${contrast.estimate >= 0 ? '+' : ''}${contrast.estimate.toFixed(3)} (${f3(contrast.ciLow)} to ${f3(contrast.ciHigh)}), p = ${contrast.p === null ? '—' : contrast.p.toPrecision(2)}`;
+    out.push(
+      `\n${name(contrast.modelA)} vs ${name(contrast.modelB)}: AUC difference ${diff}; ${contrast.k} sites (${contrast.kPaired} paired on the same cases, ${contrast.kUnpaired} unpaired)`,
+    );
+  }
   return out.join('\n');
 }

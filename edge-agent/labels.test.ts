@@ -56,8 +56,8 @@ describe('joinLabels', () => {
     ]);
     const { outcomes, excluded } = joinLabels(scores, parsed);
     expect(outcomes).toEqual([
-      { score: 0.9, label: 1 },
-      { score: 0.2, label: 0 },
+      { study: 'A', score: 0.9, label: 1 },
+      { study: 'B', score: 0.2, label: 0 },
     ]);
     expect(excluded).toEqual({ 'invalid-label': 1, 'no-label': 2 });
   });
@@ -72,6 +72,6 @@ describe('campaign-named subgroup columns', () => {
     expect(parsed.attributes).toEqual(new Map([['A', { ward: 'east' }]]));
     expect(parsed.missingColumns).toEqual(['ethnicity']);
     const { outcomes } = joinLabels(new Map([['A', 0.7]]), parsed, parsed.attributes);
-    expect(outcomes).toEqual([{ score: 0.7, label: 1, attributes: { ward: 'east' } }]);
+    expect(outcomes).toEqual([{ study: 'A', score: 0.7, label: 1, attributes: { ward: 'east' } }]);
   });
 });

@@ -114,6 +114,8 @@ function* parseCsv(text: string): Generator<string[]> {
 }
 
 export interface LabelledOutcome {
+  /** The study's StudyInstanceUID: stays on the site (it pairs two models' scores), never in a report. */
+  study: string;
   score: number;
   label: 0 | 1;
   /** The study's subgroup attributes (sex, ageBand, manufacturer, …), when the pipeline found them. */
@@ -138,7 +140,9 @@ export function joinLabels(
         (e): e is [string, string] => typeof e[1] === 'string',
       );
       outcomes.push(
-        found.length ? { score, label, attributes: Object.fromEntries(found) } : { score, label },
+        found.length
+          ? { study, score, label, attributes: Object.fromEntries(found) }
+          : { study, score, label },
       );
     } else if (parsed.invalid.has(study)) {
       excluded['invalid-label'] = (excluded['invalid-label'] ?? 0) + 1;

@@ -99,6 +99,11 @@ export async function runAgent(opts: {
 
 type Identity = typeof identity.$inferSelect;
 
+interface ScoredModel {
+  model: { vendor: string; name: string; version: string; sha256: string };
+  studyScores: ReadonlyMap<string, number>;
+}
+
 async function runPass(
   db: AgentDb,
   api: CloudApi,
@@ -120,10 +125,15 @@ async function runPass(
     events.offline?.(err.message);
   }
   const todo = await db.select().from(jobs).where(eq(jobs.status, 'pending')).all();
+  // Study scores of the models already evaluated in this pass, per campaign: a later model of the same
+  // campaign is then compared with them on the same cases (paired DeLong) in its report.
+  const scoredByCampaign = new Map<string, ScoredModel[]>();
   for (const row of todo) {
     const job = Job.parse(JSON.parse(row.job));
     events.jobStarted?.(job);
-    const outcome = await evaluateJob(db, api, me, settings, stateDir, job, events);
+    const peers = scoredByCampaign.get(job.campaignId) ?? [];
+    scoredByCampaign.set(job.campaignId, peers);
+    const outcome = await evaluateJob(db, api, me, settings, stateDir, job, events, peers);
     outcomes.push(outcome);
     events.jobFinished?.(outcome);
   }
@@ -166,6 +176,7 @@ async function evaluateJob(
   stateDir: string,
   job: Job,
   events: AgentEvents,
+  peers: ScoredModel[] = [],
 ): Promise<JobOutcome> {
   const started = performance.now();
   const model = await fetchVerifiedModel(api, stateDir, job);
@@ -214,6 +225,17 @@ async function evaluateJob(
       ...definedOnly(scored.studyAttributes.get(study)),
     });
   const joined = joinLabels(scored.studyScores, labels, attributes);
+  const thisModel = {
+    vendor: manifest.vendor,
+    name: manifest.name,
+    version: manifest.version,
+    sha256: job.model.sha256,
+  };
+  // Paired with the campaign's previously evaluated model when it scored every one of these studies.
+  const peer = peers.findLast((p) => p.model.sha256 !== thisModel.sha256);
+  const scoresB = peer ? joined.outcomes.map((o) => peer.studyScores.get(o.study)) : [];
+  const paired = peer !== undefined && scoresB.every((s) => s !== undefined);
+  peers.push({ model: thisModel, studyScores: scored.studyScores });
   const excluded = { ...scored.excluded };
   for (const [reason, n] of Object.entries(joined.excluded))
     excluded[reason as keyof typeof excluded] = (excluded[reason as keyof typeof excluded] ?? 0) + (n ?? 0);
@@ -223,16 +245,14 @@ async function evaluateJob(
     campaignId: job.campaignId,
     jobId: job.jobId,
     siteId: me.siteId,
-    model: {
-      vendor: manifest.vendor,
-      name: manifest.name,
-      version: manifest.version,
-      sha256: job.model.sha256,
-    },
+    model: thisModel,
     agentVersion: AGENT_VERSION,
     threshold: manifest.threshold,
     binEdges: job.binEdges,
-    outcomes: joined.outcomes,
+    outcomes: paired
+      ? joined.outcomes.map((o, i) => ({ ...o, scoreB: scoresB[i] as number }))
+      : joined.outcomes,
+    ...(paired ? { modelB: peer.model } : {}),
     excluded,
     images: scored.images,
     ...(job.subgroupAttributes?.length

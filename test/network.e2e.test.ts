@@ -107,6 +107,10 @@ describe('a network of one cloud and two agents over HTTP', () => {
     ])
       expect(alpha.excluded[reason as keyof typeof alpha.excluded], reason).toBeGreaterThan(0);
     expect(run.comparison.models.length).toBe(2);
+    // Each agent compared the two versions on the same cases (paired DeLong), so the cloud's A-vs-B
+    // comparison is within-site paired at both sites.
+    expect(file.contrasts).toHaveLength(1);
+    expect(file.contrasts?.[0]).toMatchObject({ kPaired: 2, kUnpaired: 0 });
   });
 
   it('stores reports that carry calibration and gated subgroups read from the DICOM headers', async () => {

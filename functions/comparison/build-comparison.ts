@@ -91,9 +91,15 @@ function modelContrasts(
         const a = reports.find((r) => r.siteId === site && r.modelId === A.modelId)?.report;
         const b = reports.find((r) => r.siteId === site && r.modelId === B.modelId)?.report;
         if (!a || !b) continue;
-        const paired = a.paired?.modelB?.sha256 === B.sha256 ? a.paired : null;
+        // The site compared them on the same cases in whichever report came second: A vs B, or B vs A.
+        const paired =
+          a.paired?.modelB?.sha256 === B.sha256 && a.paired.difference !== null && a.paired.se !== null
+            ? { difference: a.paired.difference, se: a.paired.se }
+            : b.paired?.modelB?.sha256 === A.sha256 && b.paired.difference !== null && b.paired.se !== null
+              ? { difference: -b.paired.difference, se: b.paired.se }
+              : null;
         inputs.push({
-          paired: paired ? { difference: paired.difference, se: paired.se } : null,
+          paired,
           aucA: { estimate: a.auc.estimate, se: a.auc.se },
           aucB: { estimate: b.auc.estimate, se: b.auc.se },
         });
