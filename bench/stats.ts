@@ -10,23 +10,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { delongAuc } from '../stats/roc.ts';
+import { seededRandom } from '../test/oracles.ts';
 
 const SIZES = (process.env.CAIRN_BENCH_SIZES ?? '10000,1000000,10000000').split(',').map(Number);
 const R_TIMEOUT_MS = Number(process.env.CAIRN_BENCH_R_TIMEOUT_S ?? 600) * 1000;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function data(n: number): { scores: Float64Array; labels: Float64Array } {
-  const rand = rng(n);
+  const rand = seededRandom(n);
   const scores = new Float64Array(n);
   const labels = new Float64Array(n);
   for (let i = 0; i < n; i++) {

@@ -33,14 +33,7 @@ export function resizeBilinear(
   dstW: number,
 ): Float32Array {
   if (srcH === dstH && srcW === dstW) return src;
-  const x0 = new Int32Array(dstW);
-  const x1 = new Int32Array(dstW);
-  const fx = new Float32Array(dstW);
-  axisTaps(srcW, dstW, x0, x1, fx);
-  const y0 = new Int32Array(dstH);
-  const y1 = new Int32Array(dstH);
-  const fy = new Float32Array(dstH);
-  axisTaps(srcH, dstH, y0, y1, fy);
+  const { x0, x1, fx, y0, y1, fy } = bilinearTaps(srcH, srcW, dstH, dstW);
 
   const out = new Float32Array(dstH * dstW);
   for (let y = 0; y < dstH; y++) {
@@ -60,22 +53,28 @@ export function resizeBilinear(
   return out;
 }
 
-/** Bilinear taps along one axis (half-pixel centres, clamped); shared with tensor.ts's fused path. */
-export function axisTaps(
-  srcN: number,
-  dstN: number,
-  i0: Int32Array,
-  i1: Int32Array,
-  frac: Float32Array,
-): void {
-  const scale = srcN / dstN;
-  for (let d = 0; d < dstN; d++) {
-    const s = Math.min(Math.max((d + 0.5) * scale - 0.5, 0), srcN - 1);
-    const lo = Math.floor(s);
-    i0[d] = lo;
-    i1[d] = Math.min(lo + 1, srcN - 1);
-    frac[d] = s - lo;
-  }
+/**
+ * Bilinear taps for resampling srcH × srcW to dstH × dstW: per output column and row, the two source indices
+ * (half-pixel centres, clamped to the edge) and the weight of the second. Shared with tensor.ts's fused path.
+ */
+export function bilinearTaps(srcH: number, srcW: number, dstH: number, dstW: number) {
+  const axis = (srcN: number, dstN: number) => {
+    const i0 = new Int32Array(dstN);
+    const i1 = new Int32Array(dstN);
+    const frac = new Float32Array(dstN);
+    const scale = srcN / dstN;
+    for (let d = 0; d < dstN; d++) {
+      const s = Math.min(Math.max((d + 0.5) * scale - 0.5, 0), srcN - 1);
+      const lo = Math.floor(s);
+      i0[d] = lo;
+      i1[d] = Math.min(lo + 1, srcN - 1);
+      frac[d] = s - lo;
+    }
+    return { i0, i1, frac };
+  };
+  const x = axis(srcW, dstW);
+  const y = axis(srcH, dstH);
+  return { x0: x.i0, x1: x.i1, fx: x.frac, y0: y.i0, y1: y.i1, fy: y.frac };
 }
 
 /** ITU-R BT.601 luma weights (what PIL's convert('L') and most training pipelines use for RGB → gray). */

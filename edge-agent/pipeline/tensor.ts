@@ -1,7 +1,7 @@
 import type { ModelManifest } from '../../schemas/model-manifest.ts';
 import { decodeFrame, type StoredFrame, storedFrame } from '../dicom/decode.ts';
 import type { DicomImage, ImageExclusionReason } from '../dicom/parse.ts';
-import { axisTaps, preprocess, voiLinear } from './preprocess.ts';
+import { bilinearTaps, preprocess, voiLinear } from './preprocess.ts';
 
 /**
  * Decode + preprocess fused, for grayscale frames (CT, MR, CR/DX, most of an archive): stored word → model
@@ -113,14 +113,7 @@ function resizeThroughLut(
     for (let i = 0; i < n; i++) out[offset + i] = lut[(raw[i]! >>> shift) & mask]!;
     return;
   }
-  const x0 = new Int32Array(dstW);
-  const x1 = new Int32Array(dstW);
-  const fx = new Float32Array(dstW);
-  axisTaps(srcW, dstW, x0, x1, fx);
-  const y0 = new Int32Array(dstH);
-  const y1 = new Int32Array(dstH);
-  const fy = new Float32Array(dstH);
-  axisTaps(srcH, dstH, y0, y1, fy);
+  const { x0, x1, fx, y0, y1, fy } = bilinearTaps(srcH, srcW, dstH, dstW);
   for (let y = 0; y < dstH; y++) {
     const r0 = y0[y]! * srcW;
     const r1 = y1[y]! * srcW;

@@ -1,19 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { SiteReport } from '../../schemas/site-report.ts';
 import { equalWidthEdges } from '../../stats/histogram.ts';
+import { seededRandom } from '../../test/oracles.ts';
 import { buildSiteReport } from '../report/site-report.ts';
 import { applyDifferentialPrivacy } from './differential-privacy.ts';
 import { privacyGate } from './gate.ts';
 
+/** Uniform integers in [0, max) from the tests' seeded generator, so distribution checks are deterministic. */
 function seeded(seed: number) {
-  let a = seed >>> 0;
-  return (max: number) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * max);
-  };
+  const uniform = seededRandom(seed);
+  return (max: number) => Math.floor(uniform() * max);
 }
 
 function report(): SiteReport {

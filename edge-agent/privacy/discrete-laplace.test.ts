@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { runPython } from '../../test/oracles.ts';
+import { runPython, seededRandom } from '../../test/oracles.ts';
 import { bernoulliExpMinus, epsilonToRational, sampleDiscreteLaplace } from './discrete-laplace.ts';
 
-/** A seeded uniform-integer source, so the distribution checks are deterministic. */
+/** Uniform integers in [0, max) from the tests' seeded generator, so distribution checks are deterministic. */
 function seeded(seed: number) {
-  let a = seed >>> 0;
-  return (max: number) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    return Math.floor(u * max);
-  };
+  const uniform = seededRandom(seed);
+  return (max: number) => Math.floor(uniform() * max);
 }
 
 describe('discrete Laplace sampler', () => {
