@@ -129,19 +129,17 @@ export interface LabelledOutcome {
 export function joinLabels(
   studyScores: ReadonlyMap<string, number>,
   parsed: ParsedLabels,
-  studyAttributes?: ReadonlyMap<string, object>,
+  studyAttributes?: ReadonlyMap<string, Readonly<Record<string, string>>>,
 ): { outcomes: LabelledOutcome[]; excluded: ExclusionCounts } {
   const outcomes: LabelledOutcome[] = [];
   const excluded: ExclusionCounts = {};
   for (const [study, score] of studyScores) {
     const label = parsed.labels.get(study);
     if (label !== undefined) {
-      const found = Object.entries(studyAttributes?.get(study) ?? {}).filter(
-        (e): e is [string, string] => typeof e[1] === 'string',
-      );
+      const attributes = studyAttributes?.get(study);
       outcomes.push(
-        found.length
-          ? { study, score, label, attributes: Object.fromEntries(found) }
+        attributes && Object.keys(attributes).length
+          ? { study, score, label, attributes: { ...attributes } }
           : { study, score, label },
       );
     } else if (parsed.invalid.has(study)) {

@@ -60,6 +60,12 @@ export type TestCloud = Awaited<ReturnType<typeof openTestCloud>>;
 // biome-ignore lint/suspicious/noExplicitAny: test assertions walk arbitrary JSON.
 export type Loose = any;
 
+/** A response reduced to what a refusal is judged by: its status and error code. */
+export const refusal = (r: { status: number; body: Loose }) => ({
+  status: r.status,
+  code: r.body?.error?.code,
+});
+
 /** A JSON request through app.request, returning status and parsed body. */
 export async function call(
   cloud: TestCloud,

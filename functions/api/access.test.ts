@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { drainReportBatch } from '../ingest/embedded.ts';
 import {
   call,
-  type Loose,
   openTestCloud,
+  refusal,
   seedNetwork,
   signEnvelope,
   siteReport,
@@ -17,8 +17,6 @@ beforeEach(async () => {
   net = await seedNetwork(cloud);
 });
 afterEach(() => cloud.close());
-
-const refusal = (r: { status: number; body: Loose }) => ({ status: r.status, code: r.body?.error?.code });
 
 describe('authentication', () => {
   it('missing, malformed, unknown, expired and revoked tokens → 401 with a code each', async () => {

@@ -15,9 +15,9 @@ import { ModelManifest } from '../../../schemas/model-manifest.ts';
 import {
   call,
   fakeOnnx,
-  type Loose,
   modelUploadForm,
   openTestCloud,
+  refusal,
   seedNetwork,
   type TestCloud,
   testManifest,
@@ -36,7 +36,6 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const refusal = (r: { status: number; body: Loose }) => ({ status: r.status, code: r.body?.error?.code });
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** A vendor's model on disk, signed with `cairn model sign`'s function. */

@@ -8,6 +8,7 @@ import {
   call,
   type Loose,
   openTestCloud,
+  refusal,
   seedNetwork,
   signEnvelope,
   siteKeyPair,
@@ -23,8 +24,6 @@ beforeEach(async () => {
   net = await seedNetwork(cloud);
 });
 afterEach(() => cloud.close());
-
-const refusal = (r: { status: number; body: Loose }) => ({ status: r.status, code: r.body?.error?.code });
 
 /** The agent's HTTP client, answered by the app in-process. */
 function apiAs(token: string) {
