@@ -1,4 +1,5 @@
-import { desc } from 'drizzle-orm';
+import { desc, sql } from 'drizzle-orm';
+import type { BatchItem, BatchResponse } from 'drizzle-orm/batch';
 import type { Clock } from '../../infra/clock.ts';
 import type { Database } from '../../infra/database.ts';
 import type { OperationalLog } from '../../infra/operational-log.ts';
@@ -46,59 +47,123 @@ export const actorOf = (p: Principal) => `token:${p.tokenId}`;
 
 const MAX_TRIES = 50;
 
+/** One audit row ready to insert: the head it extends, its content, and the hash that results. */
+interface NextEntry {
+  content: AuditContent;
+  prevHash: string;
+  hash: string;
+  at: Date;
+}
+
+async function nextEntry(deps: AuditDeps, event: AuditEvent): Promise<NextEntry> {
+  const [head] = await deps.db
+    .select({ seq: auditLog.seq, hash: auditLog.hash })
+    .from(auditLog)
+    .orderBy(desc(auditLog.seq))
+    .limit(1);
+  const prevHash = head?.hash ?? GENESIS;
+  const at = deps.clock.now();
+  const content: AuditContent = {
+    seq: (head?.seq ?? 0) + 1,
+    at: at.getTime(),
+    actor: event.actor,
+    action: event.action,
+    target: event.target,
+    detail: event.detail ?? {},
+  };
+  return { content, prevHash, hash: auditRowHash(prevHash, content), at };
+}
+
+function logHead(deps: AuditDeps, entry: NextEntry): { seq: number; hash: string } {
+  deps.log.write({
+    time: entry.at.toISOString(),
+    event: 'audit',
+    code: entry.content.action,
+    ref: `${entry.content.seq}:${entry.hash}`,
+  });
+  return { seq: entry.content.seq, hash: entry.hash };
+}
+
+/** Another writer took this place in the chain first (seq primary key or prev_hash unique). */
+function lostChainRace(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (/UNIQUE constraint failed: audit_log\.(seq|prev_hash)/.test(e.message)) return true;
+  }
+  return false;
+}
+
 /**
- * Appends one entry to the chain. Reading the head and inserting the next row are two statements, so two
- * writers (requests in this process, or another process on the same file) can race: the seq primary key
- * and the unique prev_hash let exactly one of them win, and the loser reads the new head and tries again.
+ * Appends one entry to the chain, on its own, after the fact. For an event that is not a single batch of
+ * statements — a refusal, a message put on a queue that may be SQS, an enrollment that undoes itself on failure;
+ * a database change is recorded with `commitAudited`, in its own transaction.
  *
- * The entry is written after the change it records has committed. A crash between the two loses that entry
- * (the chain stays intact); the operational log also records each new head, so `cairn audit verify` can tell
- * a chain cut short from one that was never longer.
+ * Reading the head and inserting the next row are two statements, so two writers (requests in this process,
+ * or another process on the same file) can race: the seq primary key and the unique prev_hash let exactly one
+ * of them win, and the loser reads the new head and tries again. The operational log also records each new
+ * head, so `cairn audit verify` can tell a chain cut short from one that was never longer.
  */
 export async function appendAudit(
   deps: AuditDeps,
   event: AuditEvent,
 ): Promise<{ seq: number; hash: string }> {
   for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
-    const [head] = await deps.db
-      .select({ seq: auditLog.seq, hash: auditLog.hash })
-      .from(auditLog)
-      .orderBy(desc(auditLog.seq))
-      .limit(1);
-    const prevHash = head?.hash ?? GENESIS;
-    const at = deps.clock.now();
-    const content: AuditContent = {
-      seq: (head?.seq ?? 0) + 1,
-      at: at.getTime(),
-      actor: event.actor,
-      action: event.action,
-      target: event.target,
-      detail: event.detail ?? {},
-    };
-    const hash = auditRowHash(prevHash, content);
+    const entry = await nextEntry(deps, event);
     const [row] = await deps.db
       .insert(auditLog)
-      .values({
-        seq: content.seq,
-        at,
-        actor: content.actor,
-        action: content.action,
-        target: content.target,
-        detail: canonicalJson(content.detail),
-        prevHash,
-        hash,
-      })
+      .values(rowOf(entry))
       .onConflictDoNothing()
       .returning({ seq: auditLog.seq });
-    if (row) {
-      deps.log.write({
-        time: at.toISOString(),
-        event: 'audit',
-        code: content.action,
-        ref: `${content.seq}:${hash}`,
-      });
-      return { seq: content.seq, hash };
-    }
+    if (row) return logHead(deps, entry);
   }
   throw new Error('audit log: could not append after repeated contention');
+}
+
+/**
+ * Runs a change and the audit entry that records it as one transaction (one batch), so a crash can neither
+ * leave a committed change unrecorded nor record a change that was rolled back.
+ *
+ * The entry is inserted only if the batch's last statement changed a row (SQLite's `changes()`): a change
+ * that turned out to be a no-op — an insert that met an existing row, an update that matched nothing — leaves
+ * no entry, and `audited` says so. The head is read before the batch; if another writer extends the chain
+ * meanwhile, the unique seq / prev_hash fail the whole batch, nothing of it is kept, and it runs again on the
+ * new head. The change's statements must therefore decide from the database, not from values read earlier.
+ */
+export async function commitAudited<T extends readonly [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]>(
+  deps: AuditDeps,
+  change: () => T,
+  event: AuditEvent,
+): Promise<{ results: BatchResponse<T>; audited: boolean }> {
+  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+    const entry = await nextEntry(deps, event);
+    const r = rowOf(entry);
+    const insertIfChanged = deps.db.run(sql`
+      insert into ${auditLog} (seq, at, actor, action, target, detail, prev_hash, hash)
+      select ${r.seq}, ${r.at.getTime()}, ${r.actor}, ${r.action}, ${r.target}, ${r.detail}, ${r.prevHash}, ${r.hash}
+      where changes() > 0`);
+    let all: unknown[];
+    try {
+      all = (await deps.db.batch([...change(), insertIfChanged] as unknown as T)) as unknown[];
+    } catch (err) {
+      if (lostChainRace(err)) continue;
+      throw err;
+    }
+    const audit = all[all.length - 1] as { rowsAffected: number };
+    const audited = audit.rowsAffected === 1;
+    if (audited) logHead(deps, entry);
+    return { results: all.slice(0, -1) as BatchResponse<T>, audited };
+  }
+  throw new Error('audit log: could not append after repeated contention');
+}
+
+function rowOf(entry: NextEntry) {
+  return {
+    seq: entry.content.seq,
+    at: entry.at,
+    actor: entry.content.actor,
+    action: entry.content.action,
+    target: entry.content.target,
+    detail: canonicalJson(entry.content.detail),
+    prevHash: entry.prevHash,
+    hash: entry.hash,
+  };
 }

@@ -90,6 +90,49 @@ describe('the audit log', () => {
     expect(await verifyAuditData(cloud.dir)).toMatchObject({ ok: true });
   });
 
+  it('records a change in the same transaction: when the entry cannot be written, the change is undone', async () => {
+    // Stands in for a crash or a full disk between the change and its entry.
+    await sql(
+      "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    );
+    const created = await call(cloud, 'POST', '/v1/regions', {
+      token: cloud.adminToken,
+      json: { id: 'far-north', name: 'North' },
+    });
+    expect(created.status).toBe(500);
+    const stored = await sql("SELECT id FROM regions WHERE id = 'far-north'");
+    expect(stored.rows).toHaveLength(0);
+    await sql('DROP TRIGGER refuse_audit');
+    expect(
+      (
+        await call(cloud, 'POST', '/v1/regions', {
+          token: cloud.adminToken,
+          json: { id: 'far-north', name: 'North' },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (await rows()).filter((r) => r.action === 'region.created' && r.target === 'far-north'),
+    ).toHaveLength(1);
+  });
+
+  it('records one entry per change when requests race, and none for the change that lost', async () => {
+    const before = (await rows()).length;
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        call(cloud, 'POST', '/v1/regions', {
+          token: cloud.adminToken,
+          json: { id: `r${i % 10}`, name: `Region ${i}` },
+        }),
+      ),
+    );
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(10);
+    expect(answers.filter((a) => a.status === 409)).toHaveLength(10);
+    const added = (await rows()).slice(before);
+    expect(added.map((r) => r.target).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `r${i}`).sort());
+    expect(await verifyAuditData(cloud.dir)).toMatchObject({ ok: true });
+  });
+
   it('names the first broken link when a row is changed through SQL', async () => {
     await sql("UPDATE audit_log SET target = 'someone-else' WHERE seq = 3");
     expect(await verifyAuditData(cloud.dir)).toMatchObject({

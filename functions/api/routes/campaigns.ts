@@ -2,7 +2,7 @@ import { desc, eq, inArray } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { AttributeName, Id, Slug } from '../../../schemas/common.ts';
-import { actorOf, appendAudit } from '../../audit/append.ts';
+import { actorOf, commitAudited } from '../../audit/append.ts';
 import { campaignModels, campaigns, jobs, models, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -79,43 +79,48 @@ export function campaignRoutes(deps: CloudDeps) {
       const assigned = modelIds.flatMap((modelId) =>
         siteIds.map((siteId) => ({ jobId: newId('job'), modelId, siteId })),
       );
-      // One batch is one transaction: a campaign never exists without all of its jobs.
-      await deps.db.batch([
-        deps.db.insert(campaigns).values({
-          id: campaignId,
-          name: body.name,
-          binEdges: body.binEdges ?? equalWidthEdges(body.bins ?? 20),
-          minCell: body.minCell,
-          requireSignedModels: body.requireSignedModels,
-          subgroupAttributes: [...new Set(body.subgroupAttributes)],
-          createdAt: now,
-        }),
-        deps.db.insert(campaignModels).values(modelIds.map((modelId) => ({ campaignId, modelId }))),
-        ...chunks(assigned, 500).map((part) =>
-          deps.db.insert(jobs).values(
-            part.map((j) => ({
-              id: j.jobId,
-              campaignId,
-              modelId: j.modelId,
-              siteId: j.siteId,
-              status: 'pending' as const,
+      // One batch is one transaction: a campaign never exists without all of its jobs, nor without the audit
+      // entry that records it. The jobs come last, so the entry's changes() check sees an inserted job row.
+      await commitAudited(
+        deps,
+        () =>
+          [
+            deps.db.insert(campaigns).values({
+              id: campaignId,
+              name: body.name,
+              binEdges: body.binEdges ?? equalWidthEdges(body.bins ?? 20),
+              minCell: body.minCell,
+              requireSignedModels: body.requireSignedModels,
+              subgroupAttributes: [...new Set(body.subgroupAttributes)],
               createdAt: now,
-            })),
-          ),
-        ),
-      ]);
-      await appendAudit(deps, {
-        actor: actorOf(p),
-        action: 'campaign.created',
-        target: campaignId,
-        detail: {
-          modelIds,
-          siteIds,
-          minCell: body.minCell,
-          requireSignedModels: body.requireSignedModels,
-          jobs: assigned.length,
+            }),
+            deps.db.insert(campaignModels).values(modelIds.map((modelId) => ({ campaignId, modelId }))),
+            ...chunks(assigned, 500).map((part) =>
+              deps.db.insert(jobs).values(
+                part.map((j) => ({
+                  id: j.jobId,
+                  campaignId,
+                  modelId: j.modelId,
+                  siteId: j.siteId,
+                  status: 'pending' as const,
+                  createdAt: now,
+                })),
+              ),
+            ),
+          ] as const,
+        {
+          actor: actorOf(p),
+          action: 'campaign.created',
+          target: campaignId,
+          detail: {
+            modelIds,
+            siteIds,
+            minCell: body.minCell,
+            requireSignedModels: body.requireSignedModels,
+            jobs: assigned.length,
+          },
         },
-      });
+      );
       return c.json({ campaignId, jobs: assigned }, 201);
     })
     .get('/campaigns', guard('admin', 'coordinator', 'vendor'), async (c) => {

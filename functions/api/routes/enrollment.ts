@@ -2,7 +2,7 @@ import { and, eq, gt, isNull, ne } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { SemVer, Slug } from '../../../schemas/common.ts';
-import { actorOf, appendAudit } from '../../audit/append.ts';
+import { actorOf, appendAudit, commitAudited } from '../../audit/append.ts';
 import { apiTokens, enrollmentTokens, siteKeys, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -50,15 +50,21 @@ export function enrollmentRoutes(deps: CloudDeps) {
           const token = newSecret('enroll');
           const expiresAt = new Date(now.getTime() + c.req.valid('json').ttlHours * 3_600_000);
           const id = newId('enr');
-          await deps.db
-            .insert(enrollmentTokens)
-            .values({ id, tokenHash: hashSecret(token), siteId, createdAt: now, expiresAt });
-          await appendAudit(deps, {
-            actor: actorOf(c.get('principal')),
-            action: 'enrollment-token.issued',
-            target: id,
-            detail: { siteId, expiresAt: expiresAt.toISOString() },
-          });
+          await commitAudited(
+            deps,
+            () =>
+              [
+                deps.db
+                  .insert(enrollmentTokens)
+                  .values({ id, tokenHash: hashSecret(token), siteId, createdAt: now, expiresAt }),
+              ] as const,
+            {
+              actor: actorOf(c.get('principal')),
+              action: 'enrollment-token.issued',
+              target: id,
+              detail: { siteId, expiresAt: expiresAt.toISOString() },
+            },
+          );
           return c.json({ token, siteId, expiresAt: expiresAt.toISOString() }, 201);
         },
       )

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { Id } from '../../../schemas/common.ts';
 import { ModelManifest } from '../../../schemas/model-manifest.ts';
 import { checkModelSignature, ModelSignature } from '../../../schemas/model-signature.ts';
-import { actorOf, appendAudit } from '../../audit/append.ts';
+import { actorOf, commitAudited } from '../../audit/append.ts';
 import { jobs, models, vendorKeys, vendors } from '../../db/schema.ts';
 import { type CloudDeps, limitsOf } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -54,35 +54,44 @@ export function modelRoutes(deps: CloudDeps) {
         const blobKey = `models/${sha256}.onnx`;
         if (!(await deps.blobs.exists(blobKey))) await deps.blobs.put(blobKey, onnx);
         const pinned: ModelManifest = { ...manifest, sha256 };
-        const [row] = await deps.db
-          .insert(models)
-          .values({
-            id: newId('mdl'),
-            vendorId: manifest.vendor,
-            name: manifest.name,
-            version: manifest.version,
-            sha256,
-            manifest: pinned,
-            blobKey,
-            signature,
-            signingKeyId,
-            createdAt: deps.clock.now(),
-          })
-          .onConflictDoNothing()
-          .returning();
-        if (!row) throw modelExists();
-        await appendAudit(deps, {
-          actor: actorOf(p),
-          action: 'model.submitted',
-          target: row.id,
-          detail: {
-            vendorId: row.vendorId,
-            name: row.name,
-            version: row.version,
-            sha256,
-            signingKeyId,
+        const modelId = newId('mdl');
+        const {
+          results: [[row]],
+        } = await commitAudited(
+          deps,
+          () =>
+            [
+              deps.db
+                .insert(models)
+                .values({
+                  id: modelId,
+                  vendorId: manifest.vendor,
+                  name: manifest.name,
+                  version: manifest.version,
+                  sha256,
+                  manifest: pinned,
+                  blobKey,
+                  signature,
+                  signingKeyId,
+                  createdAt: deps.clock.now(),
+                })
+                .onConflictDoNothing()
+                .returning(),
+            ] as const,
+          {
+            actor: actorOf(p),
+            action: 'model.submitted',
+            target: modelId,
+            detail: {
+              vendorId: manifest.vendor,
+              name: manifest.name,
+              version: manifest.version,
+              sha256,
+              signingKeyId,
+            },
           },
-        });
+        );
+        if (!row) throw modelExists();
         return c.json({ modelId: row.id, sha256, manifest: pinned, signingKeyId }, 201);
       },
     )

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Slug } from '../../../schemas/common.ts';
-import { actorOf, appendAudit } from '../../audit/append.ts';
+import { actorOf, commitAudited } from '../../audit/append.ts';
 import { regions } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError } from '../../errors.ts';
@@ -27,13 +27,21 @@ export function regionRoutes(deps: CloudDeps) {
           'Only an admin or a coordinator for all regions can add regions.',
         );
       const body = c.req.valid('json');
-      const [row] = await deps.db
-        .insert(regions)
-        .values({ ...body, createdAt: deps.clock.now() })
-        .onConflictDoNothing()
-        .returning();
+      const {
+        results: [[row]],
+      } = await commitAudited(
+        deps,
+        () =>
+          [
+            deps.db
+              .insert(regions)
+              .values({ ...body, createdAt: deps.clock.now() })
+              .onConflictDoNothing()
+              .returning(),
+          ] as const,
+        { actor: actorOf(p), action: 'region.created', target: body.id },
+      );
       if (!row) throw new ApiError(409, 'region-exists', 'A region with that id already exists.');
-      await appendAudit(deps, { actor: actorOf(p), action: 'region.created', target: row.id });
       return c.json(regionView(row), 201);
     })
     .get('/regions', guard('admin', 'coordinator'), async (c) => {

@@ -1,10 +1,10 @@
 import { verify } from 'node:crypto';
-import { and, eq, isNull, ne, or } from 'drizzle-orm';
+import { and, eq, isNull, ne, or, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Id, Slug } from '../../../schemas/common.ts';
 import { KeyRotationRequest, keyRotationSigningInput } from '../../../schemas/key-rotation.ts';
-import { actorOf, appendAudit } from '../../audit/append.ts';
+import { actorOf, commitAudited } from '../../audit/append.ts';
 import { nonces, siteKeys, sites } from '../../db/schema.ts';
 import { type CloudDeps, limitsOf } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -110,34 +110,27 @@ export function siteKeyRoutes(deps: CloudDeps) {
 
         // One transaction: retire the old key and add the new one only if this request did the retiring, so
         // two rotations signed by the same old key cannot both leave a current key behind.
+        // The audit entry joins them: it is written only if the new key was.
         const keyId = newId('key');
-        await deps.db.$client.batch(
-          [
-            {
-              sql: `UPDATE site_keys SET revoked_at = ?, revoked_reason = 'rotated'
-                    WHERE key_id = ? AND site_id = ? AND revoked_at IS NULL`,
-              args: [now.getTime(), old.keyId, site.id],
-            },
-            {
-              sql: `INSERT INTO site_keys (key_id, site_id, public_key, agent_version, created_at)
-                    SELECT ?, ?, ?, ?, ? WHERE changes() = 1`,
-              args: [keyId, site.id, body.newPublicKey, old.agentVersion, now.getTime()],
-            },
-          ],
-          'write',
+        const { audited } = await commitAudited(
+          deps,
+          () =>
+            [
+              deps.db.run(sql`UPDATE site_keys SET revoked_at = ${now.getTime()}, revoked_reason = 'rotated'
+                WHERE key_id = ${old.keyId} AND site_id = ${site.id} AND revoked_at IS NULL`),
+              deps.db.run(sql`INSERT INTO site_keys (key_id, site_id, public_key, agent_version, created_at)
+                SELECT ${keyId}, ${site.id}, ${body.newPublicKey}, ${old.agentVersion}, ${now.getTime()}
+                WHERE changes() = 1`),
+            ] as const,
+          {
+            actor: actorOf(p),
+            action: 'site-key.rotated',
+            target: site.id,
+            detail: { retiredKeyId: old.keyId, keyId },
+          },
         );
-        const added = await deps.db.query.siteKeys.findFirst({
-          where: eq(siteKeys.keyId, keyId),
-          columns: { keyId: true },
-        });
-        if (!added)
+        if (!audited)
           throw new ApiError(409, 'key-already-rotated', 'The key to retire was retired meanwhile.');
-        await appendAudit(deps, {
-          actor: actorOf(p),
-          action: 'site-key.rotated',
-          target: site.id,
-          detail: { retiredKeyId: old.keyId, keyId },
-        });
         return c.json({ siteId: site.id, keyId, retiredKeyId: old.keyId, rotatedAt: now.toISOString() }, 201);
       },
     )
@@ -155,23 +148,22 @@ export function siteKeyRoutes(deps: CloudDeps) {
         if (!key) throw notFound('key');
         const revokedAt = key.revokedAt ?? deps.clock.now();
         // A rotated key is upgraded to revoked too: reports it signed that still wait in the queue are refused.
-        const [changed] = await deps.db
-          .update(siteKeys)
-          .set({ revokedAt, revokedReason: 'revoked' })
-          .where(
-            and(
-              eq(siteKeys.keyId, key.keyId),
-              or(isNull(siteKeys.revokedReason), ne(siteKeys.revokedReason, 'revoked')),
-            ),
-          )
-          .returning({ keyId: siteKeys.keyId });
-        if (changed)
-          await appendAudit(deps, {
-            actor: actorOf(p),
-            action: 'site-key.revoked',
-            target: site.id,
-            detail: { keyId: key.keyId },
-          });
+        await commitAudited(
+          deps,
+          () =>
+            [
+              deps.db
+                .update(siteKeys)
+                .set({ revokedAt, revokedReason: 'revoked' })
+                .where(
+                  and(
+                    eq(siteKeys.keyId, key.keyId),
+                    or(isNull(siteKeys.revokedReason), ne(siteKeys.revokedReason, 'revoked')),
+                  ),
+                ),
+            ] as const,
+          { actor: actorOf(p), action: 'site-key.revoked', target: site.id, detail: { keyId: key.keyId } },
+        );
         return c.json({ siteId: site.id, keyId: key.keyId, revokedAt: revokedAt.toISOString() });
       },
     );

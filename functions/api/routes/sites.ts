@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Slug } from '../../../schemas/common.ts';
-import { actorOf, appendAudit } from '../../audit/append.ts';
+import { actorOf, commitAudited } from '../../audit/append.ts';
 import { regions, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -22,18 +22,21 @@ export function siteRoutes(deps: CloudDeps) {
       const body = c.req.valid('json');
       const region = await deps.db.query.regions.findFirst({ where: eq(regions.id, body.regionId) });
       if (!region || !seesRegion(p, region.id)) throw notFound('region');
-      const [row] = await deps.db
-        .insert(sites)
-        .values({ ...body, createdAt: deps.clock.now() })
-        .onConflictDoNothing()
-        .returning();
+      const {
+        results: [[row]],
+      } = await commitAudited(
+        deps,
+        () =>
+          [
+            deps.db
+              .insert(sites)
+              .values({ ...body, createdAt: deps.clock.now() })
+              .onConflictDoNothing()
+              .returning(),
+          ] as const,
+        { actor: actorOf(p), action: 'site.created', target: body.id, detail: { regionId: body.regionId } },
+      );
       if (!row) throw new ApiError(409, 'site-exists', 'A site with that id already exists.');
-      await appendAudit(deps, {
-        actor: actorOf(p),
-        action: 'site.created',
-        target: row.id,
-        detail: { regionId: row.regionId },
-      });
       return c.json(siteView(row), 201);
     })
     .get('/sites', guard('admin', 'coordinator'), async (c) => {

@@ -1,14 +1,14 @@
-import { eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Id, Slug } from '../../../schemas/common.ts';
-import { actorOf, appendAudit } from '../../audit/append.ts';
+import { actorOf, commitAudited } from '../../audit/append.ts';
 import { apiTokens, regions, vendors } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
 import { createGuard } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
-import { issueApiToken } from '../issue-token.ts';
+import { mintApiToken } from '../issue-token.ts';
 import { validate } from '../validate.ts';
 
 const MAX_TTL_HOURS = 24 * 366;
@@ -49,8 +49,8 @@ export function tokenRoutes(deps: CloudDeps) {
           .where(inArray(regions.id, regionIds));
         if (found.length !== regionIds.length) throw notFound('region');
       }
-      const issued = await issueApiToken(deps.db, deps.clock.now(), { ...body, regionIds });
-      await appendAudit(deps, {
+      const { issued, row } = mintApiToken(deps.clock.now(), { ...body, regionIds });
+      await commitAudited(deps, () => [deps.db.insert(apiTokens).values(row)] as const, {
         actor: actorOf(c.get('principal')),
         action: 'token.issued',
         target: issued.id,
@@ -77,15 +77,29 @@ export function tokenRoutes(deps: CloudDeps) {
       if (!row) throw notFound('token');
       if (row.id === c.get('principal').tokenId)
         throw new ApiError(409, 'own-token', 'A token cannot revoke itself; use another admin token.');
-      const revokedAt = row.revokedAt ?? deps.clock.now();
+      let revokedAt = row.revokedAt ?? deps.clock.now();
       if (!row.revokedAt) {
-        await deps.db.update(apiTokens).set({ revokedAt }).where(eq(apiTokens.id, id));
-        await appendAudit(deps, {
-          actor: actorOf(c.get('principal')),
-          action: 'token.revoked',
-          target: id,
-          detail: { role: row.role },
-        });
+        const { audited } = await commitAudited(
+          deps,
+          () =>
+            [
+              deps.db
+                .update(apiTokens)
+                .set({ revokedAt })
+                .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt))),
+            ] as const,
+          {
+            actor: actorOf(c.get('principal')),
+            action: 'token.revoked',
+            target: id,
+            detail: { role: row.role },
+          },
+        );
+        // Another request revoked it first: answer with the time that was stored.
+        if (!audited)
+          revokedAt =
+            (await deps.db.query.apiTokens.findFirst({ where: eq(apiTokens.id, id) }))?.revokedAt ??
+            revokedAt;
       }
       return c.json({ id, revokedAt: revokedAt.toISOString() });
     });

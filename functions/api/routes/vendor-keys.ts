@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { Slug } from '../../../schemas/common.ts';
 import { Ed25519PublicKey, VendorKeyId, vendorKeyId } from '../../../schemas/model-signature.ts';
-import { actorOf, appendAudit } from '../../audit/append.ts';
+import { actorOf, commitAudited } from '../../audit/append.ts';
 import { vendorKeys, vendors } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -68,18 +68,21 @@ export function vendorKeyRoutes(deps: CloudDeps) {
             'publicKey must be base64 of a 32-byte Ed25519 public key.',
           );
         const keyId = vendorKeyId(publicKey);
-        const [row] = await deps.db
-          .insert(vendorKeys)
-          .values({ keyId, vendorId: vendor.id, publicKey, createdAt: deps.clock.now() })
-          .onConflictDoNothing()
-          .returning();
+        const {
+          results: [[row]],
+        } = await commitAudited(
+          deps,
+          () =>
+            [
+              deps.db
+                .insert(vendorKeys)
+                .values({ keyId, vendorId: vendor.id, publicKey, createdAt: deps.clock.now() })
+                .onConflictDoNothing()
+                .returning(),
+            ] as const,
+          { actor: actorOf(p), action: 'vendor-key.registered', target: vendor.id, detail: { keyId } },
+        );
         if (!row) throw new ApiError(409, 'vendor-key-exists', 'That public key is already registered.');
-        await appendAudit(deps, {
-          actor: actorOf(p),
-          action: 'vendor-key.registered',
-          target: vendor.id,
-          detail: { keyId },
-        });
         return c.json(vendorKeyView(row), 201);
       },
     )
@@ -110,18 +113,20 @@ export function vendorKeyRoutes(deps: CloudDeps) {
         });
         if (!key) throw notFound('key');
         const now = deps.clock.now();
-        const [changed] = await deps.db
-          .update(vendorKeys)
-          .set({ revokedAt: now })
-          .where(and(eq(vendorKeys.keyId, keyId), isNull(vendorKeys.revokedAt)))
-          .returning();
-        if (changed)
-          await appendAudit(deps, {
-            actor: actorOf(p),
-            action: 'vendor-key.revoked',
-            target: vendor.id,
-            detail: { keyId },
-          });
+        const {
+          results: [[changed]],
+        } = await commitAudited(
+          deps,
+          () =>
+            [
+              deps.db
+                .update(vendorKeys)
+                .set({ revokedAt: now })
+                .where(and(eq(vendorKeys.keyId, keyId), isNull(vendorKeys.revokedAt)))
+                .returning(),
+            ] as const,
+          { actor: actorOf(p), action: 'vendor-key.revoked', target: vendor.id, detail: { keyId } },
+        );
         return c.json(vendorKeyView(changed ?? key));
       },
     );

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Slug } from '../../../schemas/common.ts';
-import { actorOf, appendAudit } from '../../audit/append.ts';
+import { actorOf, commitAudited } from '../../audit/append.ts';
 import { vendors } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError } from '../../errors.ts';
@@ -16,17 +16,22 @@ export function vendorRoutes(deps: CloudDeps) {
   const guard = createGuard(deps);
   return new Hono<AppEnv>()
     .post('/vendors', guard('admin'), validate('json', CreateVendor), async (c) => {
-      const [row] = await deps.db
-        .insert(vendors)
-        .values({ ...c.req.valid('json'), createdAt: deps.clock.now() })
-        .onConflictDoNothing()
-        .returning();
+      const body = c.req.valid('json');
+      const {
+        results: [[row]],
+      } = await commitAudited(
+        deps,
+        () =>
+          [
+            deps.db
+              .insert(vendors)
+              .values({ ...body, createdAt: deps.clock.now() })
+              .onConflictDoNothing()
+              .returning(),
+          ] as const,
+        { actor: actorOf(c.get('principal')), action: 'vendor.created', target: body.id },
+      );
       if (!row) throw new ApiError(409, 'vendor-exists', 'A vendor with that id already exists.');
-      await appendAudit(deps, {
-        actor: actorOf(c.get('principal')),
-        action: 'vendor.created',
-        target: row.id,
-      });
       return c.json(vendorView(row), 201);
     })
     .get('/vendors', guard('admin', 'coordinator'), async (c) => {
