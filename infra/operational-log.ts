@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -23,14 +23,72 @@ export interface OperationalLog {
   write(entry: OperationalLogEntry): void;
 }
 
-/** JSON lines appended to one file; synchronous so that an entry is on disk before the response is. */
-export function createFileLog(path: string): OperationalLog {
+export interface FileLogOptions {
+  /** The file is rotated before it would grow past this. Default 10 MiB. */
+  maxBytes?: number;
+  /** How many rotated files (`<path>.1` newest … `<path>.<keep>` oldest) are kept. Default 5. */
+  keep?: number;
+}
+
+/**
+ * JSON lines appended to one file; synchronous so that an entry is on disk before the response is.
+ *
+ * The file is rotated by size (`<path>` → `<path>.1` → … → `<path>.<keep>`, the oldest dropped), so a
+ * long-running cloud does not fill its disk. The newest audit head is written again at the top of each new
+ * file: `cairn audit verify` then still has a head to check the chain against, however many files were dropped.
+ */
+export function createFileLog(path: string, opts: FileLogOptions = {}): OperationalLog {
+  const maxBytes = opts.maxBytes ?? 10 * 1024 * 1024;
+  const keep = Math.max(1, opts.keep ?? 5);
   mkdirSync(dirname(path), { recursive: true });
+  let size = fileSize(path);
+  let lastHead: string | null = null;
+  const append = (line: string) => {
+    appendFileSync(path, line, { mode: 0o640 });
+    size += Buffer.byteLength(line);
+  };
   return {
     write(entry) {
-      appendFileSync(path, `${JSON.stringify(entry)}\n`, { mode: 0o640 });
+      const line = `${JSON.stringify(entry)}\n`;
+      const bytes = Buffer.byteLength(line);
+      // Another process writing the same file may have rotated it already: trust the disk before rotating.
+      if (size + bytes > maxBytes) size = fileSize(path);
+      if (size > 0 && size + bytes > maxBytes) {
+        lastHead ??= newestAuditLine(path);
+        rotate(path, keep);
+        size = 0;
+        if (lastHead) append(lastHead);
+      }
+      append(line);
+      if (entry.event === 'audit') lastHead = line;
     },
   };
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function rotate(path: string, keep: number): void {
+  rmSync(`${path}.${keep}`, { force: true });
+  for (let i = keep - 1; i >= 1; i--)
+    if (existsSync(`${path}.${i}`)) renameSync(`${path}.${i}`, `${path}.${i + 1}`);
+  renameSync(path, `${path}.1`);
+}
+
+/** The audit line with the highest seq in a file that is about to be rotated (read once, at rotation). */
+function newestAuditLine(path: string): string | null {
+  let best: { seq: number; line: string } | null = null;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.includes('"event":"audit"')) continue;
+    const seq = Number(/"ref":"(\d+):/.exec(line)?.[1]);
+    if (Number.isFinite(seq) && (!best || seq > best.seq)) best = { seq, line: `${line}\n` };
+  }
+  return best?.line ?? null;
 }
 
 /** Keeps entries in memory: for tests, and for the Lambda entry where stdout is the log. */

@@ -1,4 +1,4 @@
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createClient } from '@libsql/client';
@@ -11,7 +11,7 @@ export type AuditVerification = ChainCheck;
 
 /**
  * Recomputes the cloud's audit chain from `<dataDir>/cairn.db`, read-only (no migration, no writes), and
- * cross-checks the newest head the operational log (`logs/cloud.log`) saw: a chain that verifies but ends
+ * cross-checks the newest head the operational log (`logs/cloud.log` and its rotated files) saw: a chain that verifies but ends
  * before that head was cut short.
  */
 export async function verifyAuditData(dataDir: string): Promise<AuditVerification> {
@@ -40,7 +40,7 @@ export async function verifyAuditData(dataDir: string): Promise<AuditVerificatio
   }
   const check = verifyAuditChain(rows);
   if (!check.ok) return check;
-  const logged = await newestLoggedHead(join(dataDir, 'logs', 'cloud.log'));
+  const logged = await newestLoggedHead(join(dataDir, 'logs'));
   if (logged) {
     const row = rows.find((r) => r.seq === logged.seq);
     if (!row)
@@ -61,9 +61,19 @@ export async function verifyAuditData(dataDir: string): Promise<AuditVerificatio
   return check;
 }
 
-/** Reads the log line by line: it grows by a line per request and can outgrow what one string may hold. */
-async function newestLoggedHead(path: string): Promise<{ seq: number; hash: string } | null> {
-  if (!existsSync(path)) return null;
+/** The newest audit head in `cloud.log` and its rotated files (`cloud.log.1`, …). */
+async function newestLoggedHead(logDir: string): Promise<{ seq: number; hash: string } | null> {
+  if (!existsSync(logDir)) return null;
+  let newest: { seq: number; hash: string } | null = null;
+  for (const name of readdirSync(logDir).filter((n) => /^cloud\.log(\.\d+)?$/.test(n))) {
+    const head = await newestHeadIn(join(logDir, name));
+    if (head && (!newest || head.seq > newest.seq)) newest = head;
+  }
+  return newest;
+}
+
+/** Reads a log file line by line: it grows by a line per request and can outgrow what one string may hold. */
+async function newestHeadIn(path: string): Promise<{ seq: number; hash: string } | null> {
   let newest: { seq: number; hash: string } | null = null;
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   for await (const line of lines) {

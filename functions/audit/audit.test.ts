@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asc } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyAuditData } from '../../cli/commands/audit.ts';
+import { createFileLog } from '../../infra/operational-log.ts';
 import { auditLog } from '../db/schema.ts';
 import { drainReportBatch } from '../ingest/embedded.ts';
 import {
@@ -173,6 +174,26 @@ describe('the audit log', () => {
     expect(await verifyAuditData(cloud.dir)).toMatchObject({ ok: true });
     const last = (await rows()).at(-1)!.seq;
     await sql(`DELETE FROM audit_log WHERE seq >= ${last - 1}`);
+    expect(await verifyAuditData(cloud.dir)).toMatchObject({ ok: false, brokenAt: last });
+  });
+
+  it('keeps the newest head through log rotation, however many files were dropped', async () => {
+    const log = createFileLog(join(cloud.dir, 'logs', 'cloud.log'), { maxBytes: 4096, keep: 2 });
+    for (const entry of cloud.deps.log.entries.filter((e) => e.event === 'audit')) log.write(entry);
+    for (let i = 0; i < 500; i++)
+      log.write({
+        time: new Date(0).toISOString(),
+        event: 'request',
+        method: 'GET',
+        route: '/v1/jobs',
+        status: 200,
+      });
+    const files = readdirSync(join(cloud.dir, 'logs')).sort();
+    expect(files).toEqual(['cloud.log', 'cloud.log.1', 'cloud.log.2']);
+    for (const f of files) expect(statSync(join(cloud.dir, 'logs', f)).size).toBeLessThanOrEqual(4096);
+    expect(await verifyAuditData(cloud.dir)).toMatchObject({ ok: true });
+    const last = (await rows()).at(-1)!.seq;
+    await sql(`DELETE FROM audit_log WHERE seq = ${last}`);
     expect(await verifyAuditData(cloud.dir)).toMatchObject({ ok: false, brokenAt: last });
   });
 
