@@ -1,4 +1,4 @@
-import { desc, sql } from 'drizzle-orm';
+import { desc, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch';
 import type { Clock } from '../../infra/clock.ts';
 import type { Database } from '../../infra/database.ts';
@@ -94,8 +94,8 @@ function lostChainRace(err: unknown): boolean {
 
 /**
  * Appends one entry to the chain, on its own, after the fact. For an event that is not a single batch of
- * statements — a refusal, a message put on a queue that may be SQS, an enrollment that undoes itself on failure;
- * a database change is recorded with `commitAudited`, in its own transaction.
+ * statements — a refusal, a message put on a queue that may be SQS, the first admin token (tied to a file); a
+ * database change is recorded with `commitAudited`, in its own transaction.
  *
  * Reading the head and inserting the next row are two statements, so two writers (requests in this process,
  * or another process on the same file) can race: the seq primary key and the unique prev_hash let exactly one
@@ -122,8 +122,8 @@ export async function appendAudit(
  * Runs a change and the audit entry that records it as one transaction (one batch), so a crash can neither
  * leave a committed change unrecorded nor record a change that was rolled back.
  *
- * The entry is inserted only if the batch's last statement changed a row (SQLite's `changes()`): a change
- * that turned out to be a no-op — an insert that met an existing row, an update that matched nothing — leaves
+ * The entry is inserted only if the batch's last statement changed a row (SQLite's `changes()`), or where
+ * `when` holds if given: a change that turned out to be a no-op — an insert that met an existing row, an update that matched nothing — leaves
  * no entry, and `audited` says so. The head is read before the batch; if another writer extends the chain
  * meanwhile, the unique seq / prev_hash fail the whole batch, nothing of it is kept, and it runs again on the
  * new head. The change's statements must therefore decide from the database, not from values read earlier.
@@ -132,6 +132,7 @@ export async function commitAudited<T extends readonly [BatchItem<'sqlite'>, ...
   deps: AuditDeps,
   change: () => T,
   event: AuditEvent,
+  opts: { when?: SQL } = {},
 ): Promise<{ results: BatchResponse<T>; audited: boolean }> {
   for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
     const entry = await nextEntry(deps, event);
@@ -139,7 +140,7 @@ export async function commitAudited<T extends readonly [BatchItem<'sqlite'>, ...
     const insertIfChanged = deps.db.run(sql`
       insert into ${auditLog} (seq, at, actor, action, target, detail, prev_hash, hash)
       select ${r.seq}, ${r.at.getTime()}, ${r.actor}, ${r.action}, ${r.target}, ${r.detail}, ${r.prevHash}, ${r.hash}
-      where changes() > 0`);
+      where ${opts.when ?? sql`changes() > 0`}`);
     let all: unknown[];
     try {
       all = (await deps.db.batch([...change(), insertIfChanged] as unknown as T)) as unknown[];

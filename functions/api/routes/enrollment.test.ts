@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { apiTokens, siteKeys } from '../../db/schema.ts';
+import { apiTokens, auditLog, siteKeys } from '../../db/schema.ts';
 import { call, openTestCloud, siteKeyPair, type TestCloud } from '../../test-fixtures.ts';
 
 let cloud: TestCloud;
@@ -45,6 +45,11 @@ describe('enrollment', () => {
     const results = await Promise.all([enroll(token), enroll(token), enroll(token)]);
     expect(results.map((r) => r.status).sort()).toEqual([201, 401, 401]);
     expect(await cloud.deps.db.select().from(siteKeys)).toHaveLength(1);
+    const [key] = await cloud.deps.db.select().from(siteKeys);
+    const enrolled = (await cloud.deps.db.select().from(auditLog)).filter(
+      (r) => r.action === 'site.enrolled',
+    );
+    expect(enrolled.map((r) => JSON.parse(r.detail).keyId)).toEqual([key?.keyId]);
   });
 
   it('an expired token → 401 enrollment-token-expired; an unknown one → 401 enrollment-token-invalid', async () => {
@@ -76,6 +81,7 @@ describe('enrollment', () => {
                BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
     expect((await enroll(token)).status).toBe(500);
     expect(await cloud.deps.db.select().from(siteKeys)).toHaveLength(0);
+    expect((await cloud.deps.db.select().from(auditLog)).map((r) => r.action)).not.toContain('site.enrolled');
     await sql('DROP TRIGGER fail_site_token');
     expect((await enroll(token)).status).toBe(201);
     expect(await cloud.deps.db.select().from(siteKeys)).toHaveLength(1);

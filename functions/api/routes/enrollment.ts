@@ -1,8 +1,8 @@
-import { and, eq, gt, isNull, ne } from 'drizzle-orm';
+import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { SemVer, Slug } from '../../../schemas/common.ts';
-import { actorOf, appendAudit, commitAudited } from '../../audit/append.ts';
+import { actorOf, commitAudited } from '../../audit/append.ts';
 import { apiTokens, enrollmentTokens, siteKeys, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -10,7 +10,7 @@ import { hashSecret, newId, newSecret } from '../../secrets.ts';
 import { importSitePublicKey } from '../../site-public-key.ts';
 import { createGuard } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
-import { issueApiToken } from '../issue-token.ts';
+import { mintApiToken } from '../issue-token.ts';
 import { seesSite } from '../scope.ts';
 import { validate } from '../validate.ts';
 
@@ -80,74 +80,86 @@ export function enrollmentRoutes(deps: CloudDeps) {
           );
         const now = deps.clock.now();
         const tokenHash = hashSecret(body.token);
-        // One UPDATE … RETURNING claims the token: of two concurrent enrollments, exactly one gets the row.
-        const [claimed] = await deps.db
-          .update(enrollmentTokens)
-          .set({ usedAt: now })
-          .where(
-            and(
-              eq(enrollmentTokens.tokenHash, tokenHash),
-              isNull(enrollmentTokens.usedAt),
-              gt(enrollmentTokens.expiresAt, now),
-            ),
-          )
-          .returning({ id: enrollmentTokens.id, siteId: enrollmentTokens.siteId });
-        if (!claimed) throw await whyUnusable(deps, tokenHash);
-        const site = await deps.db.query.sites.findFirst({ where: eq(sites.id, claimed.siteId) });
+        const claim = await deps.db.query.enrollmentTokens.findFirst({
+          where: eq(enrollmentTokens.tokenHash, tokenHash),
+        });
+        if (!claim || claim.usedAt || claim.expiresAt <= now) throw await whyUnusable(deps, tokenHash);
+        const site = await deps.db.query.sites.findFirst({ where: eq(sites.id, claim.siteId) });
         if (!site) throw notFound('site');
         const keyId = newId('key');
-        let issued: Awaited<ReturnType<typeof issueApiToken>>;
-        try {
-          await deps.db.insert(siteKeys).values({
-            keyId,
-            siteId: site.id,
-            publicKey: body.publicKey,
-            agentVersion: body.agentVersion,
-            createdAt: now,
-          });
-          issued = await issueApiToken(deps.db, now, {
-            role: 'site',
-            siteId: site.id,
-            label: `site ${site.id}`,
-          });
-        } catch (err) {
-          // Half an enrollment is none: drop the key and give the one-time token back, so the agent can retry
-          // with it rather than leave a burnt token and a current key nobody was told about.
-          await deps.db.batch([
-            deps.db.delete(siteKeys).where(eq(siteKeys.keyId, keyId)),
-            deps.db.update(enrollmentTokens).set({ usedAt: null }).where(eq(enrollmentTokens.id, claimed.id)),
-          ]);
-          throw err;
-        }
-        // A site has one current agent: enrolling again replaces the earlier agent's key and site token, as a
-        // rotation would (reports the API already accepted from it still finish ingest).
-        const superseded = await deps.db
-          .update(siteKeys)
-          .set({ revokedAt: now, revokedReason: 'rotated' })
-          .where(and(eq(siteKeys.siteId, site.id), ne(siteKeys.keyId, keyId), isNull(siteKeys.revokedAt)))
-          .returning({ keyId: siteKeys.keyId });
-        await deps.db
-          .update(apiTokens)
-          .set({ revokedAt: now })
-          .where(
-            and(
-              eq(apiTokens.role, 'site'),
-              eq(apiTokens.siteId, site.id),
-              ne(apiTokens.id, issued.id),
-              isNull(apiTokens.revokedAt),
-            ),
-          );
-        await appendAudit(deps, {
-          actor: `enrollment:${claimed.id}`,
-          action: 'site.enrolled',
-          target: site.id,
-          detail: {
-            keyId,
-            tokenId: issued.id,
-            agentVersion: body.agentVersion,
-            supersededKeyIds: superseded.map((k) => k.keyId),
-          },
+        const { issued, row: tokenRow } = mintApiToken(now, {
+          role: 'site',
+          siteId: site.id,
+          label: `site ${site.id}`,
         });
+        const superseded = await deps.db
+          .select({ keyId: siteKeys.keyId })
+          .from(siteKeys)
+          .where(and(eq(siteKeys.siteId, site.id), isNull(siteKeys.revokedAt)));
+        // Every step below runs only if this request's claim of the one-time token succeeded, which the new
+        // key's existence proves: of two concurrent enrollments with one token, one enrolls and one changes
+        // nothing. One batch is one transaction, so an enrollment is never half done.
+        const claimed = sql`exists (select 1 from ${siteKeys} where ${siteKeys.keyId} = ${keyId})`;
+        const { audited } = await commitAudited(
+          deps,
+          () =>
+            [
+              deps.db
+                .update(enrollmentTokens)
+                .set({ usedAt: now })
+                .where(
+                  and(
+                    eq(enrollmentTokens.id, claim.id),
+                    isNull(enrollmentTokens.usedAt),
+                    gt(enrollmentTokens.expiresAt, now),
+                  ),
+                ),
+              deps.db.run(sql`insert into ${siteKeys} (key_id, site_id, public_key, agent_version, created_at)
+                select ${keyId}, ${site.id}, ${body.publicKey}, ${body.agentVersion}, ${now.getTime()}
+                where changes() = 1`),
+              deps.db.run(sql`insert into ${apiTokens} (id, token_hash, role, site_id, label, created_at)
+                select ${tokenRow.id}, ${tokenRow.tokenHash}, 'site', ${site.id}, ${tokenRow.label}, ${now.getTime()}
+                where ${claimed}`),
+              // A site has one current agent: enrolling again replaces the earlier agent's key and site token,
+              // as a rotation would (reports the API already accepted from it still finish ingest).
+              deps.db
+                .update(siteKeys)
+                .set({ revokedAt: now, revokedReason: 'rotated' })
+                .where(
+                  and(
+                    eq(siteKeys.siteId, site.id),
+                    ne(siteKeys.keyId, keyId),
+                    isNull(siteKeys.revokedAt),
+                    claimed,
+                  ),
+                ),
+              deps.db
+                .update(apiTokens)
+                .set({ revokedAt: now })
+                .where(
+                  and(
+                    eq(apiTokens.role, 'site'),
+                    eq(apiTokens.siteId, site.id),
+                    ne(apiTokens.id, issued.id),
+                    isNull(apiTokens.revokedAt),
+                    claimed,
+                  ),
+                ),
+            ] as const,
+          {
+            actor: `enrollment:${claim.id}`,
+            action: 'site.enrolled',
+            target: site.id,
+            detail: {
+              keyId,
+              tokenId: issued.id,
+              agentVersion: body.agentVersion,
+              supersededKeyIds: superseded.map((k) => k.keyId),
+            },
+          },
+          { when: claimed },
+        );
+        if (!audited) throw await whyUnusable(deps, tokenHash);
         return c.json({ siteId: site.id, regionId: site.regionId, keyId, apiToken: issued.token }, 201);
       })
   );
