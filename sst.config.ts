@@ -2,9 +2,12 @@
 
 /**
  * The AWS deployment of the same handlers the embedded cloud runs: the hono API behind a Lambda function URL,
- * an S3 bucket for model artifacts, and an SQS queue (with a dead-letter queue) between the API and ingest.
- * The AWS adapters behind infra/'s interfaces (S3 blob store, SQS queue, remote libSQL) come with the AWS
- * issue; until then this file describes the resource graph and is not type-checked (it needs `sst install`).
+ * an S3 bucket for model artifacts (agents download them by presigned URL), and an SQS queue with a
+ * dead-letter queue between the API and the ingest Lambda. Both functions build their adapters from the
+ * environment set here (functions/deps-from-env.ts); the database is a remote libSQL given by
+ * CAIRN_DATABASE_URL / CAIRN_DATABASE_AUTH_TOKEN (secrets, not set in this file). The adapters are tested
+ * against local S3/SQS servers; this file is not type-checked here (that needs `sst install`) and has not
+ * been deployed.
  */
 export default $config({
   app(input) {
@@ -20,15 +23,34 @@ export default $config({
     const artifacts = new sst.aws.Bucket('Artifacts');
     const deadLetters = new sst.aws.Queue('ReportsDeadLetter');
     const reports = new sst.aws.Queue('Reports', {
+      // Longer than the ingest function may run, so SQS never redelivers a record still being handled.
       visibilityTimeout: '2 minutes',
       dlq: { queue: deadLetters.arn, retry: 5 },
     });
-    reports.subscribe({ handler: 'functions/ingest/lambda.handler', runtime, link: [artifacts] });
+    const environment = {
+      CAIRN_ARTIFACTS_BUCKET: artifacts.name,
+      CAIRN_REPORTS_QUEUE_URL: reports.url,
+      CAIRN_REPORTS_DLQ_URL: deadLetters.url,
+    };
+    reports.subscribe(
+      {
+        handler: 'functions/ingest/lambda.handler',
+        runtime,
+        timeout: '1 minute',
+        // Ingest only reads its event and writes the database: the subscription itself grants the receive.
+        environment,
+      },
+      // The handler names the records that failed (batchItemFailures); only those are delivered again.
+      { batch: { partialResponses: true } },
+    );
     const api = new sst.aws.Function('Api', {
       handler: 'functions/lambda.handler',
       runtime,
       url: true,
-      link: [artifacts, reports],
+      environment,
+      // Linking grants the permissions: read/write the bucket (and presign GETs), send to the queue, and read
+      // and redrive the dead letters.
+      link: [artifacts, reports, deadLetters],
     });
     return { api: api.url };
   },

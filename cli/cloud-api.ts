@@ -43,15 +43,37 @@ export class CloudApi {
     return (await res.json()) as T;
   }
 
+  /**
+   * A binary download (a model). The cloud may answer with a redirect to its artifact store's presigned URL;
+   * that one hop is followed here, without the API token: the URL is its own credential, the token must never
+   * reach the bucket, and S3 refuses a request that carries both.
+   */
   async bytes(path: string): Promise<Uint8Array> {
-    const res = await this.send('GET', path, undefined);
-    return new Uint8Array(await res.arrayBuffer());
+    const res = await this.send('GET', path, undefined, { redirect: 'manual' });
+    if (res.status < 300 || res.status >= 400) return new Uint8Array(await res.arrayBuffer());
+    await res.body?.cancel();
+    const location = res.headers.get('location');
+    if (!location)
+      throw new CloudRefusal(res.status, 'bad-redirect', 'The cloud redirected without a location.');
+    const target = new URL(location, new URL(path, this.baseUrl));
+    if (target.protocol !== 'https:' && target.protocol !== 'http:')
+      throw new CloudRefusal(res.status, 'bad-redirect', `The cloud redirected to a ${target.protocol} URL.`);
+    const artifact = await this.send('GET', target.toString(), undefined, {
+      redirect: 'error',
+      anonymous: true,
+    });
+    return new Uint8Array(await artifact.arrayBuffer());
   }
 
-  private async send(method: string, path: string, body: Body): Promise<Response> {
+  private async send(
+    method: string,
+    path: string,
+    body: Body,
+    opts: { redirect?: RequestInit['redirect']; anonymous?: boolean } = {},
+  ): Promise<Response> {
     const url = new URL(path, this.baseUrl).toString();
     const headers: Record<string, string> = {};
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (this.token && !opts.anonymous) headers.authorization = `Bearer ${this.token}`;
     let payload: RequestInit['body'];
     let logged: Uint8Array | null = null;
     if (body && 'json' in body) {
@@ -65,13 +87,15 @@ export class CloudApi {
       logged = new Uint8Array(await req.arrayBuffer());
       payload = logged;
     }
-    const logId = (await this.observe?.request({ method, url, body: logged })) ?? 0;
+    // A presigned URL's query is a credential for the bucket: the sent-log keeps where the request went, not that.
+    const shown = opts.anonymous ? `${url.split('?')[0]}${url.includes('?') ? '?…' : ''}` : url;
+    const logId = (await this.observe?.request({ method, url: shown, body: logged })) ?? 0;
     let res: Response | undefined;
     // A pooled connection the server dropped (a restart, a proxy's idle timeout) fails the first request on
     // it; one more try on a fresh connection tells that apart from a cloud that is really gone.
     for (let attempt = 1; !res; attempt++) {
       try {
-        res = await fetch(url, { method, headers, body: payload });
+        res = await fetch(url, { method, headers, body: payload, redirect: opts.redirect ?? 'follow' });
       } catch (err) {
         if (attempt < 2) {
           await new Promise((r) => setTimeout(r, 250));
@@ -82,7 +106,7 @@ export class CloudApi {
       }
     }
     await this.observe?.response(logId, res.status);
-    if (!res.ok) {
+    if (!res.ok && !(opts.redirect === 'manual' && res.status >= 300 && res.status < 400)) {
       const text = await res.text();
       let code = 'http-error';
       let message = `HTTP ${res.status}`;

@@ -1,10 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { serve } from '@hono/node-server';
 import type { LambdaEvent } from 'hono/aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CloudApi } from '../cli/cloud-api.ts';
 import { openDatabase } from '../infra/database.ts';
 import { issueApiToken } from './api/issue-token.ts';
+import { createCloudApp } from './app.ts';
+import { REPORTS_TOPIC } from './deps.ts';
+import { depsFromEnv } from './deps-from-env.ts';
+import { fakeOnnx, modelUploadForm, startLocalAws, testManifest } from './test-fixtures.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -73,5 +81,117 @@ describe('the Lambda entry', () => {
     const refused = await handler(httpEvent('GET', '/v1/regions'));
     expect(refused.statusCode).toBe(401);
     expect(JSON.parse(refused.body).error.code).toBe('missing-token');
+  });
+});
+
+describe('the Lambda entry on S3 and SQS', () => {
+  let aws: Awaited<ReturnType<typeof startLocalAws>>;
+  let awsDir: string;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    aws = await startLocalAws();
+    awsDir = mkdtempSync(join(tmpdir(), 'cairn-lambda-aws-'));
+    Object.assign(process.env, aws.env, { CAIRN_DATA_DIR: awsDir });
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await aws?.stop();
+    rmSync(awsDir, { recursive: true, force: true });
+  });
+
+  /** A multipart model upload as API Gateway delivers it: the body base64-encoded. */
+  async function uploadEvent(token: string, onnx: Uint8Array): Promise<APIGatewayProxyEventV2> {
+    const req = new Request('http://x/', { method: 'POST', body: modelUploadForm(testManifest(), onnx) });
+    const event = httpEvent('POST', '/v1/models', { token });
+    event.headers['content-type'] = req.headers.get('content-type')!;
+    event.body = Buffer.from(await req.arrayBuffer()).toString('base64');
+    event.isBase64Encoded = true;
+    return event;
+  }
+
+  it('keeps models in the bucket and redirects downloads to a presigned URL', async () => {
+    vi.resetModules();
+    const { handler } = await import('./lambda.ts');
+    const db = await openDatabase(`file:${join(awsDir, 'cairn.db')}`);
+    const admin = await issueApiToken(db, new Date(), { role: 'admin', label: 'lambda aws test' });
+    db.$client.close();
+    expect(
+      (
+        await handler(
+          httpEvent('POST', '/v1/vendors', { token: admin.token, json: { id: 'acme', name: 'Acme' } }),
+        )
+      ).statusCode,
+    ).toBe(201);
+
+    const onnx = fakeOnnx('on s3');
+    const uploaded = await handler(await uploadEvent(admin.token, onnx));
+    expect(uploaded.statusCode).toBe(201);
+    const { modelId, sha256 } = JSON.parse(uploaded.body);
+    const s3 = aws.s3();
+    const stored = await s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: `models/${sha256}.onnx` }));
+    expect(await stored.Body!.transformToByteArray()).toEqual(onnx);
+    s3.destroy();
+
+    const download = await handler(httpEvent('GET', `/v1/models/${modelId}/onnx`, { token: admin.token }));
+    expect(download.statusCode).toBe(302);
+    expect(download.headers?.['x-cairn-sha256']).toBe(sha256);
+    const location = new URL(String(download.headers?.location));
+    expect(location.origin).toBe(new URL(aws.env.AWS_ENDPOINT_URL_S3).origin);
+    expect(Number(location.searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(300);
+    expect(new Uint8Array(await (await fetch(location)).arrayBuffer())).toEqual(onnx);
+  });
+
+  it('builds its queue on SQS from the environment, and refuses a dead-letter queue alone', async () => {
+    const deps = await depsFromEnv(process.env);
+    await deps.queue.send(REPORTS_TOPIC, 'via sqs');
+    expect(aws.server.inspectQueue('cairn-reports')?.messages.ready.map((m) => m.body)).toEqual(['via sqs']);
+    deps.db.$client.close();
+    await expect(depsFromEnv({ CAIRN_DATA_DIR: awsDir, CAIRN_REPORTS_DLQ_URL: aws.dlqUrl })).rejects.toThrow(
+      'CAIRN_REPORTS_DLQ_URL is set without CAIRN_REPORTS_QUEUE_URL',
+    );
+  });
+
+  it('lets an agent download a model through the API from the bucket, without its token reaching the bucket', async () => {
+    const deps = await depsFromEnv(process.env);
+    const server = serve({ fetch: createCloudApp(deps).fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const admin = await issueApiToken(deps.db, new Date(), { role: 'admin', label: 'agent download test' });
+      const vendor = new CloudApi(base, admin.token);
+      await vendor.json('POST', '/v1/vendors', { json: { id: 'globex', name: 'Globex' } });
+      const onnx = fakeOnnx('for the agent');
+      const manifest = testManifest({ vendor: 'globex', name: 'lung' });
+      const { modelId, sha256 } = await vendor.json<{ modelId: string; sha256: string }>(
+        'POST',
+        '/v1/models',
+        {
+          form: modelUploadForm(manifest, onnx),
+        },
+      );
+
+      const seen: string[] = [];
+      const observe = {
+        request: async (r: { method: string; url: string }) => seen.push(`${r.method} ${r.url}`),
+        response: async () => {},
+      };
+      aws.s3Requests.length = 0;
+      const api = new CloudApi(base, admin.token, observe);
+      expect(await api.bytes(`/v1/models/${modelId}/onnx`)).toEqual(onnx);
+
+      // The agent logs both requests it made (not the presigned query: it is a credential); the bucket saw
+      // one GET, presigned and without the token.
+      expect(seen).toEqual([
+        `GET ${base}/v1/models/${modelId}/onnx`,
+        `GET ${aws.env.AWS_ENDPOINT_URL_S3}/${aws.bucket}/models/${sha256}.onnx?…`,
+      ]);
+      const atBucket = aws.s3Requests.filter((r) => r.method === 'GET');
+      expect(atBucket).toHaveLength(1);
+      expect(atBucket[0]!.url).toContain('X-Amz-Signature=');
+      expect(atBucket[0]!.headers.authorization).toBeUndefined();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      deps.db.$client.close();
+    }
   });
 });

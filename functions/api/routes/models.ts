@@ -114,6 +114,18 @@ export function modelRoutes(deps: CloudDeps) {
       validate('param', ModelParam),
       async (c) => {
         const row = await findVisibleModel(deps, c.get('principal'), c.req.valid('param').id);
+        if (deps.blobs.downloadUrl) {
+          // The bucket serves the bytes (no 512 MiB body through the API). The URL is the only credential the
+          // bucket sees, so it lives 5 minutes: enough to start the download, too short to be passed around.
+          // The agent checks the pinned sha256 on whatever it gets.
+          if (!(await deps.blobs.exists(row.blobKey))) throw notFound('model-artifact');
+          const url = await deps.blobs.downloadUrl(row.blobKey, 300);
+          return c.body(null, 302, {
+            location: url,
+            'x-cairn-sha256': row.sha256,
+            'cache-control': 'no-store',
+          });
+        }
         const bytes = await deps.blobs.get(row.blobKey);
         if (!bytes) throw notFound('model-artifact');
         return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {

@@ -1,0 +1,73 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { BlobStore } from '../infra/blob-store.ts';
+import { createFsBlobStore } from '../infra/blob-store-fs.ts';
+import { createS3BlobStore, createS3Client } from '../infra/blob-store-s3.ts';
+import { systemClock } from '../infra/clock.ts';
+import { type Database, openDatabase } from '../infra/database.ts';
+import { stdoutLog } from '../infra/operational-log.ts';
+import type { Queue } from '../infra/queue.ts';
+import { createDbQueue } from '../infra/queue-db.ts';
+import { createSqsQueue } from '../infra/queue-sqs.ts';
+import { type CloudDeps, REPORTS_TOPIC } from './deps.ts';
+
+/**
+ * The cloud's dependencies as a Lambda container (API or ingest) builds them, once, at cold start:
+ *
+ * - database: CAIRN_DATABASE_URL (+ CAIRN_DATABASE_AUTH_TOKEN) for a remote libSQL, else a file in
+ *   CAIRN_DATA_DIR (default /tmp/cairn);
+ * - artifacts: the S3 bucket CAIRN_ARTIFACTS_BUCKET (under CAIRN_ARTIFACTS_PREFIX, if set), else a folder;
+ * - report queue: the SQS queue CAIRN_REPORTS_QUEUE_URL (dead letters in CAIRN_REPORTS_DLQ_URL), else a table.
+ *
+ * AWS region and credentials come from the SDK's usual sources (Lambda sets them). AWS_ENDPOINT_URL_S3 /
+ * AWS_ENDPOINT_URL_SQS point the clients at other servers, CAIRN_S3_FORCE_PATH_STYLE=true makes S3 URLs
+ * path-style (local servers without wildcard DNS).
+ */
+export async function depsFromEnv(env: NodeJS.ProcessEnv): Promise<CloudDeps> {
+  const dataDir = env.CAIRN_DATA_DIR ?? '/tmp/cairn';
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const db = await openDatabase(
+    env.CAIRN_DATABASE_URL ?? `file:${join(dataDir, 'cairn.db')}`,
+    env.CAIRN_DATABASE_AUTH_TOKEN ? { authToken: env.CAIRN_DATABASE_AUTH_TOKEN } : {},
+  );
+  return {
+    db,
+    blobs: blobsFromEnv(env, dataDir),
+    queue: queueFromEnv(env, db),
+    clock: systemClock,
+    log: stdoutLog,
+  };
+}
+
+function blobsFromEnv(env: NodeJS.ProcessEnv, dataDir: string): BlobStore {
+  const bucket = env.CAIRN_ARTIFACTS_BUCKET;
+  if (!bucket) return createFsBlobStore(join(dataDir, 'blobs'));
+  const client = createS3Client({
+    ...endpoint(env.AWS_ENDPOINT_URL_S3),
+    forcePathStyle: env.CAIRN_S3_FORCE_PATH_STYLE === 'true',
+  });
+  return createS3BlobStore({
+    client,
+    bucket,
+    ...(env.CAIRN_ARTIFACTS_PREFIX ? { prefix: env.CAIRN_ARTIFACTS_PREFIX } : {}),
+  });
+}
+
+function queueFromEnv(env: NodeJS.ProcessEnv, db: Database): Queue {
+  const url = env.CAIRN_REPORTS_QUEUE_URL;
+  if (!url) {
+    if (env.CAIRN_REPORTS_DLQ_URL)
+      throw new Error('CAIRN_REPORTS_DLQ_URL is set without CAIRN_REPORTS_QUEUE_URL: set both, or neither');
+    return createDbQueue(db, systemClock);
+  }
+  const dlq = env.CAIRN_REPORTS_DLQ_URL;
+  return createSqsQueue({
+    client: new SQSClient(endpoint(env.AWS_ENDPOINT_URL_SQS)),
+    queueUrls: { [REPORTS_TOPIC]: url },
+    ...(dlq ? { deadLetterUrls: { [REPORTS_TOPIC]: dlq } } : {}),
+  });
+}
+
+/** The SDK reads these variables too, but only from process.env: reading them here keeps `env` the one input. */
+const endpoint = (url: string | undefined) => (url ? { endpoint: url } : {});

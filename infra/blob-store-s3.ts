@@ -1,0 +1,93 @@
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { assertBlobKey, type BlobStore } from './blob-store.ts';
+
+/** The longest a SigV4 presigned URL may live (seven days). */
+const MAX_URL_TTL_SECONDS = 7 * 24 * 3600;
+
+/**
+ * An S3 client configured the way this project needs it. Checksums only when an operation requires one: with
+ * the SDK's default, presigned URLs carry the checksum of an empty body, which real S3 rejects (local servers
+ * accept it, so tests alone would not notice). `forcePathStyle` is for local servers without wildcard DNS.
+ */
+export function createS3Client(
+  opts: Omit<S3ClientConfig, 'requestChecksumCalculation' | 'responseChecksumValidation'> = {},
+): S3Client {
+  return new S3Client({
+    ...opts,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+/**
+ * Model artifacts in an S3 bucket, under an optional key prefix (so one bucket can serve several stages).
+ * Clients download through presigned GET URLs instead of through the API.
+ */
+export function createS3BlobStore(opts: { client: S3Client; bucket: string; prefix?: string }): BlobStore {
+  const { client, bucket } = opts;
+  const prefix = opts.prefix ?? '';
+  if (prefix !== '') {
+    if (!prefix.endsWith('/')) throw new TypeError('the S3 key prefix must end with "/"');
+    assertBlobKey(prefix.slice(0, -1));
+  }
+  const keyOf = (key: string) => {
+    assertBlobKey(key);
+    return prefix + key;
+  };
+  return {
+    async put(key, bytes) {
+      // A single PUT replaces the object atomically: readers see the old bytes or the new, never a mix.
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: keyOf(key),
+          Body: bytes,
+          ContentLength: bytes.byteLength,
+          ContentType: 'application/octet-stream',
+        }),
+      );
+    },
+    async get(key) {
+      try {
+        const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: keyOf(key) }));
+        if (!res.Body) throw new Error(`S3 returned no body for ${bucket}/${keyOf(key)}`);
+        return await res.Body.transformToByteArray();
+      } catch (err) {
+        if (isMissingKey(err)) return null;
+        throw err;
+      }
+    },
+    async exists(key) {
+      try {
+        await client.send(new HeadObjectCommand({ Bucket: bucket, Key: keyOf(key) }));
+        return true;
+      } catch (err) {
+        if (isMissingKey(err)) return false;
+        throw err;
+      }
+    },
+    async downloadUrl(key, ttlSeconds) {
+      if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_URL_TTL_SECONDS)
+        throw new RangeError(`a download URL lives 1 to ${MAX_URL_TTL_SECONDS} whole seconds`);
+      return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: keyOf(key) }), {
+        expiresIn: ttlSeconds,
+      });
+    },
+  };
+}
+
+/**
+ * GET names a missing key NoSuchKey; HEAD has no body to name anything, so a 404 there is 'NotFound'. A missing
+ * bucket on GET (NoSuchBucket) is a misconfiguration and is not hidden as a missing blob.
+ */
+function isMissingKey(err: unknown): boolean {
+  return err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.name === 'NotFound');
+}
