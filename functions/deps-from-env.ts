@@ -7,7 +7,7 @@ import { createS3BlobStore, createS3Client } from '../infra/blob-store-s3.ts';
 import { systemClock } from '../infra/clock.ts';
 import { type Database, openDatabase } from '../infra/database.ts';
 import { stdoutLog } from '../infra/operational-log.ts';
-import type { Queue } from '../infra/queue.ts';
+import type { DeadLetteringQueue, Queue } from '../infra/queue.ts';
 import { createDbQueue } from '../infra/queue-db.ts';
 import { createSqsQueue } from '../infra/queue-sqs.ts';
 import { type CloudDeps, REPORTS_TOPIC } from './deps.ts';
@@ -55,11 +55,19 @@ function blobsFromEnv(env: NodeJS.ProcessEnv, dataDir: string): BlobStore {
 }
 
 function queueFromEnv(env: NodeJS.ProcessEnv, db: Database): Queue {
+  return sqsReportQueueFromEnv(env) ?? createDbQueue(db, systemClock);
+}
+
+/**
+ * The SQS report queue CAIRN_REPORTS_QUEUE_URL (dead letters in CAIRN_REPORTS_DLQ_URL), or null when the
+ * environment names none (the table queue is then the one). Also what `cairn cloud dead-letters` uses on AWS.
+ */
+export function sqsReportQueueFromEnv(env: NodeJS.ProcessEnv): DeadLetteringQueue | null {
   const url = env.CAIRN_REPORTS_QUEUE_URL;
   if (!url) {
     if (env.CAIRN_REPORTS_DLQ_URL)
       throw new Error('CAIRN_REPORTS_DLQ_URL is set without CAIRN_REPORTS_QUEUE_URL: set both, or neither');
-    return createDbQueue(db, systemClock);
+    return null;
   }
   const dlq = env.CAIRN_REPORTS_DLQ_URL;
   return createSqsQueue({

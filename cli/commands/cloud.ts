@@ -5,6 +5,7 @@ import { REPORTS_TOPIC } from '../../functions/deps.ts';
 import { serveCloud } from '../../functions/serve.ts';
 import { systemClock } from '../../infra/clock.ts';
 import { openDatabase } from '../../infra/database.ts';
+import type { DeadLetteringQueue } from '../../infra/queue.ts';
 import { createDbQueue } from '../../infra/queue-db.ts';
 import { CliError } from '../errors.ts';
 import { addOutputOption, print } from '../output.ts';
@@ -42,16 +43,14 @@ export function registerCloudCommands(program: Command): void {
   addOutputOption(
     cloud
       .command('dead-letters')
-      .description('reports ingest gave up on after repeated failures; --redrive queues them again')
-      .option('--data <dir>', 'the cloud’s data folder', '.cairn/cloud')
+      .description(
+        'reports ingest gave up on after repeated failures; --redrive queues them again. On AWS, with ' +
+          'CAIRN_REPORTS_QUEUE_URL and CAIRN_REPORTS_DLQ_URL set, the SQS dead-letter queue',
+      )
+      .option('--data <dir>', 'the cloud’s data folder (the embedded cloud)', '.cairn/cloud')
       .option('--redrive', 'put them back in the queue (a running cloud ingests them at once)'),
   ).action(async (opts: { data: string; redrive?: boolean; output: string }) => {
-    const dataDir = resolve(opts.data);
-    if (!existsSync(join(dataDir, 'cairn.db')))
-      throw new CliError(`no cloud database at ${join(dataDir, 'cairn.db')}`);
-    const db = await openDatabase(`file:${join(dataDir, 'cairn.db')}`);
-    try {
-      const queue = createDbQueue(db, systemClock);
+    await withDeadLetteringQueue(opts.data, async (queue) => {
       const dead = (await queue.deadLetters(REPORTS_TOPIC)).map((m) => ({
         messageId: m.id,
         attempts: m.attempts,
@@ -69,10 +68,34 @@ export function registerCloudCommands(program: Command): void {
             : `${dead.length} dead letters${dead.length ? ' (--redrive to queue them again)' : ''}`,
         ].join('\n'),
       );
-    } finally {
-      db.$client.close();
-    }
+    });
   });
+}
+
+/** The SQS queues the environment names (a cloud on AWS), else the table queue in the embedded cloud's folder. */
+async function withDeadLetteringQueue(
+  data: string,
+  use: (queue: DeadLetteringQueue) => Promise<void>,
+): Promise<void> {
+  if (process.env.CAIRN_REPORTS_QUEUE_URL || process.env.CAIRN_REPORTS_DLQ_URL) {
+    if (!process.env.CAIRN_REPORTS_QUEUE_URL || !process.env.CAIRN_REPORTS_DLQ_URL)
+      throw new CliError(
+        'on AWS both CAIRN_REPORTS_QUEUE_URL and CAIRN_REPORTS_DLQ_URL must be set (the dead letters are in the second)',
+      );
+    // Loaded only here: the AWS SDK would slow every other command's start.
+    const { sqsReportQueueFromEnv } = await import('../../functions/deps-from-env.ts');
+    const sqs = sqsReportQueueFromEnv(process.env) as DeadLetteringQueue;
+    return use(sqs);
+  }
+  const dataDir = resolve(data);
+  if (!existsSync(join(dataDir, 'cairn.db')))
+    throw new CliError(`no cloud database at ${join(dataDir, 'cairn.db')}`);
+  const db = await openDatabase(`file:${join(dataDir, 'cairn.db')}`);
+  try {
+    await use(createDbQueue(db, systemClock));
+  } finally {
+    db.$client.close();
+  }
 }
 
 /** The report id and site of a queued envelope, for people to recognise it; nothing else is shown. */
