@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
@@ -11,7 +10,6 @@ import { createClient } from '@libsql/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudApi } from '../cli/cloud-api.ts';
 import { submitModel } from '../cli/commands/network.ts';
-import { CAIRN_BIN } from '../cli/demo/cloud-process.ts';
 import { AgentSettings } from '../edge-agent/config.ts';
 import { enrollAgent } from '../edge-agent/enroll.ts';
 import { normaliseToken } from '../edge-agent/report/attributes.ts';
@@ -23,6 +21,7 @@ import { type ServedCloud, serveCloud } from '../functions/serve.ts';
 import { PHI_TAGS, writeBadInputs, writeSyntheticSite } from '../synthetic/dicom.ts';
 import { buildNoduleDetectorOnnx, demoManifest } from '../synthetic/model.ts';
 import { Rng } from '../synthetic/rng.ts';
+import { runCairn } from './cli.test-util.ts';
 
 /**
  * PHI canary fuzz (issue 4, "must hold"): several generated hospitals' DICOM with a unique, randomly shaped
@@ -516,17 +515,6 @@ function filesUnder(dir: string): string[] {
   );
 }
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: Buffer; stderr: Buffer }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CAIRN_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.once('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err) }));
-  });
-}
-
 /**
  * Runs fn while recording whatever this process prints (console and stdout/stderr, passed through): the
  * in-process cloud and agents must not print PHI either. Added as a local haystack.
@@ -740,10 +728,10 @@ beforeAll(async () => {
     for (const s of sites) {
       if (s.viaCli) {
         // One agent as the hospital runs it: the CLI, whose output is searched too.
-        const r = await runCli(['agent', 'run', '--once', '--state', s.stateDir]);
-        haystacks.add(`stdout of cairn agent run --once (${s.id})`, r.stdout, true);
-        haystacks.add(`stderr of cairn agent run --once (${s.id})`, r.stderr, true);
-        if (r.code !== 0) throw new Error(`cairn agent run exited ${r.code}: ${r.stderr.toString()}`);
+        const r = await runCairn(['agent', 'run', '--once', '--state', s.stateDir]);
+        haystacks.add(`stdout of cairn agent run --once (${s.id})`, r.raw.stdout, true);
+        haystacks.add(`stderr of cairn agent run --once (${s.id})`, r.raw.stderr, true);
+        if (r.status !== 0) throw new Error(`cairn agent run exited ${r.status}: ${r.stderr}`);
       } else {
         const events: unknown[] = [];
         const record =
@@ -837,11 +825,11 @@ beforeAll(async () => {
 
   // What the people's CLI shows, while the cloud serves.
   const cli = async (args: string[], local: boolean) => {
-    const r = await runCli(args);
+    const r = await runCairn(args);
     const shown = args.map((a) => (a.length > 40 ? '…' : a)).join(' ');
-    haystacks.add(`stdout of cairn ${shown}`, r.stdout, local);
-    haystacks.add(`stderr of cairn ${shown}`, r.stderr, local);
-    if (r.code !== 0) throw new Error(`cairn ${shown} exited ${r.code}: ${r.stderr.toString()}`);
+    haystacks.add(`stdout of cairn ${shown}`, r.raw.stdout, local);
+    haystacks.add(`stderr of cairn ${shown}`, r.raw.stderr, local);
+    if (r.status !== 0) throw new Error(`cairn ${shown} exited ${r.status}: ${r.stderr}`);
   };
   const first = sites[0]!;
   await cli(

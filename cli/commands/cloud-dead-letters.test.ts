@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPORTS_TOPIC } from '../../functions/deps.ts';
@@ -10,8 +8,7 @@ import { startLocalAws } from '../../functions/test-fixtures.ts';
 import { fixedClock } from '../../infra/clock.ts';
 import { openDatabase } from '../../infra/database.ts';
 import { createDbQueue } from '../../infra/queue-db.ts';
-
-const CAIRN = fileURLToPath(new URL('../../bin/cairn.mjs', import.meta.url));
+import { runCairn } from '../../test/cli.test-util.ts';
 
 /** A queued report as the API enqueues it, as far as the listing reads it. */
 const queued = (reportId: string, siteId: string) =>
@@ -19,24 +16,8 @@ const queued = (reportId: string, siteId: string) =>
     envelope: { siteId, payload: Buffer.from(JSON.stringify({ reportId })).toString('base64') },
   });
 
-/** Runs the CLI without blocking this process: fauxqs answers from here. */
-function cairn(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CAIRN, ...args], {
-    env: { ...process.env, CAIRN_REPORTS_QUEUE_URL: '', CAIRN_REPORTS_DLQ_URL: '', ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
-}
+const cairn = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  runCairn(args, { CAIRN_REPORTS_QUEUE_URL: '', CAIRN_REPORTS_DLQ_URL: '', ...env });
 
 describe('cairn cloud dead-letters', () => {
   it('lists and redrives the embedded cloud’s dead letters', async () => {

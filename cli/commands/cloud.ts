@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { bootstrapAdminToken } from '../../functions/bootstrap-admin.ts';
 import { REPORTS_TOPIC } from '../../functions/deps.ts';
 import { serveCloud } from '../../functions/serve.ts';
 import { systemClock } from '../../infra/clock.ts';
 import { openDatabase } from '../../infra/database.ts';
+import { createMemoryLog } from '../../infra/operational-log.ts';
 import type { DeadLetteringQueue } from '../../infra/queue.ts';
 import { createDbQueue } from '../../infra/queue-db.ts';
 import { CliError } from '../errors.ts';
@@ -39,6 +41,37 @@ export function registerCloudCommands(program: Command): void {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+
+  addOutputOption(
+    cloud
+      .command('admin-token')
+      .description(
+        'mint the first admin token of a cloud whose database is CAIRN_DATABASE_URL (a deployment on AWS; the ' +
+          'embedded cloud does this itself on its first start)',
+      )
+      .requiredOption('--out <file>', 'where to write it (created with mode 0600; never printed)'),
+  ).action(async (opts: { out: string; output: string }) => {
+    const url = process.env.CAIRN_DATABASE_URL;
+    if (!url)
+      throw new CliError('set CAIRN_DATABASE_URL (and CAIRN_DATABASE_AUTH_TOKEN) to the cloud’s database');
+    const out = resolve(opts.out);
+    if (existsSync(out)) throw new CliError(`${out} exists; choose a new file`);
+    const authToken = process.env.CAIRN_DATABASE_AUTH_TOKEN;
+    const db = await openDatabase(url, authToken ? { authToken } : {}).catch((err: unknown) => {
+      throw new CliError(`cannot open the cloud database: ${(err as Error).message}`);
+    });
+    try {
+      // The audit entry's head goes nowhere else: a deployed cloud's operational log is CloudWatch.
+      const audit = { db, clock: systemClock, log: createMemoryLog() };
+      if (!(await bootstrapAdminToken(db, systemClock.now(), out, audit)))
+        throw new CliError(
+          'this cloud already has an admin token; an admin issues more with `cairn token create`',
+        );
+    } finally {
+      db.$client.close();
+    }
+    print(opts.output, { adminTokenFile: out }, () => `admin token written to ${out} (mode 0600)`);
+  });
 
   addOutputOption(
     cloud
