@@ -6,8 +6,11 @@
  * dead-letter queue between the API and the ingest Lambda. Both functions build their adapters from the
  * environment set here (functions/deps-from-env.ts); the database is a remote libSQL given by
  * CAIRN_DATABASE_URL / CAIRN_DATABASE_AUTH_TOKEN (secrets, not set in this file). The adapters are tested
- * against local S3/SQS servers; this file is not type-checked here (that needs `sst install`) and has not
- * been deployed.
+ * against local S3/SQS servers. This file is type-checked in CI (`npm run typecheck:sst`, after
+ * `npm run sst:install` writes .sst/platform offline), and test/deploy.sst.test.ts runs its `run()` under
+ * Pulumi's mocks: the resource graph (bucket, queue + DLQ redrive, the subscription's partial batch responses,
+ * runtimes, environment, function URL, link permissions) and the bundling of both handlers as the sst CLI
+ * does it. It has not been deployed, and the bundles do not cold-start on their own yet (see that test).
  */
 export default $config({
   app(input) {
