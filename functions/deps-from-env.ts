@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { BlobStore } from '../infra/blob-store.ts';
 import { createFsBlobStore } from '../infra/blob-store-fs.ts';
@@ -16,7 +16,10 @@ import { type CloudDeps, REPORTS_TOPIC } from './deps.ts';
  * The cloud's dependencies as a Lambda container (API or ingest) builds them, once, at cold start:
  *
  * - database: CAIRN_DATABASE_URL (+ CAIRN_DATABASE_AUTH_TOKEN) for a remote libSQL, else a file in
- *   CAIRN_DATA_DIR (default /tmp/cairn);
+ *   CAIRN_DATA_DIR (default /tmp/cairn) — but not on Lambda (AWS_LAMBDA_FUNCTION_NAME set), where a file in
+ *   /tmp would be a private database per container, lost when it stops: there a missing URL stops the start;
+ *   its schema comes from the migrations in CAIRN_MIGRATIONS_DIR (relative to the working directory, the
+ *   function package's root on Lambda) if set, else from the source tree;
  * - artifacts: the S3 bucket CAIRN_ARTIFACTS_BUCKET (under CAIRN_ARTIFACTS_PREFIX, if set), else a folder;
  * - report queue: the SQS queue CAIRN_REPORTS_QUEUE_URL (dead letters in CAIRN_REPORTS_DLQ_URL), else a table.
  *
@@ -25,12 +28,13 @@ import { type CloudDeps, REPORTS_TOPIC } from './deps.ts';
  * path-style (local servers without wildcard DNS).
  */
 export async function depsFromEnv(env: NodeJS.ProcessEnv): Promise<CloudDeps> {
+  if (env.AWS_LAMBDA_FUNCTION_NAME && !env.CAIRN_DATABASE_URL) throw new Error(LAMBDA_WITHOUT_DATABASE);
   const dataDir = env.CAIRN_DATA_DIR ?? '/tmp/cairn';
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = await openDatabase(
-    env.CAIRN_DATABASE_URL ?? `file:${join(dataDir, 'cairn.db')}`,
-    env.CAIRN_DATABASE_AUTH_TOKEN ? { authToken: env.CAIRN_DATABASE_AUTH_TOKEN } : {},
-  );
+  const db = await openDatabase(env.CAIRN_DATABASE_URL || `file:${join(dataDir, 'cairn.db')}`, {
+    ...(env.CAIRN_DATABASE_AUTH_TOKEN ? { authToken: env.CAIRN_DATABASE_AUTH_TOKEN } : {}),
+    ...(env.CAIRN_MIGRATIONS_DIR ? { migrationsFolder: resolve(env.CAIRN_MIGRATIONS_DIR) } : {}),
+  });
   return {
     db,
     blobs: blobsFromEnv(env, dataDir),
@@ -39,6 +43,10 @@ export async function depsFromEnv(env: NodeJS.ProcessEnv): Promise<CloudDeps> {
     log: stdoutLog,
   };
 }
+
+export const LAMBDA_WITHOUT_DATABASE =
+  'CAIRN_DATABASE_URL is not set: on Lambda the database must be the shared libSQL (sst secret set DatabaseUrl), ' +
+  'not a file in the container’s /tmp';
 
 function blobsFromEnv(env: NodeJS.ProcessEnv, dataDir: string): BlobStore {
   const bucket = env.CAIRN_ARTIFACTS_BUCKET;

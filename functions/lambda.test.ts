@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { openDatabase } from '../infra/database.ts';
 import { issueApiToken } from './api/issue-token.ts';
 import { createCloudApp } from './app.ts';
 import { REPORTS_TOPIC } from './deps.ts';
-import { depsFromEnv } from './deps-from-env.ts';
+import { depsFromEnv, LAMBDA_WITHOUT_DATABASE } from './deps-from-env.ts';
 import { fakeOnnx, modelUploadForm, startLocalAws, testManifest } from './test-fixtures.ts';
 
 let dir: string;
@@ -81,6 +81,46 @@ describe('the Lambda entry', () => {
     const refused = await handler(httpEvent('GET', '/v1/regions'));
     expect(refused.statusCode).toBe(401);
     expect(JSON.parse(refused.body).error.code).toBe('missing-token');
+  });
+});
+
+describe('the Lambda entry without a database', () => {
+  it('refuses to start on Lambda without CAIRN_DATABASE_URL, rather than keep a database in its /tmp', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'cairn-lambda-nodb-'));
+    const saved = { name: process.env.AWS_LAMBDA_FUNCTION_NAME, url: process.env.CAIRN_DATABASE_URL };
+    try {
+      for (const url of [undefined, '']) {
+        const env = {
+          AWS_LAMBDA_FUNCTION_NAME: 'cairn-ci-Api',
+          CAIRN_DATA_DIR: data,
+          CAIRN_DATABASE_URL: url,
+        };
+        await expect(depsFromEnv(env)).rejects.toThrow(LAMBDA_WITHOUT_DATABASE);
+      }
+      expect(existsSync(join(data, 'cairn.db'))).toBe(false);
+
+      // The function itself: its cold start fails with that one message.
+      process.env.AWS_LAMBDA_FUNCTION_NAME = 'cairn-ci-Api';
+      delete process.env.CAIRN_DATABASE_URL;
+      vi.resetModules();
+      await expect(import('./lambda.ts')).rejects.toThrow(/^CAIRN_DATABASE_URL is not set: on Lambda/);
+      const ingest = await import('./ingest/lambda.ts');
+      await expect(ingest.handler({ Records: [] })).rejects.toThrow(LAMBDA_WITHOUT_DATABASE);
+
+      // Off Lambda the file in CAIRN_DATA_DIR is still the default (the embedded cloud, `cairn cloud serve`).
+      const deps = await depsFromEnv({ CAIRN_DATA_DIR: data });
+      deps.db.$client.close();
+      expect(existsSync(join(data, 'cairn.db'))).toBe(true);
+    } finally {
+      for (const [key, value] of [
+        ['AWS_LAMBDA_FUNCTION_NAME', saved.name],
+        ['CAIRN_DATABASE_URL', saved.url],
+      ] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      rmSync(data, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,10 +1,22 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { inflateRawSync } from 'node:zlib';
+import { createClient } from '@libsql/client';
 import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -23,12 +35,16 @@ const platform = join(root, '.sst', 'platform');
 const STAGE = 'ci';
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
+/** The stage's secrets (`sst secret set`), as the CLI passes them to the program. */
+const SECRETS = { DatabaseUrl: 'libsql://cairn-ci.example.test', DatabaseAuthToken: 'ci-database-token' };
 
 /** One resource the program registered, as the Pulumi mock monitor saw it. */
 interface Registered {
   type: string;
   name: string;
+  /** With secrets in plain text; `secrets` names the inputs that were secret. */
   inputs: Record<string, unknown>;
+  secrets: string[];
 }
 /** One handler the components asked the CLI to build (the `Runtime.Build` RPC), and what the build gave. */
 interface Built {
@@ -39,6 +55,8 @@ interface Built {
   /** The bundle, and the handler Lambda is given (path in the artifact + export). */
   file: string;
   lambdaHandler: string;
+  /** The packages installed into the output's node_modules. */
+  install: string[];
   errors: string[];
 }
 
@@ -137,9 +155,15 @@ describe('sst.config.ts run() under Pulumi mocks', () => {
     expect(visibility).toBeGreaterThanOrEqual(Number(ingest.inputs.timeout));
   });
 
-  it('runs both functions on nodejs20.x with the bucket and queue URLs in their environment', () => {
+  it('runs both functions on nodejs20.x with the bucket, queue URLs and database secrets in their environment', () => {
     const bucket = one('aws:s3/bucket:Bucket', 'ArtifactsBucket').inputs.bucket;
     expect(bucket).toEqual(expect.any(String));
+    // The database's URL and token are the stage's secrets (a deploy without DatabaseUrl stops).
+    expect(
+      ofType('sst:sst:Secret')
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(['DatabaseAuthToken', 'DatabaseUrl']);
     for (const handler of ['functions/lambda.handler', 'functions/ingest/lambda.handler']) {
       const build = buildOf(handler);
       expect(build.runtime, handler).toBe('nodejs20.x');
@@ -150,8 +174,13 @@ describe('sst.config.ts run() under Pulumi mocks', () => {
           CAIRN_ARTIFACTS_BUCKET: bucket,
           CAIRN_REPORTS_QUEUE_URL: queueUrl('ReportsQueue'),
           CAIRN_REPORTS_DLQ_URL: queueUrl('ReportsDeadLetterQueue'),
+          CAIRN_DATABASE_URL: SECRETS.DatabaseUrl,
+          CAIRN_DATABASE_AUTH_TOKEN: SECRETS.DatabaseAuthToken,
+          CAIRN_MIGRATIONS_DIR: 'functions/db/migrations',
         },
       });
+      // Pulumi keeps them encrypted in its state: the environment is a secret as a whole.
+      expect(fn.secrets, handler).toContain('environment');
     }
   });
 
@@ -182,60 +211,142 @@ describe('sst.config.ts run() under Pulumi mocks', () => {
       'functions/ingest/lambda.handler',
       'functions/lambda.handler',
     ]);
+    const migrations = readdirSync(join(root, 'functions', 'db', 'migrations'), { recursive: true })
+      .map(String)
+      .filter((f) => f.includes('.'));
+    expect(migrations).toEqual(expect.arrayContaining(['0000_initial.sql', join('meta', '_journal.json')]));
     for (const build of builds) {
       expect(build.errors, build.handler).toEqual([]);
       expect(existsSync(build.file), build.file).toBe(true);
       const fn = lambdaOf(build);
       expect(fn.inputs.handler).toBe(build.lambdaHandler);
-      // The zip SST uploads (code.zip of the function) names the bundle at the handler's path.
-      const zip = readFileSync(join(work, 'artifacts', build.functionID, 'code.zip'));
-      expect(zip.includes(Buffer.from(relative(build.out, build.file))), build.handler).toBe(true);
+      // libSQL is installed, not bundled: its native binding is loaded by a require esbuild cannot follow.
+      expect(build.install, build.handler).toEqual(['@libsql/client']);
+      // The zip SST uploads (code.zip of the function): the bundle at the handler's path, the installed
+      // packages with the binding for Lambda's platform, and the migrations (copyFiles).
+      const files = [...unzip(codeZip(build)).keys()];
+      expect(files, build.handler).toEqual(
+        expect.arrayContaining([
+          relative(build.out, build.file),
+          'package.json',
+          'node_modules/@libsql/client/package.json',
+          expect.stringMatching(/^node_modules\/@libsql\/linux-x64-gnu\/.*\.node$/),
+          ...migrations.map((f) => `functions/db/migrations/${f.split(sep).join('/')}`),
+        ]),
+      );
+      // Nothing but the code, its packages, the migrations and SST's own files (the encrypted links).
+      expect(
+        files.filter((f) => !/^(functions\/|node_modules\/|package\.json$|resource\.enc$)/.test(f)),
+        build.handler,
+      ).toEqual([]);
     }
   });
 
-  // KNOWN TO FAIL (so `it.fails`): the bundles SST would ship do not start on their own. Source-relative paths
-  // break once bundled (functions/version.ts requires '../package.json', infra/database.ts reads the
-  // migrations from '../functions/db/migrations', both relative to the bundle's own path), and the native
-  // libSQL binding (@libsql/linux-x64-gnu, loaded by a dynamic require) is not in the bundle. With those three
-  // provided the API bundle starts and answers /v1/health. Once they are fixed this reports "passed
-  // unexpectedly": make it an `it`.
-  it.fails('cold-starts each bundle alone, as Lambda loads it, with the environment it is given', async () => {
-    const started: Record<string, string> = {};
+  // As Lambda runs a function: code.zip unpacked alone (no node_modules above it), the handler imported from
+  // there with that folder as the working directory and the function's environment, its database a `file:`
+  // in a temporary folder instead of the secret's libsql:// URL. Each of these was once missing and stopped the
+  // start: the package version (read from ../package.json beside the bundle), libSQL's native binding (not
+  // bundled: nodejs.install) and the drizzle migrations (copyFiles + CAIRN_MIGRATIONS_DIR).
+  it('cold-starts each function from its code.zip alone, as Lambda loads it, and serves', async () => {
+    const served: Record<string, unknown> = {};
+    const journal = JSON.parse(
+      readFileSync(join(root, 'functions', 'db', 'migrations', 'meta', '_journal.json'), 'utf8'),
+    ) as { entries: unknown[] };
     for (const build of builds) {
-      const variables = (lambdaOf(build).inputs.environment as { variables: Record<string, string> })
-        .variables;
+      const fn = lambdaOf(build);
+      const variables = (fn.inputs.environment as { variables: Record<string, string> }).variables;
+      const task = mkdtempSync(join(work, 'var-task-'));
+      for (const [name, content] of unzip(codeZip(build))) {
+        mkdirSync(dirname(join(task, name)), { recursive: true });
+        writeFileSync(join(task, name), content);
+      }
       const dot = build.lambdaHandler.lastIndexOf('.');
-      const file = join(build.out, `${build.lambdaHandler.slice(0, dot)}.mjs`);
+      const file = join(task, `${build.lambdaHandler.slice(0, dot)}.mjs`);
       const exported = build.lambdaHandler.slice(dot + 1);
-      const probe = `const m = await import(${JSON.stringify(file)}); console.log(typeof m[${JSON.stringify(exported)}]);`;
-      started[build.handler] = await exec(process.execPath, ['--input-type=module', '-e', probe], {
-        // The artifact lies under the temporary folder: no node_modules above it to fall back on.
-        cwd: build.out,
+      const event = build.handler === 'functions/lambda.handler' ? healthEvent() : { Records: [] };
+      const probe = [
+        `const m = await import(${JSON.stringify(pathToFileURL(file).href)});`,
+        `const answer = await m[${JSON.stringify(exported)}](${JSON.stringify(event)}, {});`,
+        // Last, after the function's own log lines.
+        "process.stdout.write('\\n' + JSON.stringify(answer));",
+      ].join('\n');
+      const data = mkdtempSync(join(work, 'tmp-'));
+      const database = join(data, 'cairn.db');
+      const answer = await exec(process.execPath, ['--input-type=module', '-e', probe], {
+        cwd: task,
         timeout: 60_000,
         env: {
           PATH: process.env.PATH,
           ...variables,
+          CAIRN_DATABASE_URL: `file:${database}`,
+          CAIRN_DATABASE_AUTH_TOKEN: '',
+          AWS_LAMBDA_FUNCTION_NAME: String(fn.inputs.name ?? fn.name),
           AWS_REGION: REGION,
           AWS_ACCESS_KEY_ID: 'AKIDCAIRNTEST',
           AWS_SECRET_ACCESS_KEY: 'cairn-test',
           AWS_EC2_METADATA_DISABLED: 'true',
-          LAMBDA_TASK_ROOT: build.out,
-          CAIRN_DATA_DIR: mkdtempSync(join(work, 'tmp-')),
+          LAMBDA_TASK_ROOT: task,
+          CAIRN_DATA_DIR: data,
         },
       }).then(
-        ({ stdout }) => stdout.trim(),
+        ({ stdout }) => JSON.parse(stdout.slice(stdout.lastIndexOf('\n') + 1)) as unknown,
         (err: { stderr?: string }) =>
           String(err.stderr)
             .split('\n')
-            .find((l) => /Error/.test(l)) ?? String(err),
+            .find((l) => /^\w*Error\b/.test(l)) ?? String(err),
       );
+      served[build.handler] = answer;
+      if (typeof answer !== 'object') continue;
+      // Its schema is the source's: every migration applied.
+      const db = createClient({ url: `file:${database}` });
+      try {
+        const applied = await db.execute('SELECT count(*) AS n FROM __drizzle_migrations');
+        expect(Number(applied.rows[0]?.n), build.handler).toBe(journal.entries.length);
+      } finally {
+        db.close();
+      }
     }
-    expect(started).toEqual({
-      'functions/lambda.handler': 'function',
-      'functions/ingest/lambda.handler': 'function',
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(served).toEqual({
+      'functions/lambda.handler': expect.objectContaining({ statusCode: 200, body: expect.any(String) }),
+      'functions/ingest/lambda.handler': { batchItemFailures: [] },
     });
+    const health = served['functions/lambda.handler'] as { body: string };
+    expect(JSON.parse(health.body)).toEqual({ ok: true, version });
   });
 });
+
+const codeZip = (build: Built) => readFileSync(join(work, 'artifacts', build.functionID, 'code.zip'));
+
+/** GET /v1/health as the function URL delivers it (API Gateway payload v2). */
+function healthEvent() {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: '/v1/health',
+    rawQueryString: '',
+    headers: { host: 'api.lambda-url.us-east-1.on.aws' },
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: ACCOUNT,
+      apiId: 'api',
+      domainName: 'api.lambda-url.us-east-1.on.aws',
+      domainPrefix: 'api',
+      http: {
+        method: 'GET',
+        path: '/v1/health',
+        protocol: 'HTTP/1.1',
+        sourceIp: '192.0.2.1',
+        userAgent: 'vitest',
+      },
+      requestId: 'cold-start',
+      routeKey: '$default',
+      stage: '$default',
+      time: '27/Nov/2026:10:00:00 +0000',
+      timeEpoch: 1_795_600_000_000,
+    },
+  };
+}
 
 /**
  * The part of the `sst` CLI that SST's components call back into during `run()` (HTTP JSON-RPC at
@@ -278,14 +389,29 @@ const NODE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '
  * Runtime.Build for a Node runtime, as the CLI does it (sst pkg/runtime/node/build.go): the handler's file
  * bundled by esbuild (platform node, ESM, esnext, main fields module/main, keepNames, the createRequire
  * banner; sharp, pg-native and `nodejs.install` external) into <artifacts>/<function>-src/<dir>/<file>.mjs,
- * the handler becoming <dir>/<file>.<export>.
+ * the handler becoming <dir>/<file>.<export>. Then, as the CLI does outside `sst dev`: the packages to install
+ * (`nodejs.install`, plus sharp / pg-native if the bundle imports them) are written as the dependencies of a
+ * package.json at the root of the output (each at the version the app's package.json asks for, else `*`) and
+ * npm-installed there for Lambda's platform (`npm install --force --os=linux --cpu=x64`). That install is
+ * emulated offline by `installLikeNpm`. The function's `copyFiles` are not the CLI's business: SST's Function
+ * component adds them (and this whole output folder) to code.zip itself.
  */
 async function buildHandler(input: Record<string, unknown>) {
   const handler = String(input.handler);
   const functionID = String(input.functionID);
-  const properties = (input.properties ?? {}) as { install?: string[]; banner?: string; format?: string };
-  if (properties.install?.length) throw new Error('nodejs.install is not emulated here: extend buildHandler');
+  const properties = (input.properties ?? {}) as {
+    install?: string[] | Record<string, string>;
+    banner?: string;
+    format?: string;
+    architecture?: string;
+    esbuild?: unknown;
+  };
   if (properties.format === 'cjs') throw new Error('nodejs.format cjs is not emulated here');
+  if (properties.esbuild !== undefined) throw new Error('nodejs.esbuild is not emulated here');
+  // The component turns a list into { name: '*' }; the CLI has taken both forms.
+  const install = Array.isArray(properties.install)
+    ? Object.fromEntries(properties.install.map((name) => [name, '*']))
+    : { ...properties.install };
   const base = handler.slice(0, handler.lastIndexOf('.'));
   const file = NODE_EXTENSIONS.map((ext) => join(root, base + ext)).find((f) => existsSync(f));
   if (!file) throw new Error(`Handler not found: ${handler}`);
@@ -309,7 +435,8 @@ async function buildHandler(input: Record<string, unknown>) {
       mainFields: ['module', 'main'],
       bundle: true,
       keepNames: true,
-      external: ['sharp', 'pg-native'],
+      metafile: true,
+      external: [...FORCE_EXTERNAL, ...Object.keys(install)],
       outfile: join(out, `${path}.mjs`),
       logLevel: 'silent',
       banner: {
@@ -323,8 +450,27 @@ async function buildHandler(input: Record<string, unknown>) {
         ].join('\n'),
       },
     })
-    .catch((err: esbuild.BuildFailure) => ({ errors: err.errors }));
+    .catch((err: esbuild.BuildFailure) => ({ errors: err.errors, metafile: undefined }));
   const errors = result.errors.map((e) => `${e.text} ${e.location?.file ?? ''}:${e.location?.line ?? ''}`);
+  if (errors.length === 0) {
+    const imported = Object.values(result.metafile?.inputs ?? {}).flatMap((i) => i.imports);
+    for (const pkg of FORCE_EXTERNAL) {
+      if (imported.some((i) => i.external && i.path === pkg)) install[pkg] ??= '*';
+    }
+    if (Object.keys(install).length > 0) {
+      const app = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+        dependencies?: Record<string, string>;
+      };
+      const dependencies = Object.fromEntries(
+        Object.entries(install).map(([name, version]) => [
+          name,
+          version !== '*' ? version : (app.dependencies?.[name] ?? '*'),
+        ]),
+      );
+      writeFileSync(join(out, 'package.json'), JSON.stringify({ dependencies }));
+      installLikeNpm(Object.keys(dependencies), out, properties.architecture === 'arm64' ? 'arm64' : 'x64');
+    }
+  }
   const lambdaHandler = path + handler.slice(handler.lastIndexOf('.'));
   builds.push({
     functionID,
@@ -333,9 +479,105 @@ async function buildHandler(input: Record<string, unknown>) {
     out,
     file: join(out, `${path}.mjs`),
     lambdaHandler,
+    install: Object.keys(install),
     errors,
   });
   return { handler: lambdaHandler, out, errors, sourcemaps: [] };
+}
+
+/** Always external, and installed when the bundle imports them (the CLI's forceExternal). */
+const FORCE_EXTERNAL = ['sharp', 'pg-native'];
+
+interface PackageJson {
+  name: string;
+  version: string;
+  os?: string[];
+  cpu?: string[];
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+}
+
+/**
+ * What `npm install --os=linux --cpu=<arch>` leaves in <out>/node_modules, without the registry: the
+ * packages and their dependency closure (dependencies, required peers, and the optional dependencies that are
+ * installed and fit Lambda's platform — the native binding), copied from this repository's node_modules at the
+ * places Node resolves them from (nested copies stay nested). The repository's lockfile picked the versions,
+ * where npm would take the newest that match; this machine is linux-x64, as Lambda's default x86_64 is.
+ */
+function installLikeNpm(names: string[], out: string, arch: 'x64' | 'arm64'): void {
+  if (arch !== 'x64') throw new Error('nodejs.install for arm64 is not emulated here (node_modules is x64)');
+  const modules = join(root, 'node_modules');
+  const copied = new Set<string>();
+  // npm's check of a package's `os` / `cpu`: the value among those listed (if any are), and not negated.
+  const fits = (list: string[] | undefined, value: string) =>
+    !list || (!list.includes(`!${value}`) && (list.every((v) => v.startsWith('!')) || list.includes(value)));
+  /** Node's lookup: <dir>/node_modules/<name>, then each folder above, up to the repository. */
+  const locate = (name: string, from: string): string | undefined => {
+    for (let dir = from; dir.startsWith(root); dir = dirname(dir)) {
+      const candidate = join(dir, 'node_modules', name);
+      if (existsSync(join(candidate, 'package.json'))) return candidate;
+      if (dir === root) break;
+    }
+    return undefined;
+  };
+  const add = (name: string, from: string, optional: boolean): void => {
+    const dir = locate(name, from);
+    if (!dir) {
+      if (optional) return;
+      throw new Error(`nodejs.install: ${name} is not in node_modules (run npm ci)`);
+    }
+    if (copied.has(dir)) return;
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as PackageJson;
+    if (!fits(pkg.os, 'linux') || !fits(pkg.cpu, arch)) {
+      if (optional) return;
+      throw new Error(`nodejs.install: ${name} does not run on linux-${arch}`);
+    }
+    copied.add(dir);
+    // The package without its nested node_modules: those of its dependencies that are needed come below.
+    cpSync(dir, join(out, 'node_modules', relative(modules, dir)), {
+      recursive: true,
+      dereference: true,
+      filter: (src) => !relative(dir, src).split(sep).includes('node_modules'),
+    });
+    for (const dep of Object.keys(pkg.dependencies ?? {})) add(dep, dir, false);
+    for (const dep of Object.keys(pkg.optionalDependencies ?? {})) add(dep, dir, true);
+    for (const dep of Object.keys(pkg.peerDependencies ?? {})) {
+      add(dep, dir, pkg.peerDependenciesMeta?.[dep]?.optional === true);
+    }
+  };
+  for (const name of names) add(name, root, false);
+}
+
+/**
+ * The files of a zip as archiver writes SST's code.zip (deflated or stored, sizes in the central directory,
+ * no zip64): what Lambda unpacks into /var/task.
+ */
+function unzip(zip: Buffer): Map<string, Buffer> {
+  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0) throw new Error('not a zip');
+  const entries = zip.readUInt16LE(eocd + 10);
+  let at = zip.readUInt32LE(eocd + 16);
+  const files = new Map<string, Buffer>();
+  for (let i = 0; i < entries; i++) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error('bad central directory');
+    const method = zip.readUInt16LE(at + 10);
+    const compressedSize = zip.readUInt32LE(at + 20);
+    const size = zip.readUInt32LE(at + 24);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const local = zip.readUInt32LE(at + 42);
+    const name = zip.toString('utf8', at + 46, at + 46 + nameLength);
+    at += 46 + nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+    if (name.endsWith('/')) continue;
+    // The local header repeats the name, with its own extra field.
+    const data = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const raw = zip.subarray(data, data + compressedSize);
+    const content = method === 0 ? Buffer.from(raw) : method === 8 ? inflateRawSync(raw) : undefined;
+    if (!content || content.length !== size) throw new Error(`cannot unzip ${name} (method ${method})`);
+    files.set(name, content);
+  }
+  return files;
 }
 
 const mockArn = (name: string) => `arn:aws:mock:${REGION}:${ACCOUNT}:${name}`;
@@ -354,6 +596,21 @@ import * as pulumi from '@pulumi/pulumi';
 import { writeFileSync } from 'node:fs';
 
 const registered = [];
+// A secret (pulumi.secret, an sst.Secret's value) reaches the monitor wrapped in this signature: the record keeps
+// the plain value and where the secrets were.
+const SIG = '4dabf18193072939515e22adb298388d';
+const SECRET = '1b47061264138c4ac30d75fd1eb44270';
+function reveal(value, path, secrets) {
+  if (Array.isArray(value)) return value.map((v, i) => reveal(v, path + '[' + i + ']', secrets));
+  if (value === null || typeof value !== 'object') return value;
+  if (value[SIG] === SECRET) {
+    secrets.push(path);
+    return reveal(value.value, path, secrets);
+  }
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, reveal(v, path ? path + '.' + k : k, secrets)]),
+  );
+}
 const region = ${JSON.stringify(REGION)};
 const account = ${JSON.stringify(ACCOUNT)};
 function outputsOf(type, name, inputs) {
@@ -376,8 +633,11 @@ function outputsOf(type, name, inputs) {
 }
 await pulumi.runtime.setMocks(
   {
-    newResource({ type, name, inputs }) {
-      registered.push({ type, name, inputs });
+    newResource({ type, name, inputs: wrapped }) {
+      const secrets = [];
+      const inputs = reveal(wrapped, '', secrets);
+      registered.push({ type, name, inputs, secrets });
+      // Plain state: the mocks do not decide which outputs are secret.
       return { id: name + '-id', state: { ...inputs, ...outputsOf(type, name, inputs) } };
     },
     call({ token, inputs }) {
@@ -475,7 +735,13 @@ process.once('beforeExit', () => writeFileSync(${JSON.stringify(resultFile)}, JS
       cwd: root,
       timeout: 240_000,
       maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, SST_SERVER: server, AWS_EC2_METADATA_DISABLED: 'true' },
+      env: {
+        ...process.env,
+        SST_SERVER: server,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        // What `sst secret set` stored for the stage: the CLI hands secrets to the program this way.
+        ...Object.fromEntries(Object.entries(SECRETS).map(([name, value]) => [`SST_SECRET_${name}`, value])),
+      },
     });
   } finally {
     rmSync(outfile, { force: true });
