@@ -155,7 +155,7 @@ describe('sst.config.ts run() under Pulumi mocks', () => {
     expect(visibility).toBeGreaterThanOrEqual(Number(ingest.inputs.timeout));
   });
 
-  it('runs both functions on nodejs20.x with the bucket, queue URLs and database secrets in their environment', () => {
+  it('runs both functions on nodejs22.x with the bucket, queue URLs and database secrets in their environment', () => {
     const bucket = one('aws:s3/bucket:Bucket', 'ArtifactsBucket').inputs.bucket;
     expect(bucket).toEqual(expect.any(String));
     // The database's URL and token are the stage's secrets (a deploy without DatabaseUrl stops).
@@ -166,9 +166,9 @@ describe('sst.config.ts run() under Pulumi mocks', () => {
     ).toEqual(['DatabaseAuthToken', 'DatabaseUrl']);
     for (const handler of ['functions/lambda.handler', 'functions/ingest/lambda.handler']) {
       const build = buildOf(handler);
-      expect(build.runtime, handler).toBe('nodejs20.x');
+      expect(build.runtime, handler).toBe('nodejs22.x');
       const fn = lambdaOf(build);
-      expect(fn.inputs.runtime, handler).toBe('nodejs20.x');
+      expect(fn.inputs.runtime, handler).toBe('nodejs22.x');
       expect(fn.inputs.environment, handler).toMatchObject({
         variables: {
           CAIRN_ARTIFACTS_BUCKET: bucket,
