@@ -2,19 +2,34 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SwiftS3, startSwiftS3 } from '../test/swift-s3.test-util.ts';
 import type { BlobStore } from './blob-store.ts';
 import { createFsBlobStore } from './blob-store-fs.ts';
 import { createS3BlobStore, createS3Client } from './blob-store-s3.ts';
 
-/** One contract, every implementation: S3 runs against fauxqs, a real S3 protocol server, in this process. */
+/**
+ * One contract, every implementation. S3 runs against two real S3 protocol servers: fauxqs, in this process
+ * (checks no signatures), and OpenStack Swift's s3api (Debian's packages; checks SigV4 signatures, so it also
+ * proves that the presigned URLs are validly signed and that tampered or expired ones are refused).
+ */
 
 let fauxqs: FauxqsServer;
 let s3: S3Client;
+let swift: SwiftS3;
+let swiftS3: S3Client;
 let root: string;
+/** A client for the Swift server, with the given credentials (by default the right ones). */
+const swiftClient = (credentials?: { accessKeyId: string; secretAccessKey: string }) =>
+  createS3Client({
+    endpoint: swift.endpoint,
+    region: swift.region,
+    credentials: credentials ?? { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
+    forcePathStyle: true,
+  });
 beforeAll(async () => {
   fauxqs = await startFauxqs({ port: 0, logger: false });
   fauxqs.createBucket('artifacts');
@@ -25,10 +40,15 @@ beforeAll(async () => {
     forcePathStyle: true,
   });
   root = mkdtempSync(join(tmpdir(), 'cairn-blob-contract-'));
+  swift = await startSwiftS3();
+  swiftS3 = swiftClient();
+  await swiftS3.send(new CreateBucketCommand({ Bucket: 'artifacts' }));
 });
 afterAll(async () => {
   s3?.destroy();
+  swiftS3?.destroy();
   await fauxqs?.stop();
+  await swift?.stop();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -43,6 +63,16 @@ const implementations: { name: string; presigns: boolean; open: () => BlobStore 
     presigns: true,
     open: () =>
       createS3BlobStore({ client: s3, bucket: 'artifacts', prefix: `${randomBytes(4).toString('hex')}/` }),
+  },
+  {
+    name: 'S3 (Swift s3api)',
+    presigns: true,
+    open: () =>
+      createS3BlobStore({
+        client: swiftS3,
+        bucket: 'artifacts',
+        prefix: `${randomBytes(4).toString('hex')}/`,
+      }),
   },
 ];
 
@@ -143,5 +173,89 @@ describe('the S3 store', () => {
   it('does not mistake a missing bucket for a missing blob', async () => {
     const store = createS3BlobStore({ client: s3, bucket: 'no-such-bucket' });
     await expect(store.get('models/abc.onnx')).rejects.toThrow();
+  });
+});
+
+describe('the S3 store on a server that checks signatures (Swift s3api)', () => {
+  const prefix = `${randomBytes(4).toString('hex')}/`;
+  const a = everyByte();
+  const b = new Uint8Array([1, 2, 3]);
+  let store: BlobStore & { downloadUrl: NonNullable<BlobStore['downloadUrl']> };
+  beforeAll(async () => {
+    store = createS3BlobStore({ client: swiftS3, bucket: 'artifacts', prefix }) as typeof store;
+    await store.put('models/a.onnx', a);
+    await store.put('models/b.onnx', b);
+  });
+  /** What a URL answers to plain fetch, with no credentials: 200 and the bytes, or the S3 error. */
+  const fetched = async (url: string | URL) => {
+    const res = await fetch(url);
+    const body = new Uint8Array(await res.arrayBuffer());
+    if (res.ok) return { status: res.status, body };
+    const xml = Buffer.from(body).toString();
+    const tag = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
+    return { status: res.status, code: tag('Code'), message: tag('Message') };
+  };
+
+  it('hands out presigned GETs that plain fetch can use: the server computes the same signature', async () => {
+    const url = await store.downloadUrl('models/a.onnx', 300);
+    expect(new URL(url).searchParams.get('X-Amz-Algorithm')).toBe('AWS4-HMAC-SHA256');
+    expect(url).not.toContain(swift.secretAccessKey);
+    expect(await fetched(url)).toEqual({ status: 200, body: a });
+  });
+
+  const tamperings: { what: string; tamper: (u: URL) => void }[] = [
+    {
+      what: 'its signature',
+      tamper: (u) => {
+        const sig = u.searchParams.get('X-Amz-Signature')!;
+        u.searchParams.set('X-Amz-Signature', sig.slice(0, -1) + (sig.endsWith('0') ? '1' : '0'));
+      },
+    },
+    // Another blob that exists: a server that checked nothing would answer 200 with b's bytes.
+    {
+      what: 'its key',
+      tamper: (u) => {
+        u.pathname = u.pathname.replace('/models/a.onnx', '/models/b.onnx');
+      },
+    },
+    { what: 'its lifetime', tamper: (u) => u.searchParams.set('X-Amz-Expires', '604800') },
+  ];
+  it.each(tamperings)('refuses a presigned GET with $what changed (403)', async ({ tamper }) => {
+    const url = new URL(await store.downloadUrl('models/a.onnx', 300));
+    expect((await fetched(url)).status).toBe(200);
+    tamper(url);
+    expect(await fetched(url)).toMatchObject({ status: 403, code: 'SignatureDoesNotMatch' });
+  });
+
+  it('refuses a presigned GET once its TTL has passed (403)', async () => {
+    // X-Amz-Date has whole seconds and the URL lives until that second + TTL: sign just after a second starts
+    // so that the 1 s URL is still valid for the first fetch.
+    await new Promise((r) => setTimeout(r, 1020 - (Date.now() % 1000)));
+    const url = await store.downloadUrl('models/b.onnx', 1);
+    expect(await fetched(url)).toEqual({ status: 200, body: b });
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await fetched(url)).toEqual({ status: 403, code: 'AccessDenied', message: 'Request has expired' });
+  });
+
+  it('refuses requests and URLs signed with a wrong secret or an unknown access key (403)', async () => {
+    for (const credentials of [
+      { accessKeyId: swift.accessKeyId, secretAccessKey: `${swift.secretAccessKey}x` },
+      // Real S3 would name this one InvalidAccessKeyId; tempauth answers it like a wrong signature.
+      { accessKeyId: 'cairn:nobody', secretAccessKey: swift.secretAccessKey },
+    ]) {
+      const client = swiftClient(credentials);
+      const wrong = createS3BlobStore({ client, bucket: 'artifacts', prefix }) as typeof store;
+      const refused = { name: 'SignatureDoesNotMatch', $metadata: { httpStatusCode: 403 } };
+      const who = credentials.accessKeyId;
+      await expect(wrong.get('models/a.onnx'), who).rejects.toMatchObject(refused);
+      await expect(wrong.exists('models/a.onnx'), who).rejects.toMatchObject({
+        $metadata: { httpStatusCode: 403 },
+      });
+      await expect(wrong.put('models/a.onnx', b), who).rejects.toMatchObject(refused);
+      const url = await wrong.downloadUrl('models/a.onnx', 300);
+      expect(await fetched(url), who).toMatchObject({ status: 403, code: 'SignatureDoesNotMatch' });
+      client.destroy();
+    }
+    expect(await store.get('models/a.onnx')).toEqual(a);
   });
 });

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../cli/demo/cloud-process.ts';
 
 /**
  * A real Orthanc (Debian's `orthanc` + `orthanc-dicomweb`) for tests: its own temp storage, a free HTTP port
@@ -16,17 +16,6 @@ export interface Orthanc {
 }
 
 const PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startOrthanc(dir: string): Promise<Orthanc> {
   const port = await freePort();
