@@ -29,7 +29,11 @@ export default $config({
     const runtime = 'nodejs22.x';
     // drizzle-kit's migrations (functions/db/drizzle.config.ts), at the same path in each function's package.
     const migrations = 'functions/db/migrations';
-    const artifacts = new sst.aws.Bucket('Artifacts');
+    const artifacts = new sst.aws.Bucket('Artifacts', {
+      // Direct model uploads stage under uploads/ (functions/api/routes/models.ts) and are deleted when they
+      // become a model; an abandoned one (its URL lives 15 minutes, the upload an hour) is swept here.
+      lifecycle: [{ id: 'expire-staged-uploads', prefix: 'uploads/', expiresIn: '2 days' }],
+    });
     const deadLetters = new sst.aws.Queue('ReportsDeadLetter');
     const reports = new sst.aws.Queue('Reports', {
       // Longer than the ingest function may run, so SQS never redelivers a record still being handled.
@@ -82,6 +86,10 @@ export default $config({
       handler: 'functions/lambda.handler',
       runtime,
       url: true,
+      // Completing a direct upload copies, streams and hashes up to 512 MiB in the bucket: more than the
+      // default 20 s and 1 GB leave room for.
+      timeout: '5 minutes',
+      memory: '2048 MB',
       ...packaging,
       environment,
       // Linking grants the permissions: read/write the bucket (and presign GETs), send to the queue, and read

@@ -28,7 +28,7 @@ export class CloudUnreachable extends CliError {
   }
 }
 
-type Body = { json: unknown } | { form: FormData } | undefined;
+type Body = { json: unknown } | { form: FormData } | { raw: Uint8Array } | undefined;
 
 /** A small client for the Cairn cloud API (/v1), shared by the agent and the role commands of the CLI. */
 export class CloudApi {
@@ -65,6 +65,23 @@ export class CloudApi {
     return new Uint8Array(await artifact.arrayBuffer());
   }
 
+  /**
+   * Uploads bytes to a presigned PUT URL the cloud handed out (a direct model upload): like the second hop of
+   * `bytes`, without the API token, and with the signed query kept out of the sent-log.
+   */
+  async putPresigned(url: string, bytes: Uint8Array): Promise<void> {
+    const target = new URL(url, this.baseUrl);
+    if (target.protocol !== 'https:' && target.protocol !== 'http:')
+      throw new CloudRefusal(400, 'bad-upload-url', `The cloud handed out a ${target.protocol} upload URL.`);
+    const res = await this.send(
+      'PUT',
+      target.toString(),
+      { raw: bytes },
+      { redirect: 'error', anonymous: true },
+    );
+    await res.body?.cancel();
+  }
+
   private async send(
     method: string,
     path: string,
@@ -86,6 +103,10 @@ export class CloudApi {
       headers['content-type'] = req.headers.get('content-type') ?? '';
       logged = new Uint8Array(await req.arrayBuffer());
       payload = logged;
+    } else if (body && 'raw' in body) {
+      // No content-type: a presigned PUT signs none, and the length comes from the bytes.
+      logged = body.raw;
+      payload = body.raw as Uint8Array<ArrayBuffer>;
     }
     // A presigned URL's query is a credential for the bucket: the sent-log keeps where the request went, not that.
     const shown = opts.anonymous ? `${url.split('?')[0]}${url.includes('?') ? '?…' : ''}` : url;

@@ -1,4 +1,6 @@
 import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
@@ -29,7 +31,8 @@ export function createS3Client(
 
 /**
  * Model artifacts in an S3 bucket, under an optional key prefix (so one bucket can serve several stages).
- * Clients download through presigned GET URLs instead of through the API.
+ * Clients download through presigned GET URLs instead of through the API, and vendors upload models through
+ * presigned PUT URLs (direct uploads).
  */
 export function createS3BlobStore(opts: { client: S3Client; bucket: string; prefix?: string }): BlobStore {
   const { client, bucket } = opts;
@@ -75,13 +78,58 @@ export function createS3BlobStore(opts: { client: S3Client; bucket: string; pref
       }
     },
     async downloadUrl(key, ttlSeconds) {
-      if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_URL_TTL_SECONDS)
-        throw new RangeError(`a download URL lives 1 to ${MAX_URL_TTL_SECONDS} whole seconds`);
+      assertTtl(ttlSeconds, 'a download URL');
       return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: keyOf(key) }), {
         expiresIn: ttlSeconds,
       });
     },
+    async uploadUrl(key, ttlSeconds, contentLength) {
+      assertTtl(ttlSeconds, 'an upload URL');
+      if (!Number.isSafeInteger(contentLength) || contentLength < 0)
+        throw new RangeError('an upload URL is for a whole, non-negative number of bytes');
+      // Content-Length stays a signed header (only x-amz-* headers are hoisted into the query), so S3 refuses
+      // a body of any other length. No checksum parameter: the client's WHEN_REQUIRED setting keeps the SDK
+      // from signing the checksum of an empty body, which real S3 would hold against the real one.
+      return getSignedUrl(
+        client,
+        new PutObjectCommand({ Bucket: bucket, Key: keyOf(key), ContentLength: contentLength }),
+        { expiresIn: ttlSeconds },
+      );
+    },
+    async getStream(key) {
+      try {
+        const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: keyOf(key) }));
+        // In Node the SDK's body is a Readable: async-iterable, and destroyed when a reader stops early.
+        const body = res.Body as unknown as AsyncIterable<Uint8Array> | undefined;
+        if (!body || !(Symbol.asyncIterator in body))
+          throw new Error(`S3 returned no body stream for ${bucket}/${keyOf(key)}`);
+        return body;
+      } catch (err) {
+        if (isMissingKey(err)) return null;
+        throw err;
+      }
+    },
+    async copy(from, to) {
+      // CopyObject reads one consistent version of the source, however the source changes meanwhile.
+      try {
+        await client.send(
+          new CopyObjectCommand({ Bucket: bucket, Key: keyOf(to), CopySource: `${bucket}/${keyOf(from)}` }),
+        );
+        return true;
+      } catch (err) {
+        if (isMissingKey(err)) return false;
+        throw err;
+      }
+    },
+    async delete(key) {
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: keyOf(key) }));
+    },
   };
+}
+
+function assertTtl(ttlSeconds: number, what: string): void {
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_URL_TTL_SECONDS)
+    throw new RangeError(`${what} lives 1 to ${MAX_URL_TTL_SECONDS} whole seconds`);
 }
 
 /**

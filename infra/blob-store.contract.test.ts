@@ -7,7 +7,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SwiftS3, startSwiftS3 } from '../test/swift-s3.test-util.ts';
-import type { BlobStore } from './blob-store.ts';
+import { type BlobStore, directUploadsOf } from './blob-store.ts';
 import { createFsBlobStore } from './blob-store-fs.ts';
 import { createS3BlobStore, createS3Client } from './blob-store-s3.ts';
 
@@ -135,6 +135,37 @@ describe.each(implementations)('the blob store contract: $name', ({ presigns, op
   });
 });
 
+describe.each(implementations)('direct uploads: $name', ({ presigns, open }) => {
+  it(
+    presigns
+      ? 'takes a presigned PUT from plain fetch, streams it, copies it and deletes it'
+      : 'has no direct uploads',
+    async () => {
+      const store = open();
+      expect(directUploadsOf(store) !== null).toBe(presigns);
+      const direct = directUploadsOf(store);
+      if (!direct) return;
+      const bytes = everyByte();
+      const url = await direct.uploadUrl('uploads/u1.onnx', 300, bytes.byteLength);
+      const put = await fetch(url, { method: 'PUT', body: bytes });
+      expect(put.status).toBe(200);
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of (await direct.getStream('uploads/u1.onnx'))!) chunks.push(chunk);
+      expect(new Uint8Array(Buffer.concat(chunks))).toEqual(bytes);
+      expect(await direct.copy('uploads/u1.onnx', 'models/u1.onnx')).toBe(true);
+      expect(await direct.get('models/u1.onnx')).toEqual(bytes);
+      await direct.delete('uploads/u1.onnx');
+      expect(await direct.exists('uploads/u1.onnx')).toBe(false);
+      await direct.delete('uploads/u1.onnx');
+      expect(await direct.getStream('uploads/u1.onnx')).toBeNull();
+      expect(await direct.copy('uploads/u1.onnx', 'models/u2.onnx')).toBe(false);
+      expect(await direct.exists('models/u2.onnx')).toBe(false);
+      await expect(direct.uploadUrl('../x', 300, 1)).rejects.toThrow(TypeError);
+      await expect(direct.copy('models/u1.onnx', 'A.onnx')).rejects.toThrow(TypeError);
+    },
+  );
+});
+
 describe('the S3 store', () => {
   const checksumParams = (url: string) =>
     [...new URL(url).searchParams.keys()].filter((k) => k.toLowerCase().startsWith('x-amz-checksum'));
@@ -144,6 +175,11 @@ describe('the S3 store', () => {
     const url = await store.downloadUrl!('models/abc.onnx', 300);
     expect(new URL(url).searchParams.get('X-Amz-Expires')).toBe('300');
     expect(checksumParams(url)).toEqual([]);
+    const upload = new URL(await store.uploadUrl!('uploads/abc.onnx', 900, 7_000_000));
+    expect(checksumParams(upload.toString())).toEqual([]);
+    expect(upload.searchParams.get('X-Amz-Expires')).toBe('900');
+    // The length is signed: S3 refuses a body of another length.
+    expect(upload.searchParams.get('X-Amz-SignedHeaders')?.split(';')).toContain('content-length');
     // The client's checksum setting is what keeps them out: a PUT presigned with it has none, while a client
     // left at the SDK's default adds one (so this test would catch the setting being dropped).
     const put = new PutObjectCommand({ Bucket: 'artifacts', Key: 'models/up.onnx' });
@@ -166,8 +202,14 @@ describe('the S3 store', () => {
     expect(await createS3BlobStore({ client: s3, bucket: 'artifacts' }).exists('models/p.onnx')).toBe(false);
     for (const prefix of ['stage-a', '../', '/x/', 'A/'])
       expect(() => createS3BlobStore({ client: s3, bucket: 'artifacts', prefix }), prefix).toThrow(TypeError);
-    for (const ttl of [0, -1, 1.5, 8 * 24 * 3600])
+    for (const ttl of [0, -1, 1.5, 8 * 24 * 3600]) {
       await expect(store.downloadUrl!('models/p.onnx', ttl), String(ttl)).rejects.toThrow(RangeError);
+      await expect(store.uploadUrl!('uploads/p.onnx', ttl, 1), String(ttl)).rejects.toThrow(RangeError);
+    }
+    for (const length of [-1, 1.5, Number.NaN])
+      await expect(store.uploadUrl!('uploads/p.onnx', 60, length), String(length)).rejects.toThrow(
+        RangeError,
+      );
   });
 
   it('does not mistake a missing bucket for a missing blob', async () => {
@@ -225,6 +267,29 @@ describe('the S3 store on a server that checks signatures (Swift s3api)', () => 
     expect((await fetched(url)).status).toBe(200);
     tamper(url);
     expect(await fetched(url)).toMatchObject({ status: 403, code: 'SignatureDoesNotMatch' });
+  });
+
+  it('takes a presigned PUT from uploadUrl; refuses it tampered with, or with a body of another length (403)', async () => {
+    const bytes = everyByte();
+    const url = await store.uploadUrl!('uploads/signed.onnx', 300, bytes.byteLength);
+    const tampered = new URL(url);
+    const sig = tampered.searchParams.get('X-Amz-Signature')!;
+    tampered.searchParams.set('X-Amz-Signature', sig.slice(0, -1) + (sig.endsWith('0') ? '1' : '0'));
+    const put = async (u: string | URL, body: Uint8Array) => {
+      const res = await fetch(u, { method: 'PUT', body });
+      const xml = await res.text();
+      return { status: res.status, code: /<Code>([^<]*)<\/Code>/.exec(xml)?.[1] };
+    };
+    expect(await put(tampered, bytes)).toEqual({ status: 403, code: 'SignatureDoesNotMatch' });
+    // Another key in the same URL: the key is signed too.
+    const otherKey = new URL(url);
+    otherKey.pathname = otherKey.pathname.replace('/uploads/signed.onnx', '/models/a.onnx');
+    expect(await put(otherKey, bytes)).toEqual({ status: 403, code: 'SignatureDoesNotMatch' });
+    expect(await put(url, bytes.subarray(1))).toMatchObject({ status: 403 });
+    expect(await store.exists('uploads/signed.onnx')).toBe(false);
+    expect(await put(url, bytes)).toEqual({ status: 200, code: undefined });
+    expect(await store.get('uploads/signed.onnx')).toEqual(bytes);
+    expect(await store.get('models/a.onnx')).toEqual(a);
   });
 
   it('refuses a presigned GET once its TTL has passed (403)', async () => {

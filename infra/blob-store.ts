@@ -12,6 +12,29 @@ export interface BlobStore {
    * the bytes through itself. It does not check that the key exists.
    */
   downloadUrl?(key: string, ttlSeconds: number): Promise<string>;
+  /**
+   * A URL that lets anyone holding it PUT exactly `contentLength` bytes to `key`, without other credentials,
+   * for `ttlSeconds` (the length is signed where the backend can: S3 then refuses a body of another length).
+   * With `getStream`, `copy` and `delete` it lets clients upload large models past the API (direct uploads):
+   * the API hands out the URL, then streams the staged object to hash it and copies it into place.
+   */
+  uploadUrl?(key: string, ttlSeconds: number, contentLength: number): Promise<string>;
+  /** The blob's bytes as a stream, for hashing a large object without holding it; null when missing. */
+  getStream?(key: string): Promise<AsyncIterable<Uint8Array> | null>;
+  /** Copies one blob to another key, server-side where the backend can; false when `from` is missing. */
+  copy?(from: string, to: string): Promise<boolean>;
+  /** Deletes a blob; a missing one is not an error. */
+  delete?(key: string): Promise<void>;
+}
+
+/** The methods a store needs for direct uploads, when it has them all (S3); null otherwise (a folder). */
+export type DirectUploadStore = BlobStore &
+  Required<Pick<BlobStore, 'uploadUrl' | 'getStream' | 'copy' | 'delete'>>;
+
+export function directUploadsOf(store: BlobStore): DirectUploadStore | null {
+  return store.uploadUrl && store.getStream && store.copy && store.delete
+    ? (store as DirectUploadStore)
+    : null;
 }
 
 const KEY = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;

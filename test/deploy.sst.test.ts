@@ -133,6 +133,25 @@ describe('sst.config.ts run() under Pulumi mocks', () => {
     expect(ofType('aws:lambda/function:Function')).toHaveLength(2);
   });
 
+  it('sweeps abandoned direct uploads from the bucket, and gives the API room to seal and hash a model', () => {
+    const lifecycles = ofType('aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration');
+    expect(lifecycles).toHaveLength(1);
+    const rules = (lifecycles[0] as Registered).inputs.rules as {
+      status: string;
+      filter?: { prefix?: string };
+      expiration?: { days?: number };
+    }[];
+    expect(rules).toHaveLength(1);
+    expect(rules[0]).toMatchObject({
+      status: 'Enabled',
+      filter: { prefix: 'uploads/' },
+      expiration: { days: 2 },
+    });
+    const api = lambdaOf(buildOf('functions/lambda.handler'));
+    expect(Number(api.inputs.timeout)).toBeGreaterThanOrEqual(300);
+    expect(Number(api.inputs.memorySize)).toBeGreaterThanOrEqual(2048);
+  });
+
   it('redrives a report to the dead-letter queue after 5 receives', () => {
     const reports = one('aws:sqs/queue:Queue', 'ReportsQueue');
     expect(JSON.parse(String(reports.inputs.redrivePolicy))).toEqual({

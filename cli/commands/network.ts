@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { Comparison } from '../../schemas/comparison.ts';
-import { CloudApi } from '../cloud-api.ts';
+import { CloudApi, CloudRefusal } from '../cloud-api.ts';
 import { CliError } from '../errors.ts';
 import { addOutputOption, print } from '../output.ts';
 import { renderComparison } from '../render-comparison.ts';
@@ -245,6 +245,11 @@ public:  ${k.publicKeyPath} ` + '(register it: cairn model register-key)\n',
     });
 }
 
+/**
+ * Submits a model. Where the cloud offers direct uploads (on AWS: the API's body limit is 6 MB), the bytes go
+ * to the blob store through a presigned PUT and the API only sees the manifest; a cloud that keeps models
+ * itself (the embedded one) or predates direct uploads takes the multipart body.
+ */
 export async function submitModel(
   client: CloudApi,
   manifestPath: string,
@@ -252,14 +257,50 @@ export async function submitModel(
   signaturePath?: string,
 ): Promise<{ modelId: string; sha256: string; signingKeyId?: string | null }> {
   const manifestText = readFileOrFail(manifestPath, 'manifest').toString('utf8');
+  let manifest: unknown;
   try {
-    JSON.parse(manifestText);
+    manifest = JSON.parse(manifestText);
   } catch {
     throw new CliError(`manifest: ${manifestPath} is not valid JSON`);
   }
+  const onnx = readFileOrFail(onnxPath, 'onnx');
+  const signatureText = signaturePath
+    ? readFileOrFail(signaturePath, 'signature').toString('utf8')
+    : undefined;
+  const upload = await startDirectUpload(client, onnx.byteLength);
+  if (upload) {
+    let signature: unknown;
+    if (signatureText !== undefined) {
+      try {
+        signature = JSON.parse(signatureText);
+      } catch {
+        throw new CliError(`signature: ${signaturePath} is not valid JSON`);
+      }
+    }
+    await client.putPresigned(upload.url, onnx);
+    return client.json('POST', `/v1/models/uploads/${encodeURIComponent(upload.uploadId)}/complete`, {
+      json: { manifest, ...(signature !== undefined ? { signature } : {}) },
+    });
+  }
   const form = new FormData();
   form.set('manifest', manifestText);
-  form.set('onnx', new Blob([readFileOrFail(onnxPath, 'onnx')]), basename(onnxPath));
-  if (signaturePath) form.set('signature', readFileOrFail(signaturePath, 'signature').toString('utf8'));
+  form.set('onnx', new Blob([onnx]), basename(onnxPath));
+  if (signatureText !== undefined) form.set('signature', signatureText);
   return client.json('POST', '/v1/models', { form });
+}
+
+/** A presigned upload for `size` bytes, or null when the cloud takes models in the request body only. */
+async function startDirectUpload(
+  client: CloudApi,
+  size: number,
+): Promise<{ uploadId: string; url: string } | null> {
+  try {
+    return await client.json('POST', '/v1/models/uploads', { json: { size } });
+  } catch (err) {
+    const unavailable =
+      err instanceof CloudRefusal &&
+      (err.code === 'direct-upload-unavailable' || (err.status === 404 && err.code === 'route-not-found'));
+    if (unavailable) return null;
+    throw err;
+  }
 }

@@ -146,6 +146,15 @@ const attacks: { who: string; secrets: () => string[]; cases: Case[] }[] = [
         expect: REFUSED,
       },
       {
+        // A direct upload is its creator's: another vendor's completion is a 404 (on S3, too:
+        // routes/models.upload.test.ts); this embedded cloud has none to find.
+        route: 'POST /v1/models/uploads/:id/complete',
+        path: () => `/v1/models/uploads/upl_${'0'.repeat(32)}/complete`,
+        token: vendorB,
+        json: () => ({ manifest: testManifest({ version: '7.0.0' }) }),
+        expect: REFUSED,
+      },
+      {
         route: 'GET /v1/campaigns/:id',
         path: () => `/v1/campaigns/${acmeOnly.campaignId}`,
         token: vendorB,
@@ -217,6 +226,13 @@ const attacks: { who: string; secrets: () => string[]; cases: Case[] }[] = [
         expect: REFUSED,
       },
       { route: 'GET /v1/jobs', path: () => '/v1/jobs', token: siteB, expect: [200] },
+      {
+        route: 'POST /v1/models/uploads',
+        path: () => '/v1/models/uploads',
+        token: siteB,
+        json: () => ({ size: 10 }),
+        expect: REFUSED,
+      },
       {
         route: 'GET /v1/models/:id',
         path: () => `/v1/models/${acmeOnly.modelId}`,

@@ -127,6 +127,27 @@ export const models = sqliteTable(
   (t) => [uniqueIndex('models_identity_idx').on(t.vendorId, t.name, t.version)],
 );
 
+/**
+ * Direct model uploads (POST /v1/models/uploads): a staging key in the blob store that the creator PUTs the
+ * ONNX bytes to through a presigned URL, then completes. Only the creator's vendor (an admin's upload: the
+ * creating token) may complete it, once, before `expiresAt`; `modelId` is the model it became.
+ */
+export const modelUploads = sqliteTable('model_uploads', {
+  id: text('id').primaryKey(),
+  tokenId: text('token_id')
+    .notNull()
+    .references(() => apiTokens.id),
+  /** The creator's vendor; null when an admin created it. */
+  vendorId: text('vendor_id').references(() => vendors.id),
+  blobKey: text('blob_key').notNull(),
+  /** The declared length in bytes, signed into the upload URL. */
+  size: integer('size').notNull(),
+  createdAt: createdAt(),
+  expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+  completedAt: integer('completed_at', { mode: 'timestamp_ms' }),
+  modelId: text('model_id').references(() => models.id),
+});
+
 export const campaigns = sqliteTable('campaigns', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),

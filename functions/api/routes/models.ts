@@ -1,13 +1,14 @@
-import { createHash } from 'node:crypto';
-import { and, eq, inArray } from 'drizzle-orm';
+import { createHash, randomBytes } from 'node:crypto';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
+import { type DirectUploadStore, directUploadsOf } from '../../../infra/blob-store.ts';
 import { Id } from '../../../schemas/common.ts';
 import { ModelManifest } from '../../../schemas/model-manifest.ts';
 import { checkModelSignature, ModelSignature } from '../../../schemas/model-signature.ts';
 import { actorOf, commitAudited } from '../../audit/append.ts';
-import { jobs, models, vendorKeys, vendors } from '../../db/schema.ts';
+import { jobs, models, modelUploads, vendorKeys, vendors } from '../../db/schema.ts';
 import { type CloudDeps, limitsOf } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
 import { newId } from '../../secrets.ts';
@@ -18,8 +19,22 @@ import { invalidRequest, validate } from '../validate.ts';
 
 const ModelParam = z.object({ id: Id });
 
+/** A presigned upload URL is the only credential the bucket sees: short-lived, one key, one length. */
+const UPLOAD_URL_TTL_S = 15 * 60;
+/** How long after creation an upload may be completed (the PUT of 512 MiB may take a while). */
+const UPLOAD_COMPLETE_WINDOW_MS = 60 * 60 * 1000;
+
+const UploadParam = z.object({ id: z.string().regex(/^upl_[0-9a-f]{32}$/, 'an upload id') });
+const CreateUpload = z.object({ size: z.number().int().positive() }).strict();
+/** Manifest and signature are parsed as the multipart route parses its fields, with the same codes. */
+const CompleteUpload = z
+  .object({ manifest: z.unknown(), signature: z.unknown().optional() })
+  .strict()
+  .refine((b) => b.manifest !== undefined, { message: 'the manifest is required', path: ['manifest'] });
+
 export function modelRoutes(deps: CloudDeps) {
   const guard = createGuard(deps);
+  const limit = limitsOf(deps).modelUploadBytes;
   const tooLarge = () => {
     throw new ApiError(413, 'body-too-large', 'The model upload is larger than this cloud accepts.');
   };
@@ -27,72 +42,105 @@ export function modelRoutes(deps: CloudDeps) {
     .post(
       '/models',
       guard('admin', 'vendor'),
-      bodyLimit({ maxSize: limitsOf(deps).modelUploadBytes, onError: tooLarge }),
+      bodyLimit({ maxSize: limit, onError: tooLarge }),
       async (c) => {
         const p = c.get('principal');
         const { manifest, onnx, signature } = await readUpload(c.req.raw);
-        if (p.role === 'vendor' && manifest.vendor !== p.vendorId)
-          throw new ApiError(403, 'forbidden', "A vendor token can only submit its own vendor's models.");
-        const vendor = await deps.db.query.vendors.findFirst({ where: eq(vendors.id, manifest.vendor) });
-        if (!vendor) throw notFound('vendor');
         const sha256 = createHash('sha256').update(onnx).digest('hex');
-        if (manifest.sha256 !== undefined && manifest.sha256 !== sha256)
-          throw new ApiError(
-            400,
-            'sha256-mismatch',
-            'manifest.sha256 does not match the uploaded ONNX bytes.',
-          );
-        const signingKeyId = await checkSubmissionSignature(deps, manifest, sha256, signature);
-        const identity = and(
-          eq(models.vendorId, manifest.vendor),
-          eq(models.name, manifest.name),
-          eq(models.version, manifest.version),
-        );
-        if (await deps.db.query.models.findFirst({ where: identity, columns: { id: true } }))
-          throw modelExists();
+        const signingKeyId = await admitModel(deps, p, manifest, sha256, signature);
         // Content-addressed: the same bytes under two model versions are stored once.
-        const blobKey = `models/${sha256}.onnx`;
+        const blobKey = modelBlobKey(sha256);
         if (!(await deps.blobs.exists(blobKey))) await deps.blobs.put(blobKey, onnx);
-        const pinned: ModelManifest = { ...manifest, sha256 };
-        const modelId = newId('mdl');
-        const {
-          results: [[row]],
-        } = await commitAudited(
-          deps,
-          () =>
-            [
-              deps.db
-                .insert(models)
-                .values({
-                  id: modelId,
-                  vendorId: manifest.vendor,
-                  name: manifest.name,
-                  version: manifest.version,
-                  sha256,
-                  manifest: pinned,
-                  blobKey,
-                  signature,
-                  signingKeyId,
-                  createdAt: deps.clock.now(),
-                })
-                .onConflictDoNothing()
-                .returning(),
-            ] as const,
-          {
-            actor: actorOf(p),
-            action: 'model.submitted',
-            target: modelId,
-            detail: {
-              vendorId: manifest.vendor,
-              name: manifest.name,
-              version: manifest.version,
-              sha256,
-              signingKeyId,
-            },
-          },
-        );
-        if (!row) throw modelExists();
-        return c.json({ modelId: row.id, sha256, manifest: pinned, signingKeyId }, 201);
+        return c.json(await registerModel(deps, p, { manifest, sha256, signature, signingKeyId }), 201);
+      },
+    )
+    .post('/models/uploads', guard('admin', 'vendor'), validate('json', CreateUpload), async (c) => {
+      // Direct uploads: the bytes go to the blob store through a presigned PUT, never through the API (whose
+      // body limit on AWS Lambda is 6 MB). Only stores that clients can reach have them.
+      const blobs = directUploadsOrRefuse(deps);
+      const p = c.get('principal');
+      const { size } = c.req.valid('json');
+      if (size > limit) throw modelTooLarge(limit);
+      const id = `upl_${randomBytes(16).toString('hex')}`;
+      const blobKey = `uploads/${id}.onnx`;
+      const now = deps.clock.now();
+      const url = await blobs.uploadUrl(blobKey, UPLOAD_URL_TTL_S, size);
+      const expiresAt = new Date(now.getTime() + UPLOAD_COMPLETE_WINDOW_MS);
+      await deps.db.insert(modelUploads).values({
+        id,
+        tokenId: p.tokenId,
+        vendorId: p.role === 'vendor' ? p.vendorId : null,
+        blobKey,
+        size,
+        createdAt: now,
+        expiresAt,
+      });
+      return c.json(
+        {
+          uploadId: id,
+          url,
+          method: 'PUT',
+          size,
+          /** The URL must be used (the PUT started) before this. */
+          urlExpiresAt: new Date(now.getTime() + UPLOAD_URL_TTL_S * 1000).toISOString(),
+          /** The upload must be completed before this. */
+          expiresAt: expiresAt.toISOString(),
+        },
+        201,
+      );
+    })
+    .post(
+      '/models/uploads/:id/complete',
+      guard('admin', 'vendor'),
+      validate('param', UploadParam),
+      validate('json', CompleteUpload),
+      async (c) => {
+        const p = c.get('principal');
+        const upload = await findOwnUpload(deps, p, c.req.valid('param').id);
+        const blobs = directUploadsOrRefuse(deps);
+        if (upload.completedAt)
+          throw new ApiError(409, 'upload-completed', 'This upload has already become a model.');
+        if (upload.expiresAt <= deps.clock.now())
+          throw new ApiError(410, 'upload-expired', 'This upload has expired: start a new one.');
+        const body = c.req.valid('json');
+        const manifest = parseManifest(body.manifest);
+        const signature = body.signature == null ? null : parseSignature(body.signature);
+        // The checks that need no bytes first, so that a refusal costs no 512 MiB read.
+        await admitModel(deps, p, manifest, null, signature);
+        // Seal: a copy under a key no URL can write, so that the bytes hashed are the bytes stored even if the
+        // staged object is PUT again meanwhile (the URL stays valid for its TTL). One sealed key per request.
+        const sealed = `uploads/${upload.id}.${randomBytes(8).toString('hex')}.sealed`;
+        try {
+          if (!(await blobs.copy(upload.blobKey, sealed)))
+            throw new ApiError(
+              409,
+              'upload-missing',
+              "Nothing has been uploaded to this upload's URL: PUT the ONNX bytes there first.",
+            );
+          const { sha256, size } = await hashBlob(blobs, sealed, limit);
+          if (size !== upload.size)
+            throw new ApiError(
+              400,
+              'upload-size-mismatch',
+              `The uploaded object has ${size} bytes, not the ${upload.size} declared.`,
+            );
+          const signingKeyId = await admitModel(deps, p, manifest, sha256, signature);
+          const blobKey = modelBlobKey(sha256);
+          if (!(await blobs.exists(blobKey)) && !(await blobs.copy(sealed, blobKey)))
+            throw new Error('the sealed upload vanished before it was stored');
+          const result = await registerModel(
+            deps,
+            p,
+            { manifest, sha256, signature, signingKeyId },
+            upload.id,
+          );
+          // The model is registered: a staged object that fails to go is only litter, which the bucket's
+          // lifecycle rule (sst.config.ts) sweeps from uploads/.
+          await blobs.delete(upload.blobKey).catch(() => {});
+          return c.json(result, 201);
+        } finally {
+          await blobs.delete(sealed).catch(() => {});
+        }
       },
     )
     .get('/models', guard('admin', 'coordinator', 'vendor', 'site'), async (c) => {
@@ -135,6 +183,173 @@ export function modelRoutes(deps: CloudDeps) {
         });
       },
     );
+}
+
+const modelBlobKey = (sha256: string) => `models/${sha256}.onnx`;
+
+const modelTooLarge = (limit: number) =>
+  new ApiError(413, 'model-too-large', `The model is larger than this cloud accepts (${limit} bytes).`);
+
+function directUploadsOrRefuse(deps: CloudDeps): DirectUploadStore {
+  const blobs = directUploadsOf(deps.blobs);
+  if (!blobs)
+    throw new ApiError(
+      409,
+      'direct-upload-unavailable',
+      'This cloud keeps models itself: send the model to POST /v1/models as multipart/form-data.',
+    );
+  return blobs;
+}
+
+/** An upload the principal may complete; 404 for another vendor's (or another admin token's), as for models. */
+async function findOwnUpload(deps: CloudDeps, p: Principal, id: string) {
+  const row = await deps.db.query.modelUploads.findFirst({ where: eq(modelUploads.id, id) });
+  const own =
+    row !== undefined &&
+    (row.vendorId === null ? p.tokenId === row.tokenId : p.role === 'vendor' && p.vendorId === row.vendorId);
+  if (!row || !own) throw notFound('upload');
+  return row;
+}
+
+/** sha256 and length of a stored blob, read as a stream; refused as soon as it passes `limit` bytes. */
+async function hashBlob(
+  blobs: DirectUploadStore,
+  key: string,
+  limit: number,
+): Promise<{ sha256: string; size: number }> {
+  const stream = await blobs.getStream(key);
+  if (!stream) throw new Error('the sealed upload vanished before it was hashed');
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.byteLength;
+    if (size > limit) throw modelTooLarge(limit); // leaving the loop closes the stream
+    hash.update(chunk);
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/**
+ * Every check a submission passes before anything is stored, for both routes: the vendor scope of the token,
+ * the vendor, the manifest's sha256 against the bytes', the vendor signature, and a free name and version.
+ * With `sha256` null (bytes not read yet) only what does not depend on them; call it again with the hash.
+ * Returns the key id the signature verified against (null: unsigned, or not checked yet).
+ */
+async function admitModel(
+  deps: CloudDeps,
+  p: Principal,
+  manifest: ModelManifest,
+  sha256: string | null,
+  signature: ModelSignature | null,
+): Promise<string | null> {
+  if (p.role === 'vendor' && manifest.vendor !== p.vendorId)
+    throw new ApiError(403, 'forbidden', "A vendor token can only submit its own vendor's models.");
+  const vendor = await deps.db.query.vendors.findFirst({ where: eq(vendors.id, manifest.vendor) });
+  if (!vendor) throw notFound('vendor');
+  let signingKeyId: string | null = null;
+  if (sha256 !== null) {
+    if (manifest.sha256 !== undefined && manifest.sha256 !== sha256)
+      throw new ApiError(400, 'sha256-mismatch', 'manifest.sha256 does not match the uploaded ONNX bytes.');
+    signingKeyId = await checkSubmissionSignature(deps, manifest, sha256, signature);
+  }
+  const identity = and(
+    eq(models.vendorId, manifest.vendor),
+    eq(models.name, manifest.name),
+    eq(models.version, manifest.version),
+  );
+  if (await deps.db.query.models.findFirst({ where: identity, columns: { id: true } })) throw modelExists();
+  return signingKeyId;
+}
+
+/**
+ * Registers an admitted model whose bytes are stored under models/<sha256>.onnx, with its audit entry, in one
+ * transaction; a direct upload is marked completed in the same one. A racing submission of the same name and
+ * version leaves nothing (409 model-exists).
+ */
+async function registerModel(
+  deps: CloudDeps,
+  p: Principal,
+  m: {
+    manifest: ModelManifest;
+    sha256: string;
+    signature: ModelSignature | null;
+    signingKeyId: string | null;
+  },
+  uploadId?: string,
+) {
+  const { manifest, sha256, signature, signingKeyId } = m;
+  const pinned: ModelManifest = { ...manifest, sha256 };
+  const modelId = newId('mdl');
+  const inserted = sql`exists (select 1 from ${models} where ${models.id} = ${modelId})`;
+  const now = deps.clock.now();
+  const row = {
+    id: modelId,
+    vendorId: manifest.vendor,
+    name: manifest.name,
+    version: manifest.version,
+    sha256,
+    manifest: pinned,
+    blobKey: modelBlobKey(sha256),
+    signature,
+    signingKeyId,
+    createdAt: now,
+  };
+  const change = () => {
+    if (uploadId === undefined)
+      return [deps.db.insert(models).values(row).onConflictDoNothing().returning()] as const;
+    // A direct upload becomes at most one model: claim it first, only while no model has this identity (so
+    // the insert below cannot meet a conflict and leave the claim behind), and insert only if the claim took.
+    return [
+      deps.db
+        .update(modelUploads)
+        .set({ completedAt: now })
+        .where(
+          and(
+            eq(modelUploads.id, uploadId),
+            isNull(modelUploads.completedAt),
+            sql`not exists (select 1 from ${models} where ${models.vendorId} = ${row.vendorId}
+              and ${models.name} = ${row.name} and ${models.version} = ${row.version})`,
+          ),
+        ),
+      deps.db.run(sql`insert into ${models} (id, vendor_id, name, version, sha256, manifest, blob_key, signature,
+          signing_key_id, created_at)
+        select ${row.id}, ${row.vendorId}, ${row.name}, ${row.version}, ${row.sha256}, ${JSON.stringify(pinned)},
+          ${row.blobKey}, ${signature === null ? null : JSON.stringify(signature)}, ${signingKeyId}, ${now.getTime()}
+        where changes() = 1`),
+      deps.db
+        .update(modelUploads)
+        .set({ modelId })
+        .where(and(eq(modelUploads.id, uploadId), inserted)),
+    ] as const;
+  };
+  const { audited } = await commitAudited(
+    deps,
+    change,
+    {
+      actor: actorOf(p),
+      action: 'model.submitted',
+      target: modelId,
+      detail: {
+        vendorId: manifest.vendor,
+        name: manifest.name,
+        version: manifest.version,
+        sha256,
+        signingKeyId,
+        ...(uploadId === undefined ? {} : { uploadId }),
+      },
+    },
+    { when: inserted },
+  );
+  if (!audited) {
+    const upload =
+      uploadId === undefined
+        ? undefined
+        : await deps.db.query.modelUploads.findFirst({ where: eq(modelUploads.id, uploadId) });
+    if (upload?.completedAt)
+      throw new ApiError(409, 'upload-completed', 'This upload has already become a model.');
+    throw modelExists();
+  }
+  return { modelId, sha256, manifest: pinned, signingKeyId };
 }
 
 const modelExists = () =>
@@ -202,11 +417,16 @@ async function readUpload(
   } catch {
     throw new ApiError(400, 'invalid-manifest', 'The manifest field is not valid JSON.');
   }
-  const parsed = ModelManifest.safeParse(manifestJson);
-  if (!parsed.success) throw invalidRequest(parsed.error, 'invalid-manifest');
+  const manifest = parseManifest(manifestJson);
   const onnx = new Uint8Array(await onnxField.arrayBuffer());
   if (onnx.length === 0) throw new ApiError(400, 'invalid-request', 'The onnx file is empty.');
-  return { manifest: parsed.data, onnx, signature: await readSignature(form.get('signature')) };
+  return { manifest, onnx, signature: await readSignature(form.get('signature')) };
+}
+
+function parseManifest(json: unknown): ModelManifest {
+  const parsed = ModelManifest.safeParse(json);
+  if (!parsed.success) throw invalidRequest(parsed.error, 'invalid-manifest');
+  return parsed.data;
 }
 
 /** The optional "signature" part: the .sig JSON that `cairn model sign` writes, as a field or a file. */
@@ -219,6 +439,10 @@ async function readSignature(field: ReturnType<FormData['get']>): Promise<ModelS
   } catch {
     throw new ApiError(400, 'invalid-signature', 'The signature field is not valid JSON.');
   }
+  return parseSignature(json);
+}
+
+function parseSignature(json: unknown): ModelSignature {
   const parsed = ModelSignature.safeParse(json);
   if (!parsed.success) throw invalidRequest(parsed.error, 'invalid-signature');
   return parsed.data;
