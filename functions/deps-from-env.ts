@@ -22,13 +22,23 @@ import { type CloudDeps, REPORTS_TOPIC } from './deps.ts';
  *   function package's root on Lambda) if set, else from the source tree;
  * - artifacts: the S3 bucket CAIRN_ARTIFACTS_BUCKET (under CAIRN_ARTIFACTS_PREFIX, if set), else a folder;
  * - report queue: the SQS queue CAIRN_REPORTS_QUEUE_URL (dead letters in CAIRN_REPORTS_DLQ_URL), else a table.
+ *   On Lambda the bucket and the queue are required too.
  *
  * AWS region and credentials come from the SDK's usual sources (Lambda sets them). AWS_ENDPOINT_URL_S3 /
  * AWS_ENDPOINT_URL_SQS point the clients at other servers, CAIRN_S3_FORCE_PATH_STYLE=true makes S3 URLs
  * path-style (local servers without wildcard DNS).
  */
 export async function depsFromEnv(env: NodeJS.ProcessEnv): Promise<CloudDeps> {
-  if (env.AWS_LAMBDA_FUNCTION_NAME && !env.CAIRN_DATABASE_URL) throw new Error(LAMBDA_WITHOUT_DATABASE);
+  if (env.AWS_LAMBDA_FUNCTION_NAME) {
+    if (!env.CAIRN_DATABASE_URL) throw new Error(LAMBDA_WITHOUT_DATABASE);
+    // A folder or a table queue in the container's /tmp would take models and reports and then lose them (the
+    // bytes go with the container; nothing on Lambda drains a table queue): refuse instead.
+    const missing = ['CAIRN_ARTIFACTS_BUCKET', 'CAIRN_REPORTS_QUEUE_URL'].filter((k) => !env[k]);
+    if (missing.length > 0)
+      throw new Error(
+        `${missing.join(' and ')} not set: on Lambda models live in S3 and reports travel by SQS (sst.config.ts sets both)`,
+      );
+  }
   const dataDir = env.CAIRN_DATA_DIR ?? '/tmp/cairn';
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const db = await openDatabase(env.CAIRN_DATABASE_URL || `file:${join(dataDir, 'cairn.db')}`, {

@@ -98,6 +98,19 @@ describe('the Lambda entry without a database', () => {
         await expect(depsFromEnv(env)).rejects.toThrow(LAMBDA_WITHOUT_DATABASE);
       }
       expect(existsSync(join(data, 'cairn.db'))).toBe(false);
+      // Nor with the database but a folder for models or a table for reports, which the container would lose.
+      const withDb = {
+        AWS_LAMBDA_FUNCTION_NAME: 'cairn-ci-Api',
+        CAIRN_DATA_DIR: data,
+        CAIRN_DATABASE_URL: `file:${join(data, 'shared.db')}`,
+      };
+      await expect(depsFromEnv(withDb)).rejects.toThrow(
+        /^CAIRN_ARTIFACTS_BUCKET and CAIRN_REPORTS_QUEUE_URL not set: on Lambda/,
+      );
+      await expect(depsFromEnv({ ...withDb, CAIRN_ARTIFACTS_BUCKET: 'b' })).rejects.toThrow(
+        /^CAIRN_REPORTS_QUEUE_URL not set/,
+      );
+      expect(existsSync(join(data, 'shared.db'))).toBe(false);
 
       // The function itself: its cold start fails with that one message.
       process.env.AWS_LAMBDA_FUNCTION_NAME = 'cairn-ci-Api';

@@ -1,4 +1,14 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -54,7 +64,8 @@ export function createFileLog(path: string, opts: FileLogOptions = {}): Operatio
       // Another process writing the same file may have rotated it already: trust the disk before rotating.
       if (size + bytes > maxBytes) size = fileSize(path);
       if (size > 0 && size + bytes > maxBytes) {
-        lastHead ??= newestAuditLine(path);
+        // Read the file even when this process wrote a head: another process may have written a newer one.
+        lastHead = newerHead(lastHead, newestAuditLine(path));
         rotate(path, keep);
         size = 0;
         if (lastHead) append(lastHead);
@@ -80,15 +91,51 @@ function rotate(path: string, keep: number): void {
   renameSync(path, `${path}.1`);
 }
 
-/** The audit line with the highest seq in a file that is about to be rotated (read once, at rotation). */
+const seqOf = (line: string) => Number(/"ref":"(\d+):/.exec(line)?.[1]);
+
+function newerHead(a: string | null, b: string | null): string | null {
+  if (a === null || b === null) return a ?? b;
+  return seqOf(b) > seqOf(a) ? b : a;
+}
+
+/** An entry is a few hundred bytes: a longer run without a newline is not one (a torn or foreign file). */
+const MAX_LINE = 64 * 1024;
+
+/**
+ * The audit line with the highest seq in a file that is about to be rotated (read at rotation). Read in chunks:
+ * a file written before rotation existed can be larger than one string may hold.
+ */
 function newestAuditLine(path: string): string | null {
   let best: { seq: number; line: string } | null = null;
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (!line.includes('"event":"audit"')) continue;
-    const seq = Number(/"ref":"(\d+):/.exec(line)?.[1]);
+  const consider = (line: string) => {
+    if (!line.includes('"event":"audit"')) return;
+    const seq = seqOf(line);
     if (Number.isFinite(seq) && (!best || seq > best.seq)) best = { seq, line: `${line}\n` };
+  };
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
   }
-  return best?.line ?? null;
+  try {
+    const chunk = Buffer.alloc(1024 * 1024);
+    let rest = Buffer.alloc(0);
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      let buf = Buffer.concat([rest, chunk.subarray(0, n)]);
+      for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10)) {
+        consider(buf.toString('utf8', 0, nl));
+        buf = buf.subarray(nl + 1);
+      }
+      rest = buf.length > MAX_LINE ? Buffer.alloc(0) : Buffer.from(buf);
+    }
+    consider(rest.toString('utf8'));
+  } finally {
+    closeSync(fd);
+  }
+  return (best as { line: string } | null)?.line ?? null;
 }
 
 /** Keeps entries in memory: for tests, and for the Lambda entry where stdout is the log. */

@@ -26,6 +26,11 @@ export interface SqsQueueOptions {
 
 /** SQS's cap on messages per ReceiveMessage and per batch request. */
 const BATCH = 10;
+/**
+ * The most message-body bytes one SendMessageBatch carries here: SQS refuses a batch whose messages add up to
+ * more than its cap (1 MiB now, 256 KiB on older quotas), so this keeps to the lower one.
+ */
+const BATCH_PAYLOAD_BYTES = 256 * 1024;
 /** How long a dead letter stays hidden from others while deadLetters() or redrive() holds it. */
 const HOLD_SECONDS = 30;
 
@@ -114,30 +119,34 @@ export function createSqsQueue(opts: SqsQueueOptions): DeadLetteringQueue {
       for (;;) {
         const batch = await receiveFrom(dlq, BATCH, HOLD_SECONDS);
         if (batch.length === 0) break;
-        // Send first, delete only what was sent: a failure leaves a message in the DLQ (or, if the delete
-        // fails, in both queues — consumers are idempotent), never in neither.
-        const sent = await client.send(
-          new SendMessageBatchCommand({
-            QueueUrl: main,
-            Entries: batch.map((m, i) => ({ Id: String(i), MessageBody: m.Body ?? '' })),
-          }),
-        );
-        const delivered = new Set((sent.Successful ?? []).map((s) => Number(s.Id)));
-        stuck += batch.length - delivered.size;
-        const deletions = batch
-          .filter((_, i) => delivered.has(i))
-          .map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle }));
-        if (deletions.length > 0) {
-          const deleted = await client.send(
-            new DeleteMessageBatchCommand({ QueueUrl: dlq, Entries: deletions }),
+        // One send per group of messages that fits a batch request (SQS refuses a batch whose bodies add up to
+        // more than its cap, whatever each one's size), so large reports are redriven too.
+        for (const group of byPayload(batch)) {
+          // Send first, delete only what was sent: a failure leaves a message in the DLQ (or, if the delete
+          // fails, in both queues — consumers are idempotent), never in neither.
+          const sent = await client.send(
+            new SendMessageBatchCommand({
+              QueueUrl: main,
+              Entries: group.map((m, i) => ({ Id: String(i), MessageBody: m.Body ?? '' })),
+            }),
           );
-          if (deleted.Failed?.length)
-            throw new Error(
-              `redrive of "${topic}": ${deleted.Failed.length} message(s) were re-sent but could not be deleted ` +
-                'from the dead-letter queue; they will be delivered twice',
+          const delivered = new Set((sent.Successful ?? []).map((s) => Number(s.Id)));
+          stuck += group.length - delivered.size;
+          const deletions = group
+            .filter((_, i) => delivered.has(i))
+            .map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle }));
+          if (deletions.length > 0) {
+            const deleted = await client.send(
+              new DeleteMessageBatchCommand({ QueueUrl: dlq, Entries: deletions }),
             );
+            if (deleted.Failed?.length)
+              throw new Error(
+                `redrive of "${topic}": ${deleted.Failed.length} message(s) were re-sent but could not be deleted ` +
+                  'from the dead-letter queue; they will be delivered twice',
+              );
+          }
+          moved += delivered.size;
         }
-        moved += delivered.size;
       }
       // Messages that failed to send stay hidden in the DLQ for HOLD_SECONDS, so the loop above has ended.
       if (stuck > 0)
@@ -148,6 +157,28 @@ export function createSqsQueue(opts: SqsQueueOptions): DeadLetteringQueue {
       return moved;
     },
   };
+}
+
+/**
+ * Splits received messages into groups whose bodies add up to at most BATCH_PAYLOAD_BYTES; a message larger than
+ * that goes in a group of its own.
+ */
+function byPayload(messages: Message[]): Message[][] {
+  const groups: Message[][] = [];
+  let group: Message[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = Buffer.byteLength(m.Body ?? '', 'utf8');
+    if (group.length > 0 && bytes + size > BATCH_PAYLOAD_BYTES) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(m);
+    bytes += size;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
 }
 
 function toQueueMessage(m: Message): Omit<QueueMessage, 'id'> {

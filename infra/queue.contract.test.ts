@@ -210,6 +210,27 @@ describe.concurrent.each(implementations)('the queue contract: $name', ({ open }
     expect(await h.queue.redrive('reports')).toBe(0);
     expect(await drain(h, 'reports')).toEqual([]);
   });
+
+  it('redrives dead letters that together exceed one batch request (SQS caps a batch at 1 MiB)', async ({
+    expect,
+    onTestFinished,
+  }) => {
+    const h = await opened(onTestFinished);
+    // Ten reports of 150 KB each: every one fits a message; ten of them do not fit one SendMessageBatch.
+    const big = Array.from({ length: 10 }, (_, i) => `${String(i).padStart(2, '0')}${'r'.repeat(150_000)}`);
+    for (const body of big) await h.queue.send('reports', body);
+    for (let attempt = 1; attempt <= MAX_RECEIVES; attempt++) {
+      expect(await drain(h, 'reports', VISIBILITY)).toHaveLength(big.length);
+      await h.elapse(VISIBILITY * 1000 + 200);
+    }
+    expect(await drain(h, 'reports')).toEqual([]);
+    // Compared by name and length: a failure message with 1.5 MB of bodies helps nobody.
+    const names = (bodies: string[]) => bodies.map((b) => `${b.slice(0, 2)}:${b.length}`).sort();
+    expect(names((await h.queue.deadLetters('reports')).map((m) => m.body))).toEqual(names(big));
+    expect(await h.queue.redrive('reports')).toBe(big.length);
+    expect(await h.queue.deadLetters('reports')).toEqual([]);
+    expect(names((await drain(h, 'reports')).map((m) => m.body))).toEqual(names(big));
+  });
 });
 
 describe('the SQS queue', () => {

@@ -47,6 +47,26 @@ export const actorOf = (p: Principal) => `token:${p.tokenId}`;
 
 const MAX_TRIES = 50;
 
+/**
+ * The tail of each database's queue of audit writes in this process. Writers in one process take turns:
+ * racing each other, every round of retries had one winner, so more concurrent writers than MAX_TRIES meant
+ * some gave up (and a report already queued lost its entry). Only another process can still take the head.
+ */
+const auditTurns = new WeakMap<Database, Promise<unknown>>();
+
+function inTurn<R>(db: Database, work: () => Promise<R>): Promise<R> {
+  const run = (auditTurns.get(db) ?? Promise.resolve()).then(work, work);
+  auditTurns.set(
+    db,
+    run.catch(() => undefined),
+  );
+  return run;
+}
+
+/** Before trying again after losing the head to another process: a short, random wait, so they fall out of step. */
+const backoff = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
+
 /** One audit row ready to insert: the head it extends, its content, and the hash that results. */
 interface NextEntry {
   content: AuditContent;
@@ -75,12 +95,18 @@ async function nextEntry(deps: AuditDeps, event: AuditEvent): Promise<NextEntry>
 }
 
 function logHead(deps: AuditDeps, entry: NextEntry): { seq: number; hash: string } {
-  deps.log.write({
-    time: entry.at.toISOString(),
-    event: 'audit',
-    code: entry.content.action,
-    ref: `${entry.content.seq}:${entry.hash}`,
-  });
+  try {
+    deps.log.write({
+      time: entry.at.toISOString(),
+      event: 'audit',
+      code: entry.content.action,
+      ref: `${entry.content.seq}:${entry.hash}`,
+    });
+  } catch {
+    // The change and its entry are committed: failing the request now (a full disk under the log, say) would
+    // tell the caller it did not happen — an enrollment would spend its token and hand out no API token. The
+    // head is a cross-check for `cairn audit verify`; a later head covers this one.
+  }
   return { seq: entry.content.seq, hash: entry.hash };
 }
 
@@ -97,16 +123,18 @@ function lostChainRace(err: unknown): boolean {
  * statements — a refusal, a message put on a queue that may be SQS, the first admin token (tied to a file); a
  * database change is recorded with `commitAudited`, in its own transaction.
  *
- * Reading the head and inserting the next row are two statements, so two writers (requests in this process,
- * or another process on the same file) can race: the seq primary key and the unique prev_hash let exactly one
- * of them win, and the loser reads the new head and tries again. The operational log also records each new
- * head, so `cairn audit verify` can tell a chain cut short from one that was never longer.
+ * Reading the head and inserting the next row are two statements. Writers in this process take turns; another
+ * process on the same database can still race: the seq primary key and the unique prev_hash let exactly one
+ * of them win, and the loser waits a little, reads the new head and tries again. The operational log also
+ * records each new head, so `cairn audit verify` can tell a chain cut short from one that was never longer.
  */
-export async function appendAudit(
-  deps: AuditDeps,
-  event: AuditEvent,
-): Promise<{ seq: number; hash: string }> {
+export function appendAudit(deps: AuditDeps, event: AuditEvent): Promise<{ seq: number; hash: string }> {
+  return inTurn(deps.db, () => appendNow(deps, event));
+}
+
+async function appendNow(deps: AuditDeps, event: AuditEvent): Promise<{ seq: number; hash: string }> {
   for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+    if (attempt > 0) await backoff(attempt);
     const entry = await nextEntry(deps, event);
     const [row] = await deps.db
       .insert(auditLog)
@@ -128,13 +156,23 @@ export async function appendAudit(
  * meanwhile, the unique seq / prev_hash fail the whole batch, nothing of it is kept, and it runs again on the
  * new head. The change's statements must therefore decide from the database, not from values read earlier.
  */
-export async function commitAudited<T extends readonly [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]>(
+export function commitAudited<T extends readonly [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]>(
   deps: AuditDeps,
   change: () => T,
   event: AuditEvent,
   opts: { when?: SQL } = {},
 ): Promise<{ results: BatchResponse<T>; audited: boolean }> {
+  return inTurn(deps.db, () => commitNow(deps, change, event, opts));
+}
+
+async function commitNow<T extends readonly [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]>(
+  deps: AuditDeps,
+  change: () => T,
+  event: AuditEvent,
+  opts: { when?: SQL },
+): Promise<{ results: BatchResponse<T>; audited: boolean }> {
   for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+    if (attempt > 0) await backoff(attempt);
     const entry = await nextEntry(deps, event);
     const r = rowOf(entry);
     const insertIfChanged = deps.db.run(sql`

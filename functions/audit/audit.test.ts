@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +6,7 @@ import { asc } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyAuditData } from '../../cli/commands/audit.ts';
 import { createFileLog } from '../../infra/operational-log.ts';
-import { auditLog } from '../db/schema.ts';
+import { auditLog, regions } from '../db/schema.ts';
 import { drainReportBatch } from '../ingest/embedded.ts';
 import {
   call,
@@ -16,7 +16,7 @@ import {
   siteReport,
   type TestCloud,
 } from '../test-fixtures.ts';
-import { appendAudit } from './append.ts';
+import { appendAudit, commitAudited } from './append.ts';
 
 const CAIRN_BIN = fileURLToPath(new URL('../../bin/cairn.mjs', import.meta.url));
 
@@ -91,6 +91,52 @@ describe('the audit log', () => {
     expect(await verifyAuditData(cloud.dir)).toMatchObject({ ok: true });
   });
 
+  it('loses no entry when more writers append at once than a writer retries (one process)', async () => {
+    // Each round of a retry race has one winner: 50 tries must not cap a process at 50 concurrent writers.
+    const before = (await rows()).length;
+    const results = await Promise.allSettled(
+      Array.from({ length: 120 }, (_, i) =>
+        i % 2
+          ? appendAudit(cloud.deps, { actor: 'system', action: 'report.queued', target: `q${i}` })
+          : commitAudited(
+              cloud.deps,
+              () =>
+                [
+                  cloud.deps.db.insert(regions).values({ id: `c${i}`, name: 'C', createdAt: new Date(0) }),
+                ] as const,
+              { actor: 'system', action: 'region.created', target: `c${i}` },
+            ),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect((await rows()).length - before).toBe(120);
+    expect(await verifyAuditData(cloud.dir)).toMatchObject({ ok: true });
+  });
+
+  it('stays one chain, with every entry, when two processes write one database at once', async () => {
+    const before = (await rows()).length;
+    const worker = fileURLToPath(new URL('./audit.worker.ts', import.meta.url));
+    const url = `file:${join(cloud.dir, 'cairn.db')}`;
+    const results = await Promise.all(
+      ['p1', 'p2'].map(
+        (name) =>
+          new Promise<{ code: number | null; stderr: string }>((resolve) => {
+            const child = spawn(process.execPath, ['--import', 'tsx', worker, url, name, '150'], {
+              stdio: ['ignore', 'ignore', 'pipe'],
+            });
+            let stderr = '';
+            child.stderr.on('data', (d) => {
+              stderr += d;
+            });
+            child.on('close', (code) => resolve({ code, stderr }));
+          }),
+      ),
+    );
+    for (const r of results) expect(r, r.stderr).toMatchObject({ code: 0 });
+    expect((await rows()).length - before).toBe(300);
+    expect(await verifyAuditData(cloud.dir)).toMatchObject({ ok: true });
+  });
+
   it('records a change in the same transaction: when the entry cannot be written, the change is undone', async () => {
     // Stands in for a crash or a full disk between the change and its entry.
     await sql(
@@ -115,6 +161,26 @@ describe('the audit log', () => {
     expect(
       (await rows()).filter((r) => r.action === 'region.created' && r.target === 'far-north'),
     ).toHaveLength(1);
+  });
+
+  it('answers a committed change as done even when its head cannot be logged', async () => {
+    const write = cloud.deps.log.write;
+    cloud.deps.log.write = (entry) => {
+      if (entry.event === 'audit') throw new Error('ENOSPC: no space left on device');
+      write(entry);
+    };
+    try {
+      const created = await call(cloud, 'POST', '/v1/regions', {
+        token: cloud.adminToken,
+        json: { id: 'west', name: 'West' },
+      });
+      expect(created.status).toBe(201);
+    } finally {
+      cloud.deps.log.write = write;
+    }
+    expect((await rows()).filter((r) => r.target === 'west').map((r) => r.action)).toEqual([
+      'region.created',
+    ]);
   });
 
   it('records one entry per change when requests race, and none for the change that lost', async () => {

@@ -106,6 +106,26 @@ describe('enrollment', () => {
     expect(keys.filter((k) => k.revokedAt === null).map((k) => k.keyId)).toEqual([second.keyId]);
   });
 
+  it('two agents enrolling one site at once: the audit names every key that was superseded', async () => {
+    const first = (await enroll((await issue()).token)).body;
+    const [a, b] = [(await issue()).token, (await issue()).token];
+    const results = await Promise.all([enroll(a), enroll(b)]);
+    expect(results.map((r) => r.status)).toEqual([201, 201]);
+    const keys = await cloud.deps.db.select().from(siteKeys);
+    expect(keys.filter((k) => k.revokedAt === null)).toHaveLength(1);
+    const named = (await cloud.deps.db.select().from(auditLog))
+      .filter((r) => r.action === 'site.enrolled')
+      .flatMap((r) => JSON.parse(r.detail).supersededKeyIds as string[]);
+    // Each revocation recorded once: the first agent's key, then whichever racer's key lost.
+    expect(named.sort()).toEqual(
+      keys
+        .filter((k) => k.revokedAt !== null)
+        .map((k) => k.keyId)
+        .sort(),
+    );
+    expect(named).toContain(first.keyId);
+  });
+
   it('tokens for unknown sites → 404 site-not-found', async () => {
     const r = await call(cloud, 'POST', '/v1/sites/nowhere/enrollment-tokens', {
       token: cloud.adminToken,

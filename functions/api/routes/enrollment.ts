@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, ne, notInArray, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { SemVer, Slug } from '../../../schemas/common.ts';
@@ -83,7 +83,8 @@ export function enrollmentRoutes(deps: CloudDeps) {
         const claim = await deps.db.query.enrollmentTokens.findFirst({
           where: eq(enrollmentTokens.tokenHash, tokenHash),
         });
-        if (!claim || claim.usedAt || claim.expiresAt <= now) throw await whyUnusable(deps, tokenHash);
+        const unusable = unusableReason(claim, now);
+        if (unusable || !claim) throw unusable;
         const site = await deps.db.query.sites.findFirst({ where: eq(sites.id, claim.siteId) });
         if (!site) throw notFound('site');
         const keyId = newId('key');
@@ -92,83 +93,113 @@ export function enrollmentRoutes(deps: CloudDeps) {
           siteId: site.id,
           label: `site ${site.id}`,
         });
-        const superseded = await deps.db
-          .select({ keyId: siteKeys.keyId })
-          .from(siteKeys)
-          .where(and(eq(siteKeys.siteId, site.id), isNull(siteKeys.revokedAt)));
         // Every step below runs only if this request's claim of the one-time token succeeded, which the new
         // key's existence proves: of two concurrent enrollments with one token, one enrolls and one changes
         // nothing. One batch is one transaction, so an enrollment is never half done.
         const claimed = sql`exists (select 1 from ${siteKeys} where ${siteKeys.keyId} = ${keyId})`;
-        const { audited } = await commitAudited(
-          deps,
-          () =>
-            [
-              deps.db
-                .update(enrollmentTokens)
-                .set({ usedAt: now })
-                .where(
-                  and(
-                    eq(enrollmentTokens.id, claim.id),
-                    isNull(enrollmentTokens.usedAt),
-                    gt(enrollmentTokens.expiresAt, now),
+        for (let attempt = 1; ; attempt++) {
+          // The entry names the keys this enrollment supersedes, read here; the claim holds only if they are still
+          // exactly the site's current keys, so a key added or revoked meanwhile cannot be revoked unrecorded.
+          const superseded = await deps.db
+            .select({ keyId: siteKeys.keyId })
+            .from(siteKeys)
+            .where(and(eq(siteKeys.siteId, site.id), isNull(siteKeys.revokedAt)));
+          const current = and(eq(siteKeys.siteId, site.id), isNull(siteKeys.revokedAt));
+          const unchanged = sql`(select count(*) from ${siteKeys} where ${current}) = ${superseded.length}
+            and not exists (select 1 from ${siteKeys} where ${and(
+              current,
+              superseded.length
+                ? notInArray(
+                    siteKeys.keyId,
+                    superseded.map((k) => k.keyId),
+                  )
+                : undefined,
+            )})`;
+          const { audited } = await commitAudited(
+            deps,
+            () =>
+              [
+                deps.db
+                  .update(enrollmentTokens)
+                  .set({ usedAt: now })
+                  .where(
+                    and(
+                      eq(enrollmentTokens.id, claim.id),
+                      isNull(enrollmentTokens.usedAt),
+                      gt(enrollmentTokens.expiresAt, now),
+                      unchanged,
+                    ),
                   ),
-                ),
-              deps.db.run(sql`insert into ${siteKeys} (key_id, site_id, public_key, agent_version, created_at)
-                select ${keyId}, ${site.id}, ${body.publicKey}, ${body.agentVersion}, ${now.getTime()}
-                where changes() = 1`),
-              deps.db.run(sql`insert into ${apiTokens} (id, token_hash, role, site_id, label, created_at)
-                select ${tokenRow.id}, ${tokenRow.tokenHash}, 'site', ${site.id}, ${tokenRow.label}, ${now.getTime()}
-                where ${claimed}`),
-              // A site has one current agent: enrolling again replaces the earlier agent's key and site token,
-              // as a rotation would (reports the API already accepted from it still finish ingest).
-              deps.db
-                .update(siteKeys)
-                .set({ revokedAt: now, revokedReason: 'rotated' })
-                .where(
-                  and(
-                    eq(siteKeys.siteId, site.id),
-                    ne(siteKeys.keyId, keyId),
-                    isNull(siteKeys.revokedAt),
-                    claimed,
+                deps.db.run(sql`insert into ${siteKeys} (key_id, site_id, public_key, agent_version, created_at)
+                  select ${keyId}, ${site.id}, ${body.publicKey}, ${body.agentVersion}, ${now.getTime()}
+                  where changes() = 1`),
+                deps.db.run(sql`insert into ${apiTokens} (id, token_hash, role, site_id, label, created_at)
+                  select ${tokenRow.id}, ${tokenRow.tokenHash}, 'site', ${site.id}, ${tokenRow.label}, ${now.getTime()}
+                  where ${claimed}`),
+                // A site has one current agent: enrolling again replaces the earlier agent's key and site token,
+                // as a rotation would (reports the API already accepted from it still finish ingest).
+                deps.db
+                  .update(siteKeys)
+                  .set({ revokedAt: now, revokedReason: 'rotated' })
+                  .where(
+                    and(
+                      eq(siteKeys.siteId, site.id),
+                      ne(siteKeys.keyId, keyId),
+                      isNull(siteKeys.revokedAt),
+                      claimed,
+                    ),
                   ),
-                ),
-              deps.db
-                .update(apiTokens)
-                .set({ revokedAt: now })
-                .where(
-                  and(
-                    eq(apiTokens.role, 'site'),
-                    eq(apiTokens.siteId, site.id),
-                    ne(apiTokens.id, issued.id),
-                    isNull(apiTokens.revokedAt),
-                    claimed,
+                deps.db
+                  .update(apiTokens)
+                  .set({ revokedAt: now })
+                  .where(
+                    and(
+                      eq(apiTokens.role, 'site'),
+                      eq(apiTokens.siteId, site.id),
+                      ne(apiTokens.id, issued.id),
+                      isNull(apiTokens.revokedAt),
+                      claimed,
+                    ),
                   ),
-                ),
-            ] as const,
-          {
-            actor: `enrollment:${claim.id}`,
-            action: 'site.enrolled',
-            target: site.id,
-            detail: {
-              keyId,
-              tokenId: issued.id,
-              agentVersion: body.agentVersion,
-              supersededKeyIds: superseded.map((k) => k.keyId),
+              ] as const,
+            {
+              actor: `enrollment:${claim.id}`,
+              action: 'site.enrolled',
+              target: site.id,
+              detail: {
+                keyId,
+                tokenId: issued.id,
+                agentVersion: body.agentVersion,
+                supersededKeyIds: superseded.map((k) => k.keyId),
+              },
             },
-          },
-          { when: claimed },
-        );
-        if (!audited) throw await whyUnusable(deps, tokenHash);
+            { when: claimed },
+          );
+          if (audited) break;
+          // Not enrolled: the token was spent or expired meanwhile, or the site's keys changed after they were read.
+          const why = await whyUnusable(deps, tokenHash, now);
+          if (why) throw why;
+          if (attempt >= 10)
+            throw new ApiError(
+              503,
+              'enrollment-busy',
+              'The site is being changed by other requests; try again.',
+            );
+        }
         return c.json({ siteId: site.id, regionId: site.regionId, keyId, apiToken: issued.token }, 201);
       })
   );
 }
 
-async function whyUnusable(deps: CloudDeps, tokenHash: string): Promise<ApiError> {
+/** Why the token cannot enroll a site now (read again); null while it still can. */
+async function whyUnusable(deps: CloudDeps, tokenHash: string, now: Date): Promise<ApiError | null> {
   const row = await deps.db.query.enrollmentTokens.findFirst({
     where: eq(enrollmentTokens.tokenHash, tokenHash),
   });
+  return unusableReason(row, now);
+}
+
+function unusableReason(row: typeof enrollmentTokens.$inferSelect | undefined, now: Date): ApiError | null {
   if (!row) return new ApiError(401, 'enrollment-token-invalid', 'The enrollment token is not known.');
   if (row.usedAt)
     return new ApiError(
@@ -176,9 +207,11 @@ async function whyUnusable(deps: CloudDeps, tokenHash: string): Promise<ApiError
       'enrollment-token-used',
       'The enrollment token has already been used; ask for a new one.',
     );
-  return new ApiError(
-    401,
-    'enrollment-token-expired',
-    'The enrollment token has expired; ask for a new one.',
-  );
+  if (row.expiresAt <= now)
+    return new ApiError(
+      401,
+      'enrollment-token-expired',
+      'The enrollment token has expired; ask for a new one.',
+    );
+  return null;
 }

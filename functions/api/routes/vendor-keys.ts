@@ -127,7 +127,10 @@ export function vendorKeyRoutes(deps: CloudDeps) {
             ] as const,
           { actor: actorOf(p), action: 'vendor-key.revoked', target: vendor.id, detail: { keyId } },
         );
-        return c.json(vendorKeyView(changed ?? key));
+        // Not changed here: revoked already, perhaps by a request racing this one; answer with what is stored.
+        const stored =
+          changed ?? (await deps.db.query.vendorKeys.findFirst({ where: eq(vendorKeys.keyId, keyId) }));
+        return c.json(vendorKeyView(stored ?? key));
       },
     );
 }
