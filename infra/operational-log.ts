@@ -52,7 +52,6 @@ export function createFileLog(path: string, opts: FileLogOptions = {}): Operatio
   const keep = Math.max(1, opts.keep ?? 5);
   mkdirSync(dirname(path), { recursive: true });
   let size = fileSize(path);
-  let lastHead: string | null = null;
   const append = (line: string) => {
     appendFileSync(path, line, { mode: 0o640 });
     size += Buffer.byteLength(line);
@@ -64,14 +63,14 @@ export function createFileLog(path: string, opts: FileLogOptions = {}): Operatio
       // Another process writing the same file may have rotated it already: trust the disk before rotating.
       if (size + bytes > maxBytes) size = fileSize(path);
       if (size > 0 && size + bytes > maxBytes) {
-        // Read the file even when this process wrote a head: another process may have written a newer one.
-        lastHead = newerHead(lastHead, newestAuditLine(path));
+        // From the file, not from what this process wrote: another process may have written a newer head. The
+        // file holds every head since the last rotation, and the one that rotation carried over.
+        const head = newestAuditHead(path);
         rotate(path, keep);
         size = 0;
-        if (lastHead) append(lastHead);
+        if (head) append(`${head.line}\n`);
       }
       append(line);
-      if (entry.event === 'audit') lastHead = line;
     },
   };
 }
@@ -91,26 +90,33 @@ function rotate(path: string, keep: number): void {
   renameSync(path, `${path}.1`);
 }
 
-const seqOf = (line: string) => Number(/"ref":"(\d+):/.exec(line)?.[1]);
-
-function newerHead(a: string | null, b: string | null): string | null {
-  if (a === null || b === null) return a ?? b;
-  return seqOf(b) > seqOf(a) ? b : a;
-}
-
 /** An entry is a few hundred bytes: a longer run without a newline is not one (a torn or foreign file). */
 const MAX_LINE = 64 * 1024;
 
+export interface LoggedAuditHead {
+  seq: number;
+  hash: string;
+  /** The log line that recorded it. */
+  line: string;
+}
+
 /**
- * The audit line with the highest seq in a file that is about to be rotated (read at rotation). Read in chunks:
- * a file written before rotation existed can be larger than one string may hold.
+ * The audit head with the highest seq that a log file recorded (`ref` `seq:hash` of an 'audit' entry), or
+ * null. Read in chunks: a file written before rotation existed can be larger than one string may hold. Lines
+ * that do not parse (a torn last line after a crash) are not evidence of anything and are skipped.
  */
-function newestAuditLine(path: string): string | null {
-  let best: { seq: number; line: string } | null = null;
+export function newestAuditHead(path: string): LoggedAuditHead | null {
+  let best: LoggedAuditHead | null = null;
   const consider = (line: string) => {
     if (!line.includes('"event":"audit"')) return;
-    const seq = seqOf(line);
-    if (Number.isFinite(seq) && (!best || seq > best.seq)) best = { seq, line: `${line}\n` };
+    let ref: unknown;
+    try {
+      ref = (JSON.parse(line) as { ref?: unknown }).ref;
+    } catch {
+      return;
+    }
+    const m = typeof ref === 'string' ? /^(\d+):([0-9a-f]{64})$/.exec(ref) : null;
+    if (m && (!best || Number(m[1]) > best.seq)) best = { seq: Number(m[1]), hash: m[2] as string, line };
   };
   let fd: number;
   try {
@@ -135,7 +141,7 @@ function newestAuditLine(path: string): string | null {
   } finally {
     closeSync(fd);
   }
-  return (best as { line: string } | null)?.line ?? null;
+  return best;
 }
 
 /** Keeps entries in memory: for tests, and for the Lambda entry where stdout is the log. */

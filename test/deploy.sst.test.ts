@@ -115,6 +115,15 @@ const buildOf = (handler: string) => {
   return found[0] as Built;
 };
 
+/** The banner the sst CLI puts on every ESM bundle, so bundled CommonJS finds require/__filename/__dirname. */
+const ESM_CJS_SHIM = [
+  `import { createRequire as topLevelCreateRequire } from 'module';`,
+  `const require = topLevelCreateRequire(import.meta.url);`,
+  `import { fileURLToPath as topLevelFileUrlToPath, URL as topLevelURL } from "url"`,
+  `const __filename = topLevelFileUrlToPath(import.meta.url)`,
+  `const __dirname = topLevelFileUrlToPath(new topLevelURL(".", import.meta.url))`,
+].join('\n');
+
 describe('sst.config.ts run() under Pulumi mocks', () => {
   it('declares one bucket, the reports queue with its dead-letter queue, and two functions', () => {
     expect(ofType('sst:aws:Bucket').map((r) => r.name)).toEqual(['Artifacts']);
@@ -459,14 +468,7 @@ async function buildHandler(input: Record<string, unknown>) {
       outfile: join(out, `${path}.mjs`),
       logLevel: 'silent',
       banner: {
-        js: [
-          `import { createRequire as topLevelCreateRequire } from 'module';`,
-          `const require = topLevelCreateRequire(import.meta.url);`,
-          `import { fileURLToPath as topLevelFileUrlToPath, URL as topLevelURL } from "url"`,
-          `const __filename = topLevelFileUrlToPath(import.meta.url)`,
-          `const __dirname = topLevelFileUrlToPath(new topLevelURL(".", import.meta.url))`,
-          properties.banner ?? '',
-        ].join('\n'),
+        js: [ESM_CJS_SHIM, properties.banner ?? ''].join('\n'),
       },
     })
     .catch((err: esbuild.BuildFailure) => ({ errors: err.errors, metafile: undefined }));
@@ -727,13 +729,7 @@ process.once('beforeExit', () => writeFileSync(${JSON.stringify(resultFile)}, JS
       'vite',
     ],
     banner: {
-      js: [
-        `import { createRequire as topLevelCreateRequire } from 'module';`,
-        `const require = topLevelCreateRequire(import.meta.url);`,
-        `import { fileURLToPath as topLevelFileUrlToPath, URL as topLevelURL } from "url"`,
-        `const __filename = topLevelFileUrlToPath(import.meta.url)`,
-        `const __dirname = topLevelFileUrlToPath(new topLevelURL(".", import.meta.url))`,
-      ].join('\n'),
+      js: ESM_CJS_SHIM,
     },
     plugins: [
       {

@@ -1,9 +1,9 @@
-import { createReadStream, existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { createClient } from '@libsql/client';
 import type { Command } from 'commander';
 import { type ChainCheck, type StoredAuditRow, verifyAuditChain } from '../../functions/audit/chain.ts';
+import { newestAuditHead } from '../../infra/operational-log.ts';
 import { CliError } from '../errors.ts';
 import { addOutputOption, print } from '../output.ts';
 
@@ -40,7 +40,7 @@ export async function verifyAuditData(dataDir: string): Promise<AuditVerificatio
   }
   const check = verifyAuditChain(rows);
   if (!check.ok) return check;
-  const logged = await newestLoggedHead(join(dataDir, 'logs'));
+  const logged = newestLoggedHead(join(dataDir, 'logs'));
   if (logged) {
     const row = rows.find((r) => r.seq === logged.seq);
     if (!row)
@@ -62,29 +62,12 @@ export async function verifyAuditData(dataDir: string): Promise<AuditVerificatio
 }
 
 /** The newest audit head in `cloud.log` and its rotated files (`cloud.log.1`, …). */
-async function newestLoggedHead(logDir: string): Promise<{ seq: number; hash: string } | null> {
+function newestLoggedHead(logDir: string): { seq: number; hash: string } | null {
   if (!existsSync(logDir)) return null;
   let newest: { seq: number; hash: string } | null = null;
   for (const name of readdirSync(logDir).filter((n) => /^cloud\.log(\.\d+)?$/.test(n))) {
-    const head = await newestHeadIn(join(logDir, name));
-    if (head && (!newest || head.seq > newest.seq)) newest = head;
-  }
-  return newest;
-}
-
-/** Reads a log file line by line: it grows by a line per request and can outgrow what one string may hold. */
-async function newestHeadIn(path: string): Promise<{ seq: number; hash: string } | null> {
-  let newest: { seq: number; hash: string } | null = null;
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (!line.includes('"event":"audit"')) continue;
-    try {
-      const ref = (JSON.parse(line) as { ref?: string }).ref;
-      const m = ref ? /^(\d+):([0-9a-f]{64})$/.exec(ref) : null;
-      if (m && (!newest || Number(m[1]) > newest.seq)) newest = { seq: Number(m[1]), hash: m[2] as string };
-    } catch {
-      // A torn last line (a crash mid-write) is not evidence of anything.
-    }
+    const head = newestAuditHead(join(logDir, name));
+    if (head && (!newest || head.seq > newest.seq)) newest = { seq: head.seq, hash: head.hash };
   }
   return newest;
 }

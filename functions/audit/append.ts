@@ -128,22 +128,13 @@ function lostChainRace(err: unknown): boolean {
  * of them win, and the loser waits a little, reads the new head and tries again. The operational log also
  * records each new head, so `cairn audit verify` can tell a chain cut short from one that was never longer.
  */
-export function appendAudit(deps: AuditDeps, event: AuditEvent): Promise<{ seq: number; hash: string }> {
-  return inTurn(deps.db, () => appendNow(deps, event));
-}
-
-async function appendNow(deps: AuditDeps, event: AuditEvent): Promise<{ seq: number; hash: string }> {
-  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
-    if (attempt > 0) await backoff(attempt);
-    const entry = await nextEntry(deps, event);
-    const [row] = await deps.db
-      .insert(auditLog)
-      .values(rowOf(entry))
-      .onConflictDoNothing()
-      .returning({ seq: auditLog.seq });
-    if (row) return logHead(deps, entry);
-  }
-  throw new Error('audit log: could not append after repeated contention');
+export async function appendAudit(
+  deps: AuditDeps,
+  event: AuditEvent,
+): Promise<{ seq: number; hash: string }> {
+  const { head } = await inTurn(deps.db, () => appendNow(deps, event, () => [], sql`1`));
+  if (!head) throw new Error('audit log: the entry was not written');
+  return head;
 }
 
 /**
@@ -151,45 +142,52 @@ async function appendNow(deps: AuditDeps, event: AuditEvent): Promise<{ seq: num
  * leave a committed change unrecorded nor record a change that was rolled back.
  *
  * The entry is inserted only if the batch's last statement changed a row (SQLite's `changes()`), or where
- * `when` holds if given: a change that turned out to be a no-op — an insert that met an existing row, an update that matched nothing — leaves
- * no entry, and `audited` says so. The head is read before the batch; if another writer extends the chain
- * meanwhile, the unique seq / prev_hash fail the whole batch, nothing of it is kept, and it runs again on the
- * new head. The change's statements must therefore decide from the database, not from values read earlier.
+ * `when` holds if given: a change that turned out to be a no-op — an insert that met an existing row, an
+ * update that matched nothing — leaves no entry, and `audited` says so. The head is read before the batch; if
+ * another writer extends the chain meanwhile, the unique seq / prev_hash fail the whole batch, nothing of it
+ * is kept, and it runs again on the new head. The change's statements must therefore decide from the
+ * database, not from values read earlier.
  */
-export function commitAudited<T extends readonly [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]>(
+export async function commitAudited<T extends readonly [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]>(
   deps: AuditDeps,
   change: () => T,
   event: AuditEvent,
   opts: { when?: SQL } = {},
 ): Promise<{ results: BatchResponse<T>; audited: boolean }> {
-  return inTurn(deps.db, () => commitNow(deps, change, event, opts));
+  const { results, head } = await inTurn(deps.db, () =>
+    appendNow(deps, event, change, opts.when ?? sql`changes() > 0`),
+  );
+  return { results: results as BatchResponse<T>, audited: head !== null };
 }
 
-async function commitNow<T extends readonly [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]>(
+/**
+ * One batch: the change's statements, then the entry where `when` holds. Retried on a new head when another
+ * process took this place in the chain first. `head` is null when `when` did not hold.
+ */
+async function appendNow(
   deps: AuditDeps,
-  change: () => T,
   event: AuditEvent,
-  opts: { when?: SQL },
-): Promise<{ results: BatchResponse<T>; audited: boolean }> {
+  change: () => readonly BatchItem<'sqlite'>[],
+  when: SQL,
+): Promise<{ results: unknown[]; head: { seq: number; hash: string } | null }> {
   for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
     if (attempt > 0) await backoff(attempt);
     const entry = await nextEntry(deps, event);
     const r = rowOf(entry);
-    const insertIfChanged = deps.db.run(sql`
+    const insertWhen = deps.db.run(sql`
       insert into ${auditLog} (seq, at, actor, action, target, detail, prev_hash, hash)
       select ${r.seq}, ${r.at.getTime()}, ${r.actor}, ${r.action}, ${r.target}, ${r.detail}, ${r.prevHash}, ${r.hash}
-      where ${opts.when ?? sql`changes() > 0`}`);
+      where ${when}`);
     let all: unknown[];
     try {
-      all = (await deps.db.batch([...change(), insertIfChanged] as unknown as T)) as unknown[];
+      // The tuple type drizzle wants cannot be spelled for a list built at run time.
+      all = await deps.db.batch([...change(), insertWhen] as unknown as [BatchItem<'sqlite'>]);
     } catch (err) {
       if (lostChainRace(err)) continue;
       throw err;
     }
-    const audit = all[all.length - 1] as { rowsAffected: number };
-    const audited = audit.rowsAffected === 1;
-    if (audited) logHead(deps, entry);
-    return { results: all.slice(0, -1) as BatchResponse<T>, audited };
+    const written = (all[all.length - 1] as { rowsAffected: number }).rowsAffected === 1;
+    return { results: all.slice(0, -1), head: written ? logHead(deps, entry) : null };
   }
   throw new Error('audit log: could not append after repeated contention');
 }

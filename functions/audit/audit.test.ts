@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { asc } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyAuditData } from '../../cli/commands/audit.ts';
+import { CAIRN_BIN } from '../../cli/demo/cloud-process.ts';
 import { createFileLog } from '../../infra/operational-log.ts';
 import { auditLog, regions } from '../db/schema.ts';
 import { drainReportBatch } from '../ingest/embedded.ts';
@@ -17,8 +18,6 @@ import {
   type TestCloud,
 } from '../test-fixtures.ts';
 import { appendAudit, commitAudited } from './append.ts';
-
-const CAIRN_BIN = fileURLToPath(new URL('../../bin/cairn.mjs', import.meta.url));
 
 let cloud: TestCloud;
 let net: Awaited<ReturnType<typeof seedNetwork>>;
