@@ -10,6 +10,7 @@ export const IMAGE_EXCLUSION_REASONS = [
   'not-dicom', // no DICM preamble and not parseable as DICOM
   'truncated', // DICOM stream ends inside an element
   'unreadable', // other parse failure
+  'unreadable-file', // the file could not be read at all (permissions, I/O error, vanished)
   'no-pixel-data',
   'unsupported-transfer-syntax',
   'unsupported-pixel-format', // e.g. bit depth or photometric interpretation the decoder does not handle
@@ -26,6 +27,7 @@ export const IMAGE_EXCLUSION_REASONS = [
 export const STUDY_EXCLUSION_REASONS = [
   'no-label', // images used, but the study is not in labels.csv
   'invalid-label', // labels.csv row with a label other than 0 or 1
+  'conflicting-label', // the study is listed more than once in labels.csv with different labels
 ] as const;
 
 export const ExclusionReason = z.enum([...IMAGE_EXCLUSION_REASONS, ...STUDY_EXCLUSION_REASONS]);

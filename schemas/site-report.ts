@@ -8,8 +8,18 @@ import { ExclusionReason } from './exclusion-reasons.ts';
  * Methods: ../STATISTICS.md. A null estimate always comes with a reason.
  */
 
-/** 'merged': a subgroup the privacy gate formed by merging small groups, whose AUC it cannot compute. */
-export const UndefinedReason = z.enum(['no-positives', 'no-negatives', 'empty', 'suppressed', 'merged']);
+/**
+ * 'merged': a subgroup the privacy gate formed by merging small groups, whose AUC it cannot compute.
+ * 'insufficient-class-size': a class of the site has 1..k−1 cases, so nothing conditional on it is released.
+ */
+export const UndefinedReason = z.enum([
+  'no-positives',
+  'no-negatives',
+  'empty',
+  'suppressed',
+  'merged',
+  'insufficient-class-size',
+]);
 
 /** A proportion with its 95 % interval (Wilson unless `method` says otherwise). */
 export const Proportion = z
@@ -38,17 +48,23 @@ export const Auc = z
   .strict();
 export type Auc = z.infer<typeof Auc>;
 
-/** Per-class counts of study scores on the campaign's bin edges (bins may be merged by the privacy gate). */
+/**
+ * Per-class counts of study scores on the campaign's bin edges (bins may be merged by the privacy gate).
+ * A class's counts are null when that class is withheld (`SiteReport.withheld`).
+ */
 export const ScoreHistogram = z
   .object({
     edges: z.array(z.number()).min(2),
-    positives: z.array(Count),
-    negatives: z.array(Count),
+    positives: z.array(Count).nullable(),
+    negatives: z.array(Count).nullable(),
   })
   .strict()
-  .refine((h) => h.positives.length === h.edges.length - 1 && h.negatives.length === h.edges.length - 1, {
-    message: 'a histogram has one count per bin (edges.length - 1)',
-  });
+  .refine(
+    (h) =>
+      (h.positives === null || h.positives.length === h.edges.length - 1) &&
+      (h.negatives === null || h.negatives.length === h.edges.length - 1),
+    { message: 'a histogram has one count per bin (edges.length - 1)' },
+  );
 export type ScoreHistogram = z.infer<typeof ScoreHistogram>;
 
 export const SUPPRESSIBLE_FIELDS = [
@@ -75,7 +91,15 @@ export const Calibration = z
     intercept: z.number().nullable(),
     slope: z.number().nullable(),
     reason: z
-      .enum(['empty', 'not-probabilities', 'no-positives', 'no-negatives', 'constant-score', 'separation'])
+      .enum([
+        'empty',
+        'not-probabilities',
+        'no-positives',
+        'no-negatives',
+        'constant-score',
+        'separation',
+        'insufficient-class-size',
+      ])
       .optional(),
   })
   .strict();
@@ -149,7 +173,9 @@ export const Paired = z
     p: Probability.nullable(),
     covariance: z.tuple([z.tuple([z.number(), z.number()]), z.tuple([z.number(), z.number()])]).nullable(),
     method: z.literal('delong-paired'),
-    reason: z.enum(['no-positives', 'no-negatives', 'empty', 'too-few', 'zero-variance']).optional(),
+    reason: z
+      .enum(['no-positives', 'no-negatives', 'empty', 'too-few', 'zero-variance', 'insufficient-class-size'])
+      .optional(),
     modelB: z.object({ vendor: Slug, name: Slug, version: SemVer, sha256: Sha256Hex }).strict().optional(),
   })
   .strict();
@@ -180,10 +206,25 @@ export const SiteReport = z
     /** Minimum cell size the privacy gate applied. */
     minCell: Count,
     threshold: z.number(),
-    /** Studies evaluated: labelled, with at least one usable image. */
-    cases: Count,
-    positives: Count,
-    negatives: Count,
+    /**
+     * Studies evaluated: labelled, with at least one usable image. A withheld class's total is null, and so
+     * is `cases` (its complement: cases − the other class would give the withheld total away).
+     */
+    cases: Count.nullable(),
+    positives: Count.nullable(),
+    negatives: Count.nullable(),
+    /**
+     * Present when a class has 1..k−1 cases: that class's total, its histogram, the AUC, calibration, the
+     * paired comparison, subgroups and every proportion with that class in its numerator or denominator are
+     * withheld (DataSHIELD's nfilter.tab rule; CMS: no displayed or derivable value 1..k−1).
+     */
+    withheld: z
+      .object({
+        reason: z.literal('insufficient-class-size'),
+        classes: z.array(z.enum(['positives', 'negatives'])).min(1),
+      })
+      .strict()
+      .optional(),
     images: z.object({ seen: Count, used: Count }).strict(),
     excluded: z.partialRecord(ExclusionReason, Count),
     /** At the manifest threshold (positive when score >= threshold); null when suppressed. */
