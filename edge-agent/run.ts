@@ -35,7 +35,9 @@ export interface JobOutcome {
   release?: 'held' | 'auto-approved';
   failure?: string;
   provider?: string;
-  cases?: number;
+  /** Null when the gate withheld a class with fewer than k cases (`withheld` names it). */
+  cases?: number | null;
+  withheld?: ('positives' | 'negatives')[];
   excluded?: Record<string, number>;
   seconds?: number;
 }
@@ -281,6 +283,7 @@ async function evaluateJob(
     status: 'reported',
     provider: scored.provider,
     cases: report.cases,
+    ...(report.withheld ? { withheld: report.withheld.classes } : {}),
     excluded: report.excluded as Record<string, number>,
     seconds: (performance.now() - started) / 1000,
     release: release.release,

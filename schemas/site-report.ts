@@ -225,7 +225,11 @@ export const SiteReport = z
       })
       .strict()
       .optional(),
-    images: z.object({ seen: Count, used: Count }).strict(),
+    /**
+     * Image files read and used. Null when a class is withheld: with one image per study, used minus the
+     * study exclusions is `cases`, which would give the withheld total away.
+     */
+    images: z.object({ seen: Count.nullable(), used: Count.nullable() }).strict(),
     excluded: z.partialRecord(ExclusionReason, Count),
     /** At the manifest threshold (positive when score >= threshold); null when suppressed. */
     confusion: z

@@ -169,9 +169,13 @@ export function registerAgentCommands(program: Command): void {
             o.release === 'held'
               ? 'report held for review (`cairn agent review`)'
               : 'report approved by the site policy';
+          const cases =
+            o.cases === null || o.cases === undefined
+              ? `cases withheld (${o.withheld?.join(' and ') ?? 'a class'} below the minimum cell size)`
+              : `${o.cases} cases`;
           const line =
             o.status === 'reported'
-              ? `${o.cases} cases on ${o.provider} in ${o.seconds?.toFixed(1)} s; excluded ${formatExcluded(o.excluded)}; ${release}`
+              ? `${cases} on ${o.provider} in ${o.seconds?.toFixed(1)} s; excluded ${formatExcluded(o.excluded)}; ${release}`
               : `failed: ${o.failure}`;
           (printers.get(o.jobId) ?? progressPrinter(`job ${o.jobId}: `)).done(line);
         },

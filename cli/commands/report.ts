@@ -164,8 +164,14 @@ const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefi
 function renderText(r: SiteReport): string {
   const p = (name: string, m: SiteReport['sensitivity']) =>
     `${name.padEnd(12)} ${fmt(m.estimate)} [${fmt(m.ciLow)}, ${fmt(m.ciHigh)}]  ${m.numerator ?? '—'}/${m.denominator ?? '—'}${m.reason ? ` (${m.reason})` : ''}`;
+  const total = (x: number | null) => (x === null ? 'withheld' : String(x));
   const lines = [
-    `cases ${r.cases} (positives ${r.positives}, negatives ${r.negatives}); threshold ${r.threshold}; min cell ${r.minCell}`,
+    `cases ${total(r.cases)} (positives ${total(r.positives)}, negatives ${total(r.negatives)}); threshold ${r.threshold}; min cell ${r.minCell}`,
+    ...(r.withheld
+      ? [
+          `withheld     ${r.withheld.classes.join(' and ')}: fewer than ${r.minCell} cases (${r.withheld.reason}); nothing computed on them is shown`,
+        ]
+      : []),
     `AUC          ${fmt(r.auc.estimate)} [${fmt(r.auc.ciLow)}, ${fmt(r.auc.ciHigh)}] DeLong${r.auc.reason ? ` (${r.auc.reason})` : ''}`,
     p('sensitivity', r.sensitivity),
     p('specificity', r.specificity),

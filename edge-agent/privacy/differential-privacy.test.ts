@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SiteReport } from '../../schemas/site-report.ts';
 import { equalWidthEdges } from '../../stats/histogram.ts';
 import { seededRandom } from '../../test/oracles.ts';
-import { buildSiteReport } from '../report/site-report.ts';
+import { buildSiteReport, type FullSiteReport } from '../report/site-report.ts';
 import { applyDifferentialPrivacy } from './differential-privacy.ts';
 import { privacyGate } from './gate.ts';
 
@@ -12,7 +12,7 @@ function seeded(seed: number) {
   return (max: number) => Math.floor(uniform() * max);
 }
 
-function report(): SiteReport {
+function report(): FullSiteReport {
   const random = seeded(5);
   const outcomes = Array.from({ length: 400 }, (_, i) => {
     const label = (i % 3 === 0 ? 1 : 0) as 0 | 1;
@@ -79,7 +79,7 @@ describe('differential privacy on released counts', () => {
     const gated = privacyGate(report(), { minCell: 5, dp: { epsilon: 0.5, random: seeded(3) } });
     expect(gated.differentialPrivacy?.epsilon).toBe(0.5);
     for (const v of Object.values(gated.confusion)) expect(v === null || v === 0 || v >= 5).toBe(true);
-    for (const v of [...gated.histogram.positives, ...gated.histogram.negatives])
+    for (const v of [...(gated.histogram.positives ?? []), ...(gated.histogram.negatives ?? [])])
       expect(v === 0 || v >= 5).toBe(true);
   });
 });

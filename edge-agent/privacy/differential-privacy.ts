@@ -1,6 +1,6 @@
-import type { Auc, SiteReport } from '../../schemas/site-report.ts';
+import type { Auc } from '../../schemas/site-report.ts';
 import { binnedAuc } from '../../stats/histogram.ts';
-import { proportion } from '../report/site-report.ts';
+import { type FullSiteReport, proportion } from '../report/site-report.ts';
 import { epsilonToRational, sampleDiscreteLaplace } from './discrete-laplace.ts';
 
 /**
@@ -26,7 +26,14 @@ export interface DifferentialPrivacyOptions {
   random?: (maxExclusive: number) => number;
 }
 
-export function applyDifferentialPrivacy(report: SiteReport, opts: DifferentialPrivacyOptions): SiteReport {
+/**
+ * Noise is added to the full report only (the gate's class rule and cell rules run on the noisy counts
+ * afterwards): a null count means suppression already ran, and noising what is left would not compose.
+ */
+export function applyDifferentialPrivacy(
+  report: FullSiteReport,
+  opts: DifferentialPrivacyOptions,
+): FullSiteReport {
   const epsConfusion = opts.epsilon / 2;
   const epsHistogram = opts.epsilon - epsConfusion;
   const noisy = (count: number | null, eps: number) => {

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { SiteReport, type Subgroup } from '../../schemas/site-report.ts';
 import { equalWidthEdges } from '../../stats/histogram.ts';
 import { seededRandom } from '../../test/oracles.ts';
-import { buildSiteReport } from '../report/site-report.ts';
+import { buildSiteReport, type FullSiteReport } from '../report/site-report.ts';
 import { PrivacyGateError, privacyGate } from './gate.ts';
 
 type Outcome = { score: number; label: 0 | 1 };
 
-function report(outcomes: Outcome[], edges = equalWidthEdges(10)): SiteReport {
+function report(outcomes: Outcome[], edges = equalWidthEdges(10)): FullSiteReport {
   return buildSiteReport({
     reportId: '2f1b6c1e-8a4d-4c1e-9b1a-3c5d7e9f0a12',
     campaignId: 'camp_1',
@@ -41,20 +41,41 @@ function withCounts(
 
 const METRICS = ['sensitivity', 'specificity', 'ppv', 'npv'] as const;
 
+const WITHHELD_PROPORTION = {
+  estimate: null,
+  ciLow: null,
+  ciHigh: null,
+  numerator: null,
+  denominator: null,
+  method: 'wilson',
+  reason: 'insufficient-class-size',
+};
+
+/** The metrics a withheld class takes with it (PPV and NPV mix both classes). */
+function goneWith(classes: readonly string[], m: (typeof METRICS)[number]): boolean {
+  if (classes.length === 0) return false;
+  if (m === 'ppv' || m === 'npv') return true;
+  return classes.includes(m === 'sensitivity' ? 'positives' : 'negatives');
+}
+
 /** The invariants every gated report must satisfy at minimum cell size k. */
-function checkInvariants(full: SiteReport, g: SiteReport, k: number): void {
+function checkInvariants(full: FullSiteReport, g: SiteReport, k: number): void {
   expect(SiteReport.safeParse(g).success).toBe(true);
   const small = (c: number | null) => c !== null && c >= 1 && c < k;
+  const withheld = (['positives', 'negatives'] as const).filter((c) => small(full[c]));
+  expect(g.withheld?.classes ?? []).toEqual(withheld);
   const { tp, fp, tn, fn } = g.confusion;
   for (const c of [tp, fp, tn, fn]) expect(small(c)).toBe(false);
   // A hidden cell is never alone in its class (else: total − partner).
   expect(tp === null).toBe(fn === null);
   expect(fp === null).toBe(tn === null);
+  if (withheld.includes('positives')) expect(tp).toBeNull();
+  if (withheld.includes('negatives')) expect(tn).toBeNull();
   // Released cells are the true ones.
   for (const cell of ['tp', 'fp', 'tn', 'fn'] as const) {
     if (g.confusion[cell] !== null) expect(g.confusion[cell]).toBe(full.confusion[cell]);
   }
-  // A metric involving a hidden cell releases nothing.
+  // A metric involving a hidden cell or a withheld class releases nothing.
   const uses = {
     sensitivity: ['tp', 'fn'],
     specificity: ['tn', 'fp'],
@@ -63,16 +84,11 @@ function checkInvariants(full: SiteReport, g: SiteReport, k: number): void {
   } as const;
   for (const m of METRICS) {
     const hidden = uses[m].some((c) => g.confusion[c] === null);
-    if (hidden) {
-      expect(g[m]).toEqual({
-        estimate: null,
-        ciLow: null,
-        ciHigh: null,
-        numerator: null,
-        denominator: null,
-        method: 'wilson',
-        reason: 'suppressed',
-      });
+    if (goneWith(withheld, m)) {
+      expect(g[m]).toEqual(WITHHELD_PROPORTION);
+      expect(g.suppressed).toContain(m);
+    } else if (hidden) {
+      expect(g[m]).toEqual({ ...WITHHELD_PROPORTION, reason: 'suppressed' });
       expect(g.suppressed).toContain(m);
     } else {
       expect(g[m]).toEqual(full[m]);
@@ -81,44 +97,62 @@ function checkInvariants(full: SiteReport, g: SiteReport, k: number): void {
   for (const cell of ['tp', 'fp', 'tn', 'fn'] as const) {
     expect(g.suppressed.includes(`confusion.${cell}`)).toBe(g.confusion[cell] === null);
   }
-  // Histogram: shared edges, a subset of the campaign's, totals kept, every bin 0 or >= k
-  // unless a class total is itself small (then one bin carrying the totals).
+  // Histogram: edges a subset of the campaign's, a released class keeps its total and every bin is 0 or >= k;
+  // a withheld class is null, with its total, `cases`, `images` and everything built on both classes.
   const h = g.histogram;
   expect(h.edges.every((e) => full.histogram.edges.includes(e))).toBe(true);
   expect(h.edges[0]).toBe(full.histogram.edges[0]);
   expect(h.edges.at(-1)).toBe(full.histogram.edges.at(-1));
-  expect(h.positives.reduce((s, x) => s + x, 0)).toBe(g.positives);
-  expect(h.negatives.reduce((s, x) => s + x, 0)).toBe(g.negatives);
-  if (small(g.positives) || small(g.negatives)) {
-    expect(h.edges).toHaveLength(2);
+  for (const c of ['positives', 'negatives'] as const) {
+    const counts = h[c];
+    if (withheld.includes(c)) {
+      expect(counts).toBeNull();
+      expect(g[c]).toBeNull();
+    } else {
+      expect(g[c]).toBe(full[c]);
+      expect(counts?.reduce((s, x) => s + x, 0)).toBe(g[c]);
+      for (const x of counts ?? []) expect(small(x)).toBe(false);
+    }
+  }
+  if (withheld.length > 0) {
+    expect(g.cases).toBeNull();
+    expect(g.images).toEqual({ seen: null, used: null });
+    expect(g.auc).toMatchObject({ estimate: null, se: null, reason: 'insufficient-class-size' });
+    expect(g.calibration).toMatchObject({ brier: null, reason: 'insufficient-class-size' });
+    expect(g.subgroups).toBeUndefined();
   } else {
-    for (const c of [...h.positives, ...h.negatives]) expect(small(c)).toBe(false);
+    expect({ cases: g.cases, images: g.images, auc: g.auc, calibration: g.calibration }).toEqual({
+      cases: full.cases,
+      images: full.images,
+      auc: full.auc,
+      calibration: full.calibration,
+    });
   }
   expect(g.minCell).toBe(Math.max(full.minCell, k));
   // Everything else passes through.
-  expect({
-    ...g,
-    confusion: 0,
-    suppressed: 0,
-    histogram: 0,
-    minCell: 0,
-    sensitivity: 0,
-    specificity: 0,
-    ppv: 0,
-    npv: 0,
-    subgroups: 0,
-  }).toEqual({
-    ...full,
-    confusion: 0,
-    suppressed: 0,
-    histogram: 0,
-    minCell: 0,
-    sensitivity: 0,
-    specificity: 0,
-    ppv: 0,
-    npv: 0,
-    subgroups: 0,
-  });
+  const rest = (r: SiteReport) => {
+    const {
+      confusion: _c,
+      suppressed: _s,
+      histogram: _h,
+      minCell: _m,
+      sensitivity: _se,
+      specificity: _sp,
+      ppv: _p,
+      npv: _n,
+      subgroups: _g,
+      cases: _ca,
+      positives: _po,
+      negatives: _ne,
+      images: _i,
+      auc: _a,
+      calibration: _cal,
+      withheld: _w,
+      ...others
+    } = r;
+    return others;
+  };
+  expect(rest(g)).toEqual(rest(full));
 }
 
 describe('privacyGate: confusion cells and metrics', () => {
@@ -234,8 +268,12 @@ describe('privacyGate: histogram', () => {
       const k = 2 + Math.floor(rand() * 8);
       const g = privacyGate(full, { minCell: k });
       checkInvariants(full, g, k);
-      const best = bestBins(full.histogram.positives, full.histogram.negatives, k);
-      expect(g.histogram.edges.length - 1).toBe(best < 0 ? 1 : best);
+      // A withheld class takes no part in choosing the edges.
+      const released = (c: 'positives' | 'negatives') =>
+        g.histogram[c] === null ? full.histogram[c].map(() => 0) : full.histogram[c];
+      const best = bestBins(released('positives'), released('negatives'), k);
+      const bothWithheld = g.histogram.positives === null && g.histogram.negatives === null;
+      expect(g.histogram.edges.length - 1).toBe(bothWithheld || best < 0 ? 1 : best);
     }
   });
 
@@ -263,10 +301,15 @@ describe('privacyGate: histogram', () => {
     expect(g.histogram).toEqual({ edges: [0, 0.75, 1], positives: [7, 9], negatives: [10, 0] });
   });
 
-  it('a class total below k collapses the histogram to one bin of totals', () => {
-    const full = report(withCounts({ tp: 2, fn: 1, fp: 30, tn: 40 }));
+  it('a class total below k is withheld: its histogram is null and the edges follow the other class only', () => {
+    const negatives = withCounts({ tp: 0, fn: 0, fp: 30, tn: 40 });
+    const full = report([...withCounts({ tp: 2, fn: 1, fp: 0, tn: 0 }), ...negatives]);
     const g = privacyGate(full, { minCell: 5 });
-    expect(g.histogram).toEqual({ edges: [0, 1], positives: [3], negatives: [70] });
+    expect(g.histogram.positives).toBeNull();
+    expect(g.histogram.negatives?.reduce((s, x) => s + x, 0)).toBe(70);
+    const alone = privacyGate(report(negatives), { minCell: 5 });
+    expect(g.histogram.edges).toEqual(alone.histogram.edges);
+    checkInvariants(full, g, 5);
   });
 });
 
@@ -326,7 +369,7 @@ describe('privacyGate: subgroups', () => {
   }
 
   /** Invariants every gated report's subgroups must satisfy at k. */
-  function checkSubgroups(full: SiteReport, g: SiteReport, k: number) {
+  function checkSubgroups(full: FullSiteReport, g: SiteReport, k: number) {
     const groups = g.subgroups ?? [];
     const attrs = new Set(groups.map((s) => s.attribute));
     for (const a of attrs) {

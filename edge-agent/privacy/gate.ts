@@ -4,6 +4,11 @@
  * With minimum cell size k = opts.minCell (k <= 1 suppresses nothing), `privacyGate` returns a copy of the
  * report in which:
  *
+ * 0. Small classes. When positives or negatives is in 1..k−1, that class is withheld (./class-size.ts): its
+ *    total, histogram and confusion cells, `cases` and `images` (which would give its total away by
+ *    subtraction), every proportion involving it (PPV and NPV always), AUC, calibration, the paired
+ *    comparison and the subgroups; `withheld` names the classes, reason 'insufficient-class-size'. The
+ *    rules below then apply to what remains (the released class's cells, metrics and histogram).
  * 1. Confusion cells. A count c is "small" when 1 <= c <= k − 1. The report releases the class totals
  *    positives = tp + fn and negatives = fp + tn, so a cell could be recovered from its partner in the same
  *    class by subtraction. Hence per class: if tp or fn is small (or already null), both tp and fn become null;
@@ -17,8 +22,9 @@
  *    Among all such merges the one releasing the most bins is chosen (dynamic programming over bin
  *    boundaries; ties go to the merge whose last group is smallest, scanning right to left). Totals stay equal
  *    to positives/negatives. When a class total is itself in 1..k−1 no merge can satisfy the rule; the
- *    histogram is then one bin [first edge, last edge] whose counts are the class totals, which the report
- *    releases anyway.
+ *    histogram is then one bin [first edge, last edge] whose counts are the class totals (only reached with
+ *    k <= 1 after rule 0, or for a class total of 0). A withheld class's histogram is null and the merge
+ *    looks at the released class only, so the released edges say nothing about the withheld one.
  * 4. Subgroups (per attribute, "the same suppression rules"). A group is small when its cases, positives or
  *    negatives is in 1..k−1. Small groups are not released by value: they are merged into one group with the
  *    reserved value 'other' (counts and confusion cells summed, proportions recomputed, AUC null with reason
@@ -42,9 +48,9 @@
  * 7. Optional differential privacy (opts.dp): discrete Laplace noise on the confusion cells and histograms
  *    before rules 1–5, which then apply to the noisy counts (see ./differential-privacy.ts).
  *
- * Not covered here (the schema releases them as plain counts): cases, positives, negatives, images and the
- * exclusion counts, the AUC (released even for small classes), calibration and the paired comparison
- * (site-level scalars computed from every case).
+ * Not covered here (the schema releases them as plain counts): the exclusion counts (files and label rows
+ * without a usable class), and, when both classes have 0 or >= k cases, cases, positives, negatives, images,
+ * the AUC, calibration and the paired comparison (site-level scalars computed from every case).
  */
 import {
   type Proportion,
@@ -53,6 +59,8 @@ import {
   type Subgroup,
 } from '../../schemas/site-report.ts';
 import { wilson } from '../../stats/binomial.ts';
+import { type FullSiteReport, isFullReport } from '../report/site-report.ts';
+import { withholdSmallClasses } from './class-size.ts';
 import { applyDifferentialPrivacy, type DifferentialPrivacyOptions } from './differential-privacy.ts';
 
 export class PrivacyGateError extends Error {
@@ -94,10 +102,18 @@ type Block = Pick<
 
 function checkBlock(r: Block, where: string): void {
   const at = where ? `${where}: ` : '';
-  if (r.cases !== r.positives + r.negatives) fail(`${at}cases (${r.cases}) != positives + negatives`);
+  const { positives, negatives } = r;
+  if (positives !== null && negatives !== null && r.cases !== positives + negatives)
+    fail(`${at}cases (${r.cases}) != positives + negatives`);
+  if ((positives === null || negatives === null) && r.cases !== null)
+    fail(`${at}cases is released while a class total is withheld`);
   const { tp, fp, tn, fn } = r.confusion;
-  if (tp !== null && fn !== null && tp + fn !== r.positives) fail(`${at}tp + fn != positives`);
-  if (fp !== null && tn !== null && fp + tn !== r.negatives) fail(`${at}fp + tn != negatives`);
+  if (positives === null && (tp !== null || fn !== null))
+    fail(`${at}tp or fn released for withheld positives`);
+  if (negatives === null && (fp !== null || tn !== null))
+    fail(`${at}fp or tn released for withheld negatives`);
+  if (tp !== null && fn !== null && tp + fn !== positives) fail(`${at}tp + fn != positives`);
+  if (fp !== null && tn !== null && fp + tn !== negatives) fail(`${at}fp + tn != negatives`);
   for (const name of Object.keys(METRIC_CELLS) as MetricName[]) {
     const metric = r[name];
     const [a, b] = METRIC_CELLS[name];
@@ -111,19 +127,33 @@ function checkBlock(r: Block, where: string): void {
   }
 }
 
+/** A withheld class must be null everywhere, and named in `withheld` (else a reader cannot tell why). */
+function checkWithheld(r: SiteReport): void {
+  const nullClasses = (['positives', 'negatives'] as const).filter((c) => r[c] === null);
+  const named = r.withheld?.classes ?? [];
+  if (nullClasses.length !== named.length || nullClasses.some((c) => !named.includes(c)))
+    fail('withheld.classes must name exactly the classes whose totals are null');
+  if (nullClasses.length === 0) return;
+  if (r.images.seen !== null || r.images.used !== null) fail('images are released while a class is withheld');
+  if ((r.subgroups ?? []).length > 0) fail('subgroups are released while a class is withheld');
+  if (r.auc.estimate !== null || r.paired?.aucA != null || r.calibration?.brier != null)
+    fail('AUC, calibration or the paired comparison is released while a class is withheld');
+}
+
 function checkConsistency(r: SiteReport): void {
+  checkWithheld(r);
   checkBlock(r, '');
   const h = r.histogram;
-  if (h.positives.length !== h.edges.length - 1 || h.negatives.length !== h.edges.length - 1) {
-    fail('histogram needs one count per bin');
+  for (const c of ['positives', 'negatives'] as const) {
+    const counts = h[c];
+    if (counts !== null && counts.length !== h.edges.length - 1) fail('histogram needs one count per bin');
+    if ((counts === null) !== (r[c] === null)) fail(`histogram ${c} must be null exactly when ${c} is`);
+    if (counts !== null && sum(counts) !== r[c]) fail(`histogram ${c} do not add up to ${c}`);
   }
   for (let i = 1; i < h.edges.length; i++) {
     if (!((h.edges[i] as number) > (h.edges[i - 1] as number)))
       fail('histogram edges must be strictly increasing');
   }
-  const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
-  if (sum(h.positives) !== r.positives) fail('histogram positives do not add up to positives');
-  if (sum(h.negatives) !== r.negatives) fail('histogram negatives do not add up to negatives');
   for (const [attribute, groups] of byAttribute(r.subgroups ?? [])) {
     const values = new Set<string>();
     for (const g of groups) {
@@ -137,6 +167,8 @@ function checkConsistency(r: SiteReport): void {
     }
   }
 }
+
+const sum = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0);
 
 /** Subgroups by attribute, in order of first appearance. */
 function byAttribute(groups: readonly Subgroup[]): Map<string, Subgroup[]> {
@@ -167,6 +199,7 @@ function applyCellRule(conf: Block['confusion'], k: number): void {
 function withholdMetrics(r: Block): void {
   for (const name of Object.keys(METRIC_CELLS) as MetricName[]) {
     const metric = r[name];
+    if (metric.reason === 'insufficient-class-size') continue; // rule 0 withheld it already
     const [a, b] = METRIC_CELLS[name];
     const withheld =
       metric.reason === 'suppressed' || metric.numerator === null || metric.denominator === null;
@@ -189,7 +222,7 @@ function suppressedFields(r: Block): SuppressibleField[] {
   for (const field of SUPPRESSIBLE_FIELDS) {
     const isNull = field.startsWith('confusion.')
       ? r.confusion[field.slice('confusion.'.length) as Cell] === null
-      : r[field as MetricName].reason === 'suppressed';
+      : ['suppressed', 'insufficient-class-size'].includes(r[field as MetricName].reason ?? '');
     if (isNull) out.push(field);
   }
   return out;
@@ -327,22 +360,22 @@ function mergePlan(pos: readonly number[], neg: readonly number[], k: number): n
   return kept.reverse();
 }
 
+/** Rule 3; a withheld (null) class stays null and does not take part in choosing the edges. */
 function mergeHistogram(h: SiteReport['histogram'], k: number): SiteReport['histogram'] {
-  const plan = mergePlan(h.positives, h.negatives, k) ?? [0, h.edges.length - 1];
+  const zeros = () => new Array<number>(h.edges.length - 1).fill(0);
+  const released = h.positives !== null || h.negatives !== null;
+  const plan = released
+    ? (mergePlan(h.positives ?? zeros(), h.negatives ?? zeros(), k) ?? [0, h.edges.length - 1])
+    : [0, h.edges.length - 1];
   const edges = plan.map((e) => h.edges[e] as number);
-  const positives: number[] = [];
-  const negatives: number[] = [];
-  for (let g = 0; g + 1 < plan.length; g++) {
-    let p = 0;
-    let n = 0;
-    for (let b = plan[g] as number; b < (plan[g + 1] as number); b++) {
-      p += h.positives[b] as number;
-      n += h.negatives[b] as number;
-    }
-    positives.push(p);
-    negatives.push(n);
-  }
-  return { edges, positives, negatives };
+  const merge = (counts: number[] | null) => {
+    if (counts === null) return null;
+    const out: number[] = [];
+    for (let g = 0; g + 1 < plan.length; g++)
+      out.push(sum(counts.slice(plan[g] as number, plan[g + 1] as number)));
+    return out;
+  };
+  return { edges, positives: merge(h.positives), negatives: merge(h.negatives) };
 }
 
 /** Applies the minimum-cell-size rules above to a site report and returns the releasable copy. */
@@ -354,9 +387,14 @@ export function privacyGate(report: SiteReport, opts: PrivacyGateOptions): SiteR
     fail(`the report does not match the strict cairn.site-report/v1 schema: ${describe(input.error)}`);
   checkConsistency(input.data);
   // Noise first, then the cell rules on the noisy counts (post-processing keeps the DP guarantee).
-  const r = opts.dp ? applyDifferentialPrivacy(input.data, opts.dp) : structuredClone(input.data);
+  let r: SiteReport;
+  if (opts.dp) {
+    if (!isFullReport(input.data)) fail('differential privacy needs the full report, before any suppression');
+    r = applyDifferentialPrivacy(input.data as FullSiteReport, opts.dp);
+  } else r = structuredClone(input.data);
   checkConsistency(r);
 
+  withholdSmallClasses(r, k);
   applyCellRule(r.confusion, k);
   // Subgroups before the site's metrics: complementary suppression may hide a site-level class pair.
   if (r.subgroups !== undefined) r.subgroups = gateSubgroups(r, k);

@@ -20,6 +20,31 @@ import { binCounts } from '../../stats/histogram.ts';
 import { delongAuc, pairedDelong } from '../../stats/roc.ts';
 import { attributeName, normaliseAttribute } from './attributes.ts';
 
+/**
+ * The report before the privacy gate: every count is known (the schema's nulls are the gate's withholding,
+ * ../privacy/class-size.ts), so pre-gate code needs no null checks.
+ */
+export type FullSiteReport = SiteReport & {
+  cases: number;
+  positives: number;
+  negatives: number;
+  images: { seen: number; used: number };
+  histogram: { edges: number[]; positives: number[]; negatives: number[] };
+};
+
+/** Whether nothing in the report has been withheld yet (every count known). */
+export function isFullReport(r: SiteReport): r is FullSiteReport {
+  return (
+    r.cases !== null &&
+    r.positives !== null &&
+    r.negatives !== null &&
+    r.images.seen !== null &&
+    r.images.used !== null &&
+    r.histogram.positives !== null &&
+    r.histogram.negatives !== null
+  );
+}
+
 export interface Outcome {
   score: number;
   label: 0 | 1;
@@ -226,7 +251,7 @@ function paired(input: SiteReportInput, scores: number[], labels: (0 | 1)[]): Pa
  * - paired: the paired DeLong comparison with scoreB, when the outcomes carry one.
  * The result is parsed with the strict SiteReport schema, so an invalid report throws here.
  */
-export function buildSiteReport(input: SiteReportInput): SiteReport {
+export function buildSiteReport(input: SiteReportInput): FullSiteReport {
   const scores = input.outcomes.map((o) => o.score);
   const labels = input.outcomes.map((o) => o.label);
   for (let i = 0; i < scores.length; i++) {
@@ -237,7 +262,7 @@ export function buildSiteReport(input: SiteReportInput): SiteReport {
   const negScores = scores.filter((_, i) => labels[i] === 0);
   const p = paired(input, scores, labels);
 
-  const report: SiteReport = {
+  const report: FullSiteReport = {
     schema: 'cairn.site-report/v1',
     reportId: input.reportId,
     campaignId: input.campaignId,
@@ -273,5 +298,5 @@ export function buildSiteReport(input: SiteReportInput): SiteReport {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new Error(`buildSiteReport: the report does not match cairn.site-report/v1: ${issues}`);
   }
-  return parsed.data;
+  return parsed.data as FullSiteReport;
 }

@@ -50,6 +50,8 @@ export async function decideHeldReport(
 
 const pct = (x: number | null) => (x === null ? 'withheld' : `${(x * 100).toFixed(1)} %`);
 const count = (x: number | null) => (x === null ? 'suppressed' : String(x));
+const total = (x: number | null) => (x === null ? 'withheld' : String(x));
+const bins = (xs: number[] | null) => (xs === null ? 'withheld' : `[${xs.join(' ')}]`);
 
 /** What a data-protection officer reads before approving: every released number, then the exact bytes. */
 export function renderHeldReport(h: HeldReport): string {
@@ -57,7 +59,12 @@ export function renderHeldReport(h: HeldReport): string {
   const lines = [
     `report ${h.reportId}  (job ${h.jobId}, campaign ${r.campaignId}, created ${h.createdAt})`,
     `model ${r.model.vendor}/${r.model.name} ${r.model.version}; minimum cell size ${r.minCell}`,
-    `cases ${r.cases} (positives ${r.positives}, negatives ${r.negatives}); images seen ${r.images.seen}, used ${r.images.used}`,
+    `cases ${total(r.cases)} (positives ${total(r.positives)}, negatives ${total(r.negatives)}); images seen ${total(r.images.seen)}, used ${total(r.images.used)}`,
+    ...(r.withheld
+      ? [
+          `withheld: ${r.withheld.classes.join(' and ')} (${r.withheld.reason}: fewer than ${r.minCell} cases; with them cases, images, AUC, calibration, paired comparison and subgroups)`,
+        ]
+      : []),
     `excluded: ${
       Object.entries(r.excluded)
         .map(([k, v]) => `${k} ${v}`)
@@ -66,7 +73,7 @@ export function renderHeldReport(h: HeldReport): string {
     `confusion at ${r.threshold}: tp ${count(r.confusion.tp)}, fp ${count(r.confusion.fp)}, tn ${count(r.confusion.tn)}, fn ${count(r.confusion.fn)}`,
     `sensitivity ${pct(r.sensitivity.estimate)}, specificity ${pct(r.specificity.estimate)}, ppv ${pct(r.ppv.estimate)}, npv ${pct(r.npv.estimate)}`,
     `AUC ${r.auc.estimate === null ? `withheld (${r.auc.reason})` : r.auc.estimate.toFixed(3)}`,
-    `histogram: ${r.histogram.positives.length} bins; positives [${r.histogram.positives.join(' ')}], negatives [${r.histogram.negatives.join(' ')}]`,
+    `histogram: ${r.histogram.edges.length - 1} bins; positives ${bins(r.histogram.positives)}, negatives ${bins(r.histogram.negatives)}`,
     `subgroups: ${(r.subgroups ?? []).map((g) => `${g.attribute}=${g.value} (${g.cases})`).join(', ') || 'none'}`,
     `suppressed: ${r.suppressed.join(', ') || 'nothing'}`,
     '',
