@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CliError } from '../cli/errors.ts';
+import { AttributeName } from '../schemas/common.ts';
 
 /**
  * The agent's settings, one JSON file beside its state (`<state>/agent.json`). Validated as a whole before it
@@ -32,6 +33,19 @@ export const AgentSettings = z
       .optional(),
     /** labels.csv with columns StudyInstanceUID,label. */
     labels: z.string().min(1),
+    /**
+     * labels.csv columns this site lets campaigns report subgroups by (default none: a campaign may only
+     * request columns). Even a listed column is refused when its values look identifying
+     * (privacy/subgroup-columns.ts).
+     */
+    releaseColumns: z
+      .array(AttributeName)
+      .max(20)
+      .refine(
+        (cols) => new Set(cols.map((c) => c.toLowerCase())).size === cols.length,
+        'a column is listed twice',
+      )
+      .default([]),
     /** Minimum cell size for released counts; the larger of this and the campaign's is applied. */
     minCell: z.number().int().min(0).default(5),
     device: z.enum(['auto', 'cpu', 'webgpu', 'cuda']).default('auto'),

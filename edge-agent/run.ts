@@ -14,8 +14,10 @@ import { enqueueReport, type FlushResult, flushOutbox } from './outbox.ts';
 import { type PipelineProgress, predictionCacheKey, scoreFolder } from './pipeline/score-folder.ts';
 import { privacyGate } from './privacy/gate.ts';
 import { epsilonSpent, exceedsBudget, PrivacyBudgetExhausted } from './privacy/ledger.ts';
+import { allowListedColumns, decideSubgroupColumns } from './privacy/subgroup-columns.ts';
 import { buildSiteReport } from './report/site-report.ts';
 import { decideRelease, readReleasePolicy } from './review/policy.ts';
+import { recordRefusals } from './review/refusals.ts';
 import { logSentBytes } from './sent-log.ts';
 import { recoverPendingRotation } from './site-key.ts';
 import { sourceFromSettings } from './sources/from-settings.ts';
@@ -199,9 +201,14 @@ async function evaluateJob(
   // Read the release policy and the labels before the (long) inference, so a bad file fails fast with its
   // one-line message.
   const policy = readReleasePolicy(stateDir);
+  // The campaign only requests labels.csv columns: a column this site did not allow-list is never read.
+  const requested = (job.subgroupAttributes ?? []).filter((a) => !STANDARD_SUBGROUPS.includes(a));
   let labels: ReturnType<typeof parseLabelsCsv>;
   try {
-    labels = parseLabelsCsv(readFileSync(settings.labels, 'utf8'), job.subgroupAttributes ?? []);
+    labels = parseLabelsCsv(
+      readFileSync(settings.labels, 'utf8'),
+      allowListedColumns(requested, settings.releaseColumns),
+    );
   } catch (err) {
     throw new CliError((err as Error).message);
   }
@@ -242,6 +249,18 @@ async function evaluateJob(
   for (const [reason, n] of Object.entries(joined.excluded))
     excluded[reason as keyof typeof excluded] = (excluded[reason as keyof typeof excluded] ?? 0) + (n ?? 0);
 
+  // Every attribute the report would group by passes the identifier checks first; refusals are named locally.
+  const columns = decideSubgroupColumns({
+    // Without campaign attributes, only the standard ones some image carried (as before).
+    dicom: job.subgroupAttributes?.length
+      ? STANDARD_SUBGROUPS
+      : STANDARD_SUBGROUPS.filter((a) => joined.outcomes.some((o) => o.attributes?.[a] !== undefined)),
+    requested,
+    allowList: settings.releaseColumns,
+    cases: joined.outcomes.map((o) => o.attributes),
+  });
+  await recordRefusals(db, job.jobId, columns.refused);
+
   const full = buildSiteReport({
     reportId: randomUUID(),
     campaignId: job.campaignId,
@@ -257,14 +276,7 @@ async function evaluateJob(
     ...(paired ? { modelB: peer.model } : {}),
     excluded,
     images: scored.images,
-    ...(job.subgroupAttributes?.length
-      ? {
-          subgroupAttributes: [
-            ...STANDARD_SUBGROUPS,
-            ...job.subgroupAttributes.filter((a) => !STANDARD_SUBGROUPS.includes(a)),
-          ],
-        }
-      : {}),
+    subgroupAttributes: columns.released,
   });
   const report: SiteReport = privacyGate(full, {
     minCell: Math.max(job.minCell, settings.minCell),

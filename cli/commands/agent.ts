@@ -9,6 +9,7 @@ import {
   loadReleasePolicyFile,
   writeReleasePolicy,
 } from '../../edge-agent/review/policy.ts';
+import { describeRefusals } from '../../edge-agent/review/refusals.ts';
 import { runAgent } from '../../edge-agent/run.ts';
 import { sentLog } from '../../edge-agent/state/schema.ts';
 import { openAgentState } from '../../edge-agent/state/store.ts';
@@ -34,6 +35,7 @@ interface SettingsFlags {
   dpEpsilon?: string;
   dpBudget?: string;
   requireSignedModels?: boolean;
+  releaseColumns?: string;
 }
 
 function settingsFromFlags(f: SettingsFlags): Partial<AgentSettings> {
@@ -60,6 +62,7 @@ function settingsFromFlags(f: SettingsFlags): Partial<AgentSettings> {
         }
       : {}),
     ...(f.requireSignedModels ? { requireSignedModels: true } : {}),
+    ...(f.releaseColumns !== undefined ? { releaseColumns: columnList(f.releaseColumns) } : {}),
     dicom: f.dicom,
     dicomweb: f.dicomwebUrl
       ? {
@@ -77,6 +80,14 @@ function settingsFromFlags(f: SettingsFlags): Partial<AgentSettings> {
   };
 }
 
+/** `scannerSite, insurance` → ['scannerSite', 'insurance']; names are validated with the settings. */
+function columnList(v: string): string[] {
+  return v
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c.length > 0);
+}
+
 const withSettingsFlags = (cmd: Command) =>
   cmd
     .option('--dicom <dir>', 'folder of DICOM files (read recursively)')
@@ -91,7 +102,11 @@ const withSettingsFlags = (cmd: Command) =>
     .option('--batch-size <n>', 'images per inference batch')
     .option('--dp-epsilon <e>', 'differential privacy: ε spent per report (with --dp-budget)')
     .option('--dp-budget <e>', 'differential privacy: the most ε spent on one campaign')
-    .option('--require-signed-models', 'run only models with a valid vendor signature');
+    .option('--require-signed-models', 'run only models with a valid vendor signature')
+    .option(
+      '--release-columns <names>',
+      'labels.csv columns campaigns may report subgroups by, comma-separated (default: none)',
+    );
 
 export function registerAgentCommands(program: Command): void {
   const agent = program.command('agent').description('the hospital edge agent');
@@ -114,9 +129,14 @@ export function registerAgentCommands(program: Command): void {
       if ((!overrides.dicom && !overrides.dicomweb) || !overrides.labels)
         throw new CliError('enroll needs --dicom <dir> (or --dicomweb-url <url>) and --labels <file>');
       const { AgentSettings } = await import('../../edge-agent/config.ts');
-      const settings = AgentSettings.parse(
+      const parsed = AgentSettings.safeParse(
         Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
       );
+      if (!parsed.success)
+        throw new CliError(
+          `invalid settings: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'settings'}: ${i.message}`).join('; ')}`,
+        );
+      const settings = parsed.data;
       if (settings.dicom) settings.dicom = resolve(settings.dicom);
       settings.labels = resolve(settings.labels);
       // Checked before enrolling: a bad policy must not leave a half-configured agent behind.
@@ -133,6 +153,11 @@ export function registerAgentCommands(program: Command): void {
         policy
           ? `release policy: ${describeReleasePolicy(policy)}\n`
           : 'release policy: none — every report waits for `cairn agent review`\n',
+      );
+      process.stdout.write(
+        settings.releaseColumns.length
+          ? `labels.csv columns campaigns may report subgroups by: ${settings.releaseColumns.join(', ')} (refused if their values look identifying)\n`
+          : 'labels.csv columns campaigns may report subgroups by: none (--release-columns to allow some)\n',
       );
     },
   );
@@ -307,6 +332,10 @@ export function registerAgentCommands(program: Command): void {
             `jobs: ${s.jobs.pending} pending, ${s.jobs.reported} reported, ${s.jobs.failed} failed`,
             `outbox: ${s.outbox.held} held for review, ${s.outbox.pending} waiting to be sent, ${s.outbox.sent} sent, ${s.outbox.refused} refused by the cloud, ${s.outbox.rejected} rejected at review`,
             `requests logged: ${s.requestsLogged} (see \`cairn agent sent\`)`,
+            ...s.refusedColumns.map(
+              (r) =>
+                `subgroup columns refused for job ${r.jobId} (campaign ${r.campaignId}): ${describeRefusals(r.columns)}`,
+            ),
           ].join('\n')
         : 'not enrolled',
     );

@@ -1,8 +1,10 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { CliError } from '../../cli/errors.ts';
 import { SiteReport } from '../../schemas/site-report.ts';
+import type { ColumnRefusal } from '../privacy/subgroup-columns.ts';
 import { outbox } from '../state/schema.ts';
 import type { AgentDb } from '../state/store.ts';
+import { describeRefusals, refusalsByJob } from './refusals.ts';
 
 export interface HeldReport {
   reportId: string;
@@ -11,6 +13,8 @@ export interface HeldReport {
   /** Exactly the payload bytes every envelope for this report will carry (canonical JSON). */
   bytes: string;
   report: SiteReport;
+  /** Subgroup columns the campaign asked for that this site refused to release, with the rule. */
+  refused: ColumnRefusal[];
 }
 
 /** Reports waiting for a site admin, oldest first. */
@@ -21,12 +25,17 @@ export async function listHeldReports(db: AgentDb): Promise<HeldReport[]> {
     .where(eq(outbox.status, 'held'))
     .orderBy(asc(outbox.createdAt))
     .all();
+  const refused = await refusalsByJob(
+    db,
+    rows.map((r) => r.jobId),
+  );
   return rows.map((r) => ({
     reportId: r.reportId,
     jobId: r.jobId,
     createdAt: r.createdAt,
     bytes: r.report,
     report: SiteReport.parse(JSON.parse(r.report)),
+    refused: refused.get(r.jobId) ?? [],
   }));
 }
 
@@ -75,6 +84,7 @@ export function renderHeldReport(h: HeldReport): string {
     `AUC ${r.auc.estimate === null ? `withheld (${r.auc.reason})` : r.auc.estimate.toFixed(3)}`,
     `histogram: ${r.histogram.edges.length - 1} bins; positives ${bins(r.histogram.positives)}, negatives ${bins(r.histogram.negatives)}`,
     `subgroups: ${(r.subgroups ?? []).map((g) => `${g.attribute}=${g.value} (${g.cases})`).join(', ') || 'none'}`,
+    `subgroup columns refused (not sent): ${describeRefusals(h.refused) || 'none'}`,
     `suppressed: ${r.suppressed.join(', ') || 'nothing'}`,
     '',
     'exact bytes that will be sent (signed in an envelope with site id, key id, time and nonce):',

@@ -100,3 +100,22 @@ export const privacyLedger = sqliteTable('privacy_ledger', {
   epsilon: real('epsilon').notNull(),
   spentAt: text('spent_at').notNull(),
 });
+
+/**
+ * Subgroup attributes the site refused to release for a job's report (privacy/subgroup-columns.ts): the
+ * column name as the campaign requested it and the rule's code, never a value. Replaced when a job reruns;
+ * shown by `cairn agent review` and `cairn agent status`.
+ */
+export const subgroupRefusals = sqliteTable(
+  'subgroup_refusals',
+  {
+    jobId: text('job_id').notNull(),
+    attribute: text('attribute').notNull(),
+    reason: text('reason', {
+      enum: ['not-allow-listed', 'identifier-shape', 'too-many-levels', 'level-density'],
+    }).notNull(),
+    source: text('source', { enum: ['labels', 'dicom'] }).notNull(),
+    decidedAt: text('decided_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.attribute] })],
+);
