@@ -230,7 +230,7 @@ describe('an edge agent against a real cloud', () => {
     await waitForDone(campaignId);
   });
 
-  it('reports the subgroup attributes a campaign names, read from labels.csv columns', async () => {
+  it('reports the subgroup attributes a campaign names and the site allow-lists, read from labels.csv columns', async () => {
     const labelsPath = join(dir, 'gamma', 'labels.csv');
     const [header, ...rows] = readFileSync(labelsPath, 'utf8').trim().split('\n');
     writeFileSync(
@@ -247,7 +247,7 @@ describe('an edge agent against a real cloud', () => {
         subgroupAttributes: ['ward'],
       },
     });
-    await runAgent({ stateDir: stateDir(), once: true });
+    await runAgent({ stateDir: stateDir(), once: true, overrides: { releaseColumns: ['ward'] } });
     await waitForDone(campaignId);
     const cloudDb = createClient({ url: `file:${join(dir, 'cloud', 'cairn.db')}` });
     const stored = await cloudDb.execute({
