@@ -17,7 +17,7 @@ export async function recordRefusals(db: AgentDb, jobId: string, refused: readon
   });
 }
 
-/** Refused columns per job (all jobs when `jobIds` is not given), in the order they were decided. */
+/** Refused columns per job (all jobs when `jobIds` is not given), by column name. */
 export async function refusalsByJob(
   db: AgentDb,
   jobIds?: readonly string[],
