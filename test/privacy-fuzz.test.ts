@@ -14,10 +14,14 @@ import { AgentSettings } from '../edge-agent/config.ts';
 import { enrollAgent } from '../edge-agent/enroll.ts';
 import { normaliseToken } from '../edge-agent/report/attributes.ts';
 import { writeReleasePolicy } from '../edge-agent/review/policy.ts';
+import { decideHeldReport, listHeldReports } from '../edge-agent/review/review.ts';
 import { type AgentEvents, runAgent } from '../edge-agent/run.ts';
+import { openAgentState } from '../edge-agent/state/store.ts';
+import { agentStatus } from '../edge-agent/status.ts';
 import { createCloudApp } from '../functions/app.ts';
 import type { CloudDeps } from '../functions/deps.ts';
 import { type ServedCloud, serveCloud } from '../functions/serve.ts';
+import type { SiteReport } from '../schemas/site-report.ts';
 import { PHI_TAGS, writeBadInputs, writeSyntheticSite } from '../synthetic/dicom.ts';
 import { buildNoduleDetectorOnnx, demoManifest } from '../synthetic/model.ts';
 import { Rng } from '../synthetic/rng.ts';
@@ -45,6 +49,51 @@ const FUZZ_SEED = Number(process.env.CAIRN_FUZZ_SEED ?? 424_242);
 const SETS = 6;
 const STUDIES = 20;
 const MIN_CELL = 5;
+
+/**
+ * What each set's campaign and sites try (issue 5). labels.csv always carries the patients' names and MRNs
+ * (the studies' PatientName and PatientID canaries) and a benign insurance column. `columns`: the subgroup
+ * columns the campaign requests; `k`: its minimum cell size (11 withholds small classes of 20 studies);
+ * `dp`: the sites release with differential privacy; `held`: no release policy, so every report is held,
+ * then approved (by `cairn agent review --approve` at site a) and sent on the next run; `allowPhi`: site b
+ * also allow-lists PatientName and MRN, so only the value checks stand between them and the cloud.
+ */
+interface SetPlan {
+  columns: string[];
+  k: number;
+  dp: boolean;
+  held: boolean;
+  allowPhi: boolean;
+}
+const SET_PLANS: SetPlan[] = [
+  { columns: [], k: 5, dp: false, held: false, allowPhi: false },
+  { columns: ['PatientName', 'MRN'], k: 5, dp: false, held: true, allowPhi: false },
+  { columns: ['PatientName', 'MRN', 'insurance'], k: 11, dp: false, held: false, allowPhi: true },
+  { columns: ['PatientName', 'MRN'], k: 5, dp: true, held: false, allowPhi: true },
+  { columns: ['PatientName', 'MRN', 'insurance'], k: 3, dp: false, held: true, allowPhi: false },
+  { columns: ['PatientName', 'MRN', 'insurance'], k: 11, dp: true, held: false, allowPhi: false },
+];
+
+/** One RFC 4180 field. */
+const csvField = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+
+/** Adds PatientName, MRN and insurance columns to a generated labels.csv, from the studies' own PHI. */
+function addPhiColumns(
+  labelsPath: string,
+  studies: readonly { studyInstanceUid: string }[],
+  planted: ReadonlyMap<string, string>,
+): void {
+  const index = new Map(studies.map((st, i) => [st.studyInstanceUid, i]));
+  const [header, ...rows] = readFileSync(labelsPath, 'utf8').trim().split('\n');
+  const out = [`${header},PatientName,MRN,insurance`];
+  for (const row of rows) {
+    const i = index.get(row.split(',')[0] as string) as number;
+    const name = planted.get(`PatientName#${i}`) ?? '';
+    const mrn = planted.get(`PatientID#${i}`) ?? '';
+    out.push(`${row},${csvField(name)},${csvField(mrn)},${i % 2 ? 'PUBLIC' : 'PRIVATE'}`);
+  }
+  writeFileSync(labelsPath, `${out.join('\n')}\n`);
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Canaries
@@ -578,6 +627,7 @@ interface SiteRun {
   oddFileCanaries: string[];
   outcomes: Awaited<ReturnType<typeof runAgent>>;
   viaCli: boolean;
+  plan: SetPlan;
 }
 
 let root: string;
@@ -644,7 +694,13 @@ beforeAll(async () => {
       const pathCanary = factory.path(`${origin}: the DICOM folder's name`);
       const inputDir = join(root, 'hospitals', id, pathCanary);
       const before = new Set(factory.all.keys());
-      const phi = sitePhi(factory, origin);
+      const base = sitePhi(factory, origin);
+      const planted = new Map<string, string>();
+      const phi = (tag: string, study: number) => {
+        const v = base(tag, study);
+        if (v !== undefined) planted.set(`${tag}#${study}`, v);
+        return v;
+      };
       const site = await writeSyntheticSite(
         {
           siteId: id,
@@ -660,6 +716,7 @@ beforeAll(async () => {
         },
         inputDir,
       );
+      addPhiColumns(site.labelsPath, site.studies, planted);
       const studyCanaries = [...factory.all.keys()].filter((v) => !before.has(v));
       for (const p of site.phi) factory.generated(p.value, p.tag, `${origin}, generated`);
       const oddBefore = new Set(factory.all.keys());
@@ -689,6 +746,9 @@ beforeAll(async () => {
           labels: site.labelsPath,
           threads: 1,
           minCell: MIN_CELL,
+          releaseColumns:
+            letter === 'b' && SET_PLANS[set]!.allowPhi ? ['insurance', 'PatientName', 'MRN'] : ['insurance'],
+          ...(SET_PLANS[set]!.dp ? { dp: { epsilonPerReport: 1, budgetPerCampaign: 10 } } : {}),
         }),
       });
       setSites.push({
@@ -702,6 +762,7 @@ beforeAll(async () => {
         oddFileCanaries,
         outcomes: [],
         viaCli: set === SETS - 1 && letter === 'b',
+        plan: SET_PLANS[set]!,
       });
     }
     const campaign = await coordinator.json<{ campaignId: string }>('POST', '/v1/campaigns', {
@@ -710,11 +771,12 @@ beforeAll(async () => {
         modelIds,
         siteIds: setSites.map((s) => s.id),
         bins: 10,
-        minCell: MIN_CELL,
+        minCell: SET_PLANS[set]!.k,
+        subgroupAttributes: SET_PLANS[set]!.columns,
       },
     });
     campaigns.push({ id: campaign.campaignId, set, sites: setSites.map((s) => s.id) });
-    for (const s of setSites)
+    for (const s of setSites.filter((x) => !x.plan.held))
       writeReleasePolicy(s.stateDir, {
         schema: 'cairn.release-policy/v1',
         autoApprove: [{ campaign: campaign.campaignId, kind: 'evaluation', minCellAtLeast: MIN_CELL }],
@@ -749,6 +811,30 @@ beforeAll(async () => {
         s.outcomes = await runAgent({ stateDir: s.stateDir, once: true, events: listeners });
         haystacks.add(`agent events of ${s.id}`, JSON.stringify(events), true);
       }
+    }
+    // Held reports: a site admin reads each (the review is searched too), approves it, and the next run sends it.
+    for (const s of sites.filter((x) => x.plan.held)) {
+      if (s.id.endsWith('a')) {
+        const review = await runCairn(['agent', 'review', '--state', s.stateDir]);
+        haystacks.add(`stdout of cairn agent review (${s.id})`, review.raw.stdout, true);
+        haystacks.add(`stderr of cairn agent review (${s.id})`, review.raw.stderr, true);
+        const held = JSON.parse(
+          (await runCairn(['agent', 'review', '--state', s.stateDir, '--output', 'json'])).stdout,
+        ) as { reportId: string }[];
+        for (const h of held) {
+          const r = await runCairn(['agent', 'review', '--approve', h.reportId, '--state', s.stateDir]);
+          if (r.status !== 0) throw new Error(`cairn agent review --approve exited ${r.status}: ${r.stderr}`);
+        }
+      } else {
+        const state = await openAgentState(s.stateDir);
+        try {
+          for (const h of await listHeldReports(state.db))
+            await decideHeldReport(state.db, h.reportId, 'approve');
+        } finally {
+          state.close();
+        }
+      }
+      await runAgent({ stateDir: s.stateDir, once: true });
     }
     // Ingest is asynchronous: wait until every job of every campaign is done.
     const deadline = Date.now() + 30_000;
@@ -846,6 +932,8 @@ beforeAll(async () => {
     false,
   );
   await cli(['agent', 'status', '--state', first.stateDir], true);
+  for (const s of sites.filter((x) => x.plan.columns.length > 0 && x.set % 2 === 0))
+    await cli(['agent', 'status', '--state', s.stateDir], true);
   await cli(['agent', 'sent', '--state', first.stateDir, '--limit', '100'], true);
 
   // The cloud's storage while it runs (the WAL holds recent writes) …
@@ -950,13 +1038,50 @@ describe('PHI canary fuzz: nothing identifying leaves a hospital', () => {
     for (const s of sites.filter((x) => !x.viaCli)) {
       expect(s.outcomes, s.id).toHaveLength(2);
       for (const o of s.outcomes)
-        expect(o, s.id).toMatchObject({ status: 'reported', release: 'auto-approved' });
+        expect(o, s.id).toMatchObject({
+          status: 'reported',
+          release: s.plan.held ? 'held' : 'auto-approved',
+        });
       if (s.id.endsWith('a'))
         for (const o of s.outcomes)
           for (const reason of ['not-dicom', 'truncated', 'no-pixel-data', 'unsupported-transfer-syntax'])
             expect(o.excluded?.[reason], `${s.id} ${reason}`).toBeGreaterThan(0);
     }
     expect(campaigns).toHaveLength(SETS);
+  });
+
+  it('released no PHI column, withheld small classes at k = 11, and named every refused column', async () => {
+    let withheld = 0;
+    for (const s of sites) {
+      const rows = await agentRows(s.stateDir);
+      expect(
+        rows.outbox.map((r) => r.status),
+        s.id,
+      ).toEqual(['sent', 'sent']);
+      for (const row of rows.outbox) {
+        const r = JSON.parse(String(row.report)) as SiteReport;
+        const attributes = new Set((r.subgroups ?? []).map((g) => g.attribute));
+        expect(attributes.has('PatientName') || attributes.has('MRN'), s.id).toBe(false);
+        // insurance (two levels) is released where requested, unless DP or a withheld class drops subgroups
+        const insurance = s.plan.columns.includes('insurance') && !s.plan.dp && !r.withheld;
+        expect(attributes.has('insurance'), s.id).toBe(insurance);
+        if (r.withheld) withheld++;
+        for (const c of ['positives', 'negatives'] as const) {
+          const n = r[c];
+          expect(n === null || n === 0 || n >= Math.max(s.plan.k, MIN_CELL), `${s.id} ${c}`).toBe(true);
+        }
+      }
+      const refused = (await agentStatus(s.stateDir)).refusedColumns.flatMap((j) => j.columns);
+      const allowedPhi = s.plan.allowPhi && s.id.endsWith('b');
+      for (const column of s.plan.columns.filter((c) => c !== 'insurance')) {
+        const reasons = refused.filter((r) => r.column === column).map((r) => r.reason);
+        expect(reasons, `${s.id} ${column}`).toHaveLength(2);
+        const expected = allowedPhi ? ['identifier-shape', 'level-density'] : ['not-allow-listed'];
+        for (const reason of reasons) expect(expected, `${s.id} ${column}`).toContain(reason);
+      }
+    }
+    // 20 studies at k = 11: the smaller class is withheld in (nearly) every report of those sets.
+    expect(withheld).toBeGreaterThanOrEqual(4);
   });
 
   it('asked every GET route of the API as every role, and each answered someone', () => {
