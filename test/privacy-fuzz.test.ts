@@ -77,13 +77,23 @@ const SET_PLANS: SetPlan[] = [
 /** One RFC 4180 field. */
 const csvField = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
 
-/** Adds PatientName, MRN and insurance columns to a generated labels.csv, from the studies' own PHI. */
+/**
+ * Adds PatientName, MRN and insurance columns to a generated labels.csv, from the studies' own PHI. The first
+ * six negative studies belong to one patient (the first one's name and MRN): a group of 6 with one class,
+ * which a gate that only merged small groups would release by value at k = 5.
+ */
 function addPhiColumns(
   labelsPath: string,
-  studies: readonly { studyInstanceUid: string }[],
+  studies: readonly { studyInstanceUid: string; label: 0 | 1; labeled: boolean }[],
   planted: ReadonlyMap<string, string>,
 ): void {
-  const index = new Map(studies.map((st, i) => [st.studyInstanceUid, i]));
+  const samePatient = studies
+    .map((st, i) => ({ st, i }))
+    .filter(({ st }) => st.labeled && st.label === 0)
+    .slice(0, 6)
+    .map(({ i }) => i);
+  const owner = (i: number) => (samePatient.includes(i) ? (samePatient[0] as number) : i);
+  const index = new Map(studies.map((st, i) => [st.studyInstanceUid, owner(i)]));
   const [header, ...rows] = readFileSync(labelsPath, 'utf8').trim().split('\n');
   const out = [`${header},PatientName,MRN,insurance`];
   for (const row of rows) {

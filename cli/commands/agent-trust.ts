@@ -35,7 +35,13 @@ export function registerAgentTrustCommands(agent: Command, defaultState: string)
       const held = await listHeldReports(state.db);
       print(
         opts.output,
-        held.map((h) => ({ reportId: h.reportId, jobId: h.jobId, createdAt: h.createdAt, bytes: h.bytes })),
+        held.map((h) => ({
+          reportId: h.reportId,
+          jobId: h.jobId,
+          createdAt: h.createdAt,
+          refusedColumns: h.refused,
+          bytes: h.bytes,
+        })),
         () =>
           held.length
             ? `${held.map(renderHeldReport).join('\n\n')}\n\napprove: cairn agent review --approve <reportId>   reject: --reject <reportId>`
