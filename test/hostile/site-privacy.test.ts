@@ -18,6 +18,7 @@ import { runCairn } from '../cli.test-util.ts';
  * 1. Identifier columns: a campaign asks for subgroups by labels.csv columns PatientName and MRN (one
  *    patient's six studies share DOE^JOHN / MRN00424242, so a group of 6 would pass k = 5) under a demo-style
  *    auto-approve policy. The site allow-listed PatientName and insurance, not MRN.
+ *    The scanner's model name header holds a serial number a technician typed (DICOM free text).
  * 2. Small class: a site with 3 positives at k = 5 (held, reviewed, approved) must not release the 3, nor
  *    anything it can be derived from.
  */
@@ -73,7 +74,7 @@ function cloudBytes(): string {
 }
 
 /** A site with its labels.csv rewritten by `edit` (header and rows of StudyInstanceUID,label,comment). */
-async function site(id: string, seed: number, edit: (rows: string[][]) => string[][]) {
+async function site(id: string, seed: number, edit: (rows: string[][]) => string[][], scannerModel = 'X') {
   const s = await writeSyntheticSite(
     {
       siteId: id,
@@ -81,7 +82,7 @@ async function site(id: string, seed: number, edit: (rows: string[][]) => string
       studies: 24,
       prevalence: 0.45,
       manufacturer: 'SIEMENS',
-      scannerModel: 'X',
+      scannerModel,
       institution: id,
       noiseHu: 12,
       nodule: { minHu: 25, maxHu: 60 },
@@ -171,17 +172,22 @@ afterAll(async () => {
 });
 
 describe('hostile: patient identifiers through campaign subgroup columns', () => {
-  it('refuses PatientName (identifier-shape) and MRN (not-allow-listed), names them, and the cloud gets neither', async () => {
-    await site('alpha', 11, ([header, ...rows]) => [
-      [...(header as string[]), 'PatientName', 'MRN', 'insurance'],
-      // Six studies of one patient, the others each their own: a group of 6 passes k = 5.
-      ...rows.map((r, i) => [
-        ...r,
-        i < 6 ? PATIENT : `ROE^JANE${i}`,
-        i < 6 ? MRN : `MRN00${500000 + i}`,
-        i % 2 ? 'PUBLIC' : 'PRIVATE',
-      ]),
-    ]);
+  it('refuses PatientName and a typed-in scanner serial (identifier-shape) and MRN (not-allow-listed), names them, and the cloud gets none', async () => {
+    await site(
+      'alpha',
+      11,
+      ([header, ...rows]) => [
+        [...(header as string[]), 'PatientName', 'MRN', 'insurance'],
+        // Six studies of one patient, the others each their own: a group of 6 passes k = 5.
+        ...rows.map((r, i) => [
+          ...r,
+          i < 6 ? PATIENT : `ROE^JANE${i}`,
+          i < 6 ? MRN : `MRN00${500000 + i}`,
+          i % 2 ? 'PUBLIC' : 'PRIVATE',
+        ]),
+      ],
+      'SN 4711234',
+    );
     const policy = join(dir, 'demo-policy.json');
     writeFileSync(
       policy,
@@ -208,11 +214,14 @@ describe('hostile: patient identifiers through campaign subgroup columns', () =>
     expect(attributes.has('PatientName')).toBe(false);
     expect(attributes.has('MRN')).toBe(false);
     const stored = cloudBytes();
-    for (const leak of ['DOE', 'JOHN', 'JANE', MRN, '424242', 'MRN00']) expect(stored).not.toContain(leak);
+    expect(attributes.has('scannerModel')).toBe(false);
+    expect(attributes.has('manufacturer')).toBe(true);
+    for (const leak of ['DOE', 'JOHN', 'JANE', MRN, '424242', 'MRN00', '4711234'])
+      expect(stored).not.toContain(leak);
 
     const status = await cli(['agent', 'status', '--state', state('alpha')]);
     expect(status.stdout).toMatch(
-      /subgroup columns refused for job .*: MRN \(not-allow-listed\), PatientName \(identifier-shape\)/,
+      /subgroup columns refused for job .*: MRN \(not-allow-listed\), PatientName \(identifier-shape\), scannerModel \(identifier-shape\)/,
     );
     const json = JSON.parse(
       (await cli(['agent', 'status', '--state', state('alpha'), '--output', 'json'])).stdout,
@@ -220,6 +229,7 @@ describe('hostile: patient identifiers through campaign subgroup columns', () =>
     expect(json.refusedColumns[0].columns).toEqual([
       { column: 'MRN', reason: 'not-allow-listed', source: 'labels' },
       { column: 'PatientName', reason: 'identifier-shape', source: 'labels' },
+      { column: 'scannerModel', reason: 'identifier-shape', source: 'dicom' },
     ]);
     for (const out of [status.stdout, status.stderr, run.stdout, run.stderr])
       for (const leak of ['DOE', MRN]) expect(out).not.toContain(leak);
@@ -272,6 +282,7 @@ describe('hostile: a small class released as a count, an AUC and a histogram', (
     const [held] = JSON.parse(
       (await cli(['agent', 'review', '--state', state('beta'), '--output', 'json'])).stdout,
     );
+    expect(held.refusedColumns).toEqual([{ column: 'MRN', reason: 'not-allow-listed', source: 'labels' }]);
     await cli(['agent', 'review', '--approve', held.reportId, '--state', state('beta')]);
     await cli(['agent', 'run', '--once', '--state', state('beta')]);
     await waitForDone(campaignId);
