@@ -31,22 +31,25 @@
  *    'merged' — the gate has no per-case scores — and no calibration). When 'other' is itself small, the
  *    smallest released groups (by cases, then value) join it until it is not, or until every group has
  *    joined (then 'other' is the whole site, whose totals the report releases anyway). Every released group
- *    then gets rules 1–2 on its own confusion cells and metrics, and its own `suppressed` list. A group's
+ *    then gets rules 1–2 on its own confusion cells and metrics, and its own `suppressed` list. (After rule 0
+ *    the site's classes are 0 or >= k whenever subgroups remain, so every released group's classes are too.) A group's
  *    cells could still be recovered from the site's cells minus the other groups' (the groups of one
  *    attribute partition the site); so when the site releases a class pair and exactly one group of an
  *    attribute hides it, the same pair is also hidden in the group with the smallest non-zero class total,
  *    or, when no such group exists, in the site's own confusion (complementary suppression). Groups with 0
  *    cases are dropped. Per attribute, the groups' cases/positives/negatives must add up to the site's.
- * 5. `suppressed` lists every suppressed field (confusion cells and metrics, in SUPPRESSIBLE_FIELDS order) and
+ * 5. `suppressed` lists every suppressed or withheld field (cells and metrics, in SUPPRESSIBLE_FIELDS order) and
  *    `minCell` becomes max(report.minCell, k): a report gated before at a larger k still satisfies it, and
  *    the gate never releases what an earlier pass withheld, so gating twice gives the same report.
- * 6. The input and the result are parsed with the strict SiteReport schema: unknown fields (anywhere) or
- *    invalid values throw a PrivacyGateError, and so does an inconsistent input (totals that do not add up, metrics whose counts
- *    differ from the confusion cells, histogram totals that differ from the class totals) — an inconsistent
- *    report could reveal what suppression hides.
+ * 6. The input and the result are parsed with the strict SiteReport schema and checked for consistency
+ *    (./consistency.ts): unknown fields (anywhere), invalid values, totals that do not add up, metrics whose
+ *    counts differ from the confusion cells, histogram totals that differ from the class totals, or a null
+ *    total that `withheld` does not name (or with `cases`, `images` or subgroups still released) throw a
+ *    PrivacyGateError — an inconsistent report could reveal what suppression hides.
  *
  * 7. Optional differential privacy (opts.dp): discrete Laplace noise on the confusion cells and histograms
- *    before rules 1–5, which then apply to the noisy counts (see ./differential-privacy.ts).
+ *    before rules 0–5, which then apply to the noisy counts (see ./differential-privacy.ts); only a full,
+ *    never-gated report can be noised.
  *
  * Not covered here (the schema releases them as plain counts): the exclusion counts (files and label rows
  * without a usable class), and, when both classes have 0 or >= k cases, cases, positives, negatives, images,
