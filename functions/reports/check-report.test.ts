@@ -1,0 +1,261 @@
+import { describe, expect, it } from 'vitest';
+import { privacyGate } from '../../edge-agent/privacy/gate.ts';
+import { buildSiteReport } from '../../edge-agent/report/site-report.ts';
+import type { SiteReport } from '../../schemas/site-report.ts';
+import { wilson } from '../../stats/binomial.ts';
+import { equalWidthEdges } from '../../stats/histogram.ts';
+import { seededRandom } from '../../test/oracles.ts';
+import { siteReport } from '../test-fixtures.ts';
+import { type CampaignRules, checkReport, checkStoredReport } from './check-report.ts';
+
+const EDGES = equalWidthEdges(20);
+const CAMPAIGN: CampaignRules = { binEdges: EDGES, minCell: 3 };
+const IDS = {
+  campaignId: 'camp_1',
+  jobId: 'job_1',
+  siteId: 'site-a',
+  model: { vendor: 'acme', name: 'cxr', version: '1.0.0', sha256: 'a'.repeat(64) },
+};
+
+const base = () => siteReport(IDS);
+const codeOf = (r: SiteReport, campaign = CAMPAIGN) => {
+  const c = checkReport(r, campaign);
+  return c.ok ? 'ok' : c.code;
+};
+const prop = (x: number, n: number) => ({
+  ...(wilson(x, n) as { estimate: number; ciLow: number; ciHigh: number }),
+  numerator: x,
+  denominator: n,
+  method: 'wilson' as const,
+});
+const nullProp = (reason: 'suppressed' | 'insufficient-class-size') => ({
+  estimate: null,
+  ciLow: null,
+  ciHigh: null,
+  numerator: null,
+  denominator: null,
+  method: 'wilson' as const,
+  reason,
+});
+
+/** A report of 3 positives (below k = 5) and 30 negatives, withheld the way the gate withholds it. */
+function withheldPositives(): SiteReport {
+  const r = base();
+  const negatives = new Array(20).fill(0);
+  negatives[4] = 30;
+  return {
+    ...r,
+    minCell: 5,
+    cases: null,
+    positives: null,
+    negatives: 30,
+    withheld: { reason: 'insufficient-class-size', classes: ['positives'] },
+    confusion: { tp: null, fn: null, fp: 5, tn: 25 },
+    sensitivity: nullProp('insufficient-class-size'),
+    specificity: prop(25, 30),
+    ppv: nullProp('insufficient-class-size'),
+    npv: nullProp('insufficient-class-size'),
+    auc: {
+      estimate: null,
+      se: null,
+      ciLow: null,
+      ciHigh: null,
+      method: 'delong',
+      reason: 'insufficient-class-size',
+    },
+    histogram: { edges: EDGES, positives: null, negatives },
+    suppressed: ['confusion.tp', 'confusion.fn', 'sensitivity', 'ppv', 'npv'],
+  };
+}
+
+describe('checkReport accepts what an honest agent sends', () => {
+  it('the fixture report', () => expect(checkReport(base(), CAMPAIGN)).toEqual({ ok: true }));
+
+  it('reports built and gated by the real agent code, with subgroups, at k = 5 (20 random sites)', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const rand = seededRandom(seed);
+      const n = 30 + Math.floor(rand() * 300);
+      const outcomes = Array.from({ length: n }, () => {
+        const label = rand() < 0.3 ? 1 : 0;
+        return {
+          score: Math.min(1, Math.max(0, (label ? 0.65 : 0.35) + (rand() - 0.5) * 0.8)),
+          label: label as 0 | 1,
+          attributes: {
+            sex: rand() < 0.5 ? 'F' : 'M',
+            manufacturer: ['GE', 'SIEMENS', 'AGFA'][seed % 3] ?? '',
+          },
+        };
+      });
+      const raw = buildSiteReport({
+        reportId: '2f1b6c1e-8a4d-4c1e-9b1a-3c5d7e9f0a12',
+        ...IDS,
+        agentVersion: '0.1.0',
+        threshold: 0.5,
+        binEdges: EDGES,
+        outcomes,
+        excluded: {},
+        images: { seen: n, used: n },
+      });
+      const gated = privacyGate(raw, { minCell: 5 });
+      expect(checkReport(gated, { binEdges: EDGES, minCell: 5 }), `seed ${seed}`).toEqual({ ok: true });
+    }
+  });
+
+  it('a consistently withheld class', () => {
+    expect(checkReport(withheldPositives(), { binEdges: EDGES, minCell: 5 })).toEqual({ ok: true });
+  });
+});
+
+describe('checkReport refuses an inconsistent report, with the reason', () => {
+  const cases: [string, (r: SiteReport) => void, string][] = [
+    ['tp + fn ≠ positives', (r) => void (r.confusion.tp = 17), 'inconsistent-counts'],
+    ['fp + tn ≠ negatives', (r) => void (r.confusion.tn = 18), 'inconsistent-counts'],
+    ['cases ≠ positives + negatives', (r) => void (r.cases = 41), 'inconsistent-counts'],
+    ['histogram total ≠ class total', (r) => void (r.histogram.positives![15] = 21), 'inconsistent-counts'],
+    [
+      'numerator > denominator',
+      (r) => void (r.sensitivity = { ...r.sensitivity, numerator: 25, denominator: 20 }),
+      'inconsistent-counts',
+    ],
+    [
+      "a proportion's counts not matching its cells",
+      (r) => void (r.sensitivity = prop(15, 20)),
+      'inconsistent-counts',
+    ],
+    [
+      'an estimate that is not numerator / denominator',
+      (r) => void (r.sensitivity.estimate = 0.5),
+      'inconsistent-estimate',
+    ],
+    [
+      'a CI that is not the Wilson interval',
+      (r) => void (r.specificity.ciLow = 0.5),
+      'inconsistent-estimate',
+    ],
+    [
+      'a Clopper–Pearson label on a Wilson interval',
+      (r) => void (r.ppv.method = 'clopper-pearson'),
+      'inconsistent-estimate',
+    ],
+    ['an AUC outside its CI', (r) => void (r.auc.ciLow = 0.9), 'inconsistent-estimate'],
+    ['an absurd AUC se', (r) => void (r.auc.se = 1e308), 'absurd-value'],
+    ['an AUC se > 1', (r) => void (r.auc.se = 1.5), 'absurd-value'],
+    ['an absurd count', (r) => void (r.images.seen = 1e12), 'absurd-value'],
+    ['images used > seen', (r) => void (r.images.used = 50), 'inconsistent-counts'],
+    [
+      'histogram on other edges',
+      (r) => void (r.histogram.edges = r.histogram.edges.map((e, i) => (i === 3 ? e + 0.01 : e))),
+      'foreign-histogram-edges',
+    ],
+    [
+      'histogram with other outer edges',
+      (r) => void (r.histogram.edges = r.histogram.edges.map((e, i) => (i === 20 ? 1.5 : e))),
+      'foreign-histogram-edges',
+    ],
+    ['a declared minCell below the campaign', (r) => void (r.minCell = 2), 'min-cell-below-campaign'],
+    [
+      'a cell in 1..k−1',
+      (r) => {
+        r.confusion = { tp: 18, fn: 2, fp: 3, tn: 17 };
+        r.sensitivity = prop(18, 20);
+        r.ppv = prop(18, 21);
+        r.npv = prop(17, 19);
+      },
+      'under-suppressed',
+    ],
+    [
+      'a histogram bin in 1..k−1',
+      (r) => {
+        r.histogram.positives![15] = 18;
+        r.histogram.positives![16] = 2;
+      },
+      'under-suppressed',
+    ],
+    [
+      'one cell of a class pair withheld alone',
+      (r) => {
+        r.confusion.fn = null;
+        r.sensitivity = nullProp('suppressed');
+        r.npv = nullProp('suppressed');
+      },
+      'under-suppressed',
+    ],
+    [
+      'an estimate released without its counts',
+      (r) => void (r.sensitivity = { ...r.sensitivity, numerator: null, denominator: null }),
+      'under-suppressed',
+    ],
+  ];
+  for (const [name, mutate, code] of cases)
+    it(`${name} → ${code}`, () => {
+      const r = base();
+      mutate(r);
+      expect(codeOf(r)).toBe(code);
+    });
+
+  it('messages name fields, never values', () => {
+    const r = base();
+    r.auc.se = 1234.5678;
+    const c = checkReport(r, CAMPAIGN);
+    expect(c.ok).toBe(false);
+    if (!c.ok) expect(c.message).not.toMatch(/1234/);
+  });
+});
+
+/** A subgroup of the withheld report's 30 negatives, all of them. */
+function negativesOnlyGroup(): NonNullable<SiteReport['subgroups']>[number] {
+  const empty = { ...nullProp('suppressed'), numerator: 0, denominator: 0, reason: 'no-positives' as const };
+  return {
+    attribute: 'sex',
+    value: 'F',
+    cases: 30,
+    positives: 0,
+    negatives: 30,
+    confusion: { tp: 0, fn: 0, fp: 5, tn: 25 },
+    sensitivity: empty,
+    specificity: prop(25, 30),
+    ppv: prop(0, 5),
+    npv: prop(25, 25),
+    auc: { estimate: null, se: null, ciLow: null, ciHigh: null, method: 'delong', reason: 'no-positives' },
+    suppressed: [],
+  };
+}
+
+describe('checkReport on withheld classes', () => {
+  const k5 = { binEdges: EDGES, minCell: 5 };
+  const cases: [string, (r: SiteReport) => void][] = [
+    ['cases released', (r) => void (r.cases = 33)],
+    ['the withheld class total released', (r) => void (r.positives = 3)],
+    ['its histogram released', (r) => void (r.histogram.positives = new Array(20).fill(0))],
+    [
+      'the AUC released',
+      (r) => void (r.auc = { estimate: 0.8, se: 0.1, ciLow: 0.6, ciHigh: 1, method: 'delong' }),
+    ],
+    ['a subgroup released', (r) => void (r.subgroups = [negativesOnlyGroup()])],
+    [
+      'withheld named but nothing null',
+      (r) => void (r.withheld = { ...r.withheld!, classes: ['negatives'] }),
+    ],
+    [
+      'a class total null without withheld',
+      (r) => {
+        delete r.withheld;
+      },
+    ],
+  ];
+  for (const [name, mutate] of cases)
+    it(`${name} → inconsistent-withheld`, () => {
+      const r = withheldPositives();
+      mutate(r);
+      expect(codeOf(r, k5)).toBe('inconsistent-withheld');
+    });
+});
+
+describe('checkStoredReport', () => {
+  it('a row that is not a site report → invalid-report', () => {
+    expect(checkStoredReport({ hello: 1 }, CAMPAIGN)).toMatchObject({ ok: false, code: 'invalid-report' });
+  });
+  it('a valid row comes back parsed', () => {
+    expect(checkStoredReport(base(), CAMPAIGN)).toMatchObject({ ok: true, report: { cases: 40 } });
+  });
+});
