@@ -108,51 +108,125 @@ describe('checkReport accepts what an honest agent sends', () => {
 
 describe('checkReport refuses an inconsistent report, with the reason', () => {
   const cases: [string, (r: SiteReport) => void, string][] = [
-    ['tp + fn ≠ positives', (r) => void (r.confusion.tp = 17), 'inconsistent-counts'],
-    ['fp + tn ≠ negatives', (r) => void (r.confusion.tn = 18), 'inconsistent-counts'],
-    ['cases ≠ positives + negatives', (r) => void (r.cases = 41), 'inconsistent-counts'],
-    ['histogram total ≠ class total', (r) => void (r.histogram.positives![15] = 21), 'inconsistent-counts'],
+    [
+      'tp + fn ≠ positives',
+      (r) => {
+        r.confusion.tp = 17;
+      },
+      'inconsistent-counts',
+    ],
+    [
+      'fp + tn ≠ negatives',
+      (r) => {
+        r.confusion.tn = 18;
+      },
+      'inconsistent-counts',
+    ],
+    [
+      'cases ≠ positives + negatives',
+      (r) => {
+        r.cases = 41;
+      },
+      'inconsistent-counts',
+    ],
+    [
+      'histogram total ≠ class total',
+      (r) => {
+        r.histogram.positives![15] = 21;
+      },
+      'inconsistent-counts',
+    ],
     [
       'numerator > denominator',
-      (r) => void (r.sensitivity = { ...r.sensitivity, numerator: 25, denominator: 20 }),
+      (r) => {
+        r.sensitivity = { ...r.sensitivity, numerator: 25, denominator: 20 };
+      },
       'inconsistent-counts',
     ],
     [
       "a proportion's counts not matching its cells",
-      (r) => void (r.sensitivity = prop(15, 20)),
+      (r) => {
+        r.sensitivity = prop(15, 20);
+      },
       'inconsistent-counts',
     ],
     [
       'an estimate that is not numerator / denominator',
-      (r) => void (r.sensitivity.estimate = 0.5),
+      (r) => {
+        r.sensitivity.estimate = 0.5;
+      },
       'inconsistent-estimate',
     ],
     [
       'a CI that is not the Wilson interval',
-      (r) => void (r.specificity.ciLow = 0.5),
+      (r) => {
+        r.specificity.ciLow = 0.5;
+      },
       'inconsistent-estimate',
     ],
     [
       'a Clopper–Pearson label on a Wilson interval',
-      (r) => void (r.ppv.method = 'clopper-pearson'),
+      (r) => {
+        r.ppv.method = 'clopper-pearson';
+      },
       'inconsistent-estimate',
     ],
-    ['an AUC outside its CI', (r) => void (r.auc.ciLow = 0.9), 'inconsistent-estimate'],
-    ['an absurd AUC se', (r) => void (r.auc.se = 1e308), 'absurd-value'],
-    ['an AUC se > 1', (r) => void (r.auc.se = 1.5), 'absurd-value'],
-    ['an absurd count', (r) => void (r.images.seen = 1e12), 'absurd-value'],
-    ['images used > seen', (r) => void (r.images.used = 50), 'inconsistent-counts'],
+    [
+      'an AUC outside its CI',
+      (r) => {
+        r.auc.ciLow = 0.9;
+      },
+      'inconsistent-estimate',
+    ],
+    [
+      'an absurd AUC se',
+      (r) => {
+        r.auc.se = 1e308;
+      },
+      'absurd-value',
+    ],
+    [
+      'an AUC se > 1',
+      (r) => {
+        r.auc.se = 1.5;
+      },
+      'absurd-value',
+    ],
+    [
+      'an absurd count',
+      (r) => {
+        r.images.seen = 1e12;
+      },
+      'absurd-value',
+    ],
+    [
+      'images used > seen',
+      (r) => {
+        r.images.used = 50;
+      },
+      'inconsistent-counts',
+    ],
     [
       'histogram on other edges',
-      (r) => void (r.histogram.edges = r.histogram.edges.map((e, i) => (i === 3 ? e + 0.01 : e))),
+      (r) => {
+        r.histogram.edges = r.histogram.edges.map((e, i) => (i === 3 ? e + 0.01 : e));
+      },
       'foreign-histogram-edges',
     ],
     [
       'histogram with other outer edges',
-      (r) => void (r.histogram.edges = r.histogram.edges.map((e, i) => (i === 20 ? 1.5 : e))),
+      (r) => {
+        r.histogram.edges = r.histogram.edges.map((e, i) => (i === 20 ? 1.5 : e));
+      },
       'foreign-histogram-edges',
     ],
-    ['a declared minCell below the campaign', (r) => void (r.minCell = 2), 'min-cell-below-campaign'],
+    [
+      'a declared minCell below the campaign',
+      (r) => {
+        r.minCell = 2;
+      },
+      'min-cell-below-campaign',
+    ],
     [
       'a cell in 1..k−1',
       (r) => {
@@ -182,7 +256,9 @@ describe('checkReport refuses an inconsistent report, with the reason', () => {
     ],
     [
       'an estimate released without its counts',
-      (r) => void (r.sensitivity = { ...r.sensitivity, numerator: null, denominator: null }),
+      (r) => {
+        r.sensitivity = { ...r.sensitivity, numerator: null, denominator: null };
+      },
       'under-suppressed',
     ],
   ];
@@ -224,17 +300,41 @@ function negativesOnlyGroup(): NonNullable<SiteReport['subgroups']>[number] {
 describe('checkReport on withheld classes', () => {
   const k5 = { binEdges: EDGES, minCell: 5 };
   const cases: [string, (r: SiteReport) => void][] = [
-    ['cases released', (r) => void (r.cases = 33)],
-    ['the withheld class total released', (r) => void (r.positives = 3)],
-    ['its histogram released', (r) => void (r.histogram.positives = new Array(20).fill(0))],
+    [
+      'cases released',
+      (r) => {
+        r.cases = 33;
+      },
+    ],
+    [
+      'the withheld class total released',
+      (r) => {
+        r.positives = 3;
+      },
+    ],
+    [
+      'its histogram released',
+      (r) => {
+        r.histogram.positives = new Array(20).fill(0);
+      },
+    ],
     [
       'the AUC released',
-      (r) => void (r.auc = { estimate: 0.8, se: 0.1, ciLow: 0.6, ciHigh: 1, method: 'delong' }),
+      (r) => {
+        r.auc = { estimate: 0.8, se: 0.1, ciLow: 0.6, ciHigh: 1, method: 'delong' };
+      },
     ],
-    ['a subgroup released', (r) => void (r.subgroups = [negativesOnlyGroup()])],
+    [
+      'a subgroup released',
+      (r) => {
+        r.subgroups = [negativesOnlyGroup()];
+      },
+    ],
     [
       'withheld named but nothing null',
-      (r) => void (r.withheld = { ...r.withheld!, classes: ['negatives'] }),
+      (r) => {
+        r.withheld = { ...r.withheld!, classes: ['negatives'] };
+      },
     ],
     [
       'a class total null without withheld',

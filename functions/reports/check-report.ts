@@ -74,8 +74,9 @@ function checkOrThrow(r: SiteReport, campaign: CampaignRules): void {
 function checkFinite(value: unknown, where: string): void {
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) fail('absurd-value', `${where} is not a finite number.`);
-  } else if (Array.isArray(value)) value.forEach((v, i) => checkFinite(v, `${where}[${i}]`));
-  else if (value !== null && typeof value === 'object')
+  } else if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) checkFinite(v, `${where}[${i}]`);
+  } else if (value !== null && typeof value === 'object')
     for (const [key, v] of Object.entries(value))
       checkFinite(v, `${where}.${/^\w{1,40}$/.test(key) ? key : '?'}`);
 }
