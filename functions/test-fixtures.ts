@@ -138,7 +138,7 @@ const EDGES_20 = Array.from({ length: 21 }, (_, i) => i / 20);
  */
 export function siteReport(
   ids: { campaignId: string; jobId: string; siteId: string; model: SiteReport['model'] },
-  opts: { tp?: number; tn?: number; auc?: number; reportId?: string } = {},
+  opts: { tp?: number; tn?: number; auc?: number; reportId?: string; edges?: number[] } = {},
 ): SiteReport {
   const tp = opts.tp ?? 16;
   const tn = opts.tn ?? 17;
@@ -150,10 +150,13 @@ export function siteReport(
     denominator: n,
     method: 'wilson' as const,
   });
-  const positives = new Array(20).fill(0);
-  const negatives = new Array(20).fill(0);
-  positives[15] = 20;
-  negatives[4] = 20;
+  // On the campaign's edges (the cloud refuses others): every positive scores 0.775, every negative 0.225.
+  const edges = opts.edges ?? EDGES_20;
+  const binOf = (score: number) => edges.findLastIndex((e, i) => e <= score && i < edges.length - 1);
+  const positives = new Array(edges.length - 1).fill(0);
+  const negatives = new Array(edges.length - 1).fill(0);
+  positives[binOf(0.775)] = 20;
+  negatives[binOf(0.225)] = 20;
   return {
     schema: 'cairn.site-report/v1',
     reportId: opts.reportId ?? randomUUID(),
@@ -175,7 +178,7 @@ export function siteReport(
     ppv: prop(tp, tp + 20 - tn),
     npv: prop(tn, tn + 20 - tp),
     auc: { estimate: auc, se: 0.05, ciLow: auc - 0.1, ciHigh: Math.min(1, auc + 0.1), method: 'delong' },
-    histogram: { edges: EDGES_20, positives, negatives },
+    histogram: { edges, positives, negatives },
     suppressed: [],
   };
 }
