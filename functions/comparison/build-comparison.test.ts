@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Comparison } from '../../schemas/comparison.ts';
+import type { SiteReport } from '../../schemas/site-report.ts';
 import { poolBivariate } from '../../stats/bivariate.ts';
 import { poolAuc, poolProportion } from '../../stats/meta.ts';
 import { siteReport } from '../test-fixtures.ts';
@@ -18,7 +19,7 @@ function row(
   siteId: string,
   regionId: string,
   opts: { tp?: number; tn?: number; auc?: number; modelId?: string } = {},
-): ComparedReport {
+): ComparedReport & { report: SiteReport } {
   const report = siteReport(
     {
       campaignId: 'cmp_1',
@@ -109,7 +110,7 @@ describe('buildComparison', () => {
       row('site-f', 'north', { tp: 19, tn: 9 }),
     ];
     const south = [row('site-c', 'south', { tp: 12, tn: 18 }), row('site-g', 'south', { tp: 15, tn: 14 })];
-    const hidden = north[4] as ComparedReport;
+    const hidden = north[4] as ReturnType<typeof row>;
     hidden.report.confusion = { ...hidden.report.confusion, fp: null, tn: null };
     const r = buildComparison({ generatedAt: new Date(), models: [model], reports: [...north, ...south] });
     expect(Comparison.parse(r)).toEqual(r);

@@ -2,8 +2,8 @@ import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Id } from '../../../schemas/common.ts';
-import type { SiteReport } from '../../../schemas/site-report.ts';
 import { buildComparison } from '../../comparison/build-comparison.ts';
+import { comparedFromStored } from '../../comparison/stored-report.ts';
 import { campaignModels, campaigns, jobs, models, reports, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { notFound } from '../../errors.ts';
@@ -53,17 +53,21 @@ export function comparisonRoutes(deps: CloudDeps) {
 
       const stored = await deps.db
         .select({
+          reportId: reports.reportId,
           modelId: reports.modelId,
           siteId: reports.siteId,
           regionId: sites.regionId,
           report: reports.report,
+          voidedAt: reports.voidedAt,
+          voidReason: reports.voidReason,
         })
         .from(reports)
         .innerJoin(sites, eq(sites.id, reports.siteId))
-        .where(eq(reports.campaignId, campaignId));
+        .where(eq(reports.campaignId, campaignId))
+        .orderBy(reports.receivedAt, reports.reportId);
       const visibleReports = stored
         .filter((r) => p.role !== 'coordinator' || seesSite(p, { id: r.siteId, regionId: r.regionId }))
-        .map((r) => ({ ...r, report: r.report as SiteReport }));
+        .map((r) => comparedFromStored(r, campaign));
 
       return c.json(
         buildComparison({
