@@ -7,6 +7,7 @@ export interface StoredReportRow {
   modelId: string;
   siteId: string;
   regionId: string;
+  /** The report column as stored: JSON text, or anything a row written around the API holds. */
   report: unknown;
   voidedAt: Date | null;
   voidReason: string | null;
@@ -18,10 +19,19 @@ export interface StoredReportRow {
  * so no row, whatever it holds, can make the comparison fail.
  */
 export function comparedFromStored(row: StoredReportRow, campaign: CampaignRules): ComparedReport {
-  const check = checkStoredReport(row.report, campaign);
+  const check = checkStoredReport(parseStored(row.report), campaign);
   const base = { modelId: row.modelId, siteId: row.siteId, regionId: row.regionId, reportId: row.reportId };
   const voided = row.voidedAt ? { voided: { reason: row.voidReason ?? '', at: row.voidedAt } } : {};
   if (!check.ok || !check.report)
     return { ...base, report: null, invalid: check.ok ? 'invalid-report' : check.code, ...voided };
   return { ...base, report: check.report, ...voided };
+}
+
+function parseStored(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return undefined;
+  }
 }

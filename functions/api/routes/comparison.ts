@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Id } from '../../../schemas/common.ts';
@@ -57,7 +57,8 @@ export function comparisonRoutes(deps: CloudDeps) {
           modelId: reports.modelId,
           siteId: reports.siteId,
           regionId: sites.regionId,
-          report: reports.report,
+          // As stored text: drizzle's JSON column would throw on a row that is not JSON at all.
+          report: sql<string>`${reports.report}`,
           voidedAt: reports.voidedAt,
           voidReason: reports.voidReason,
         })
