@@ -68,37 +68,55 @@ function withheldPositives(): SiteReport {
   };
 }
 
+/** A report the agent's own code builds (and, unless `raw`, gates at k = 5): `n` studies with subgroups. */
+function agentReport(seed: number, n: number, opts: { raw?: boolean; dp?: boolean } = {}): SiteReport {
+  const rand = seededRandom(seed);
+  const outcomes = Array.from({ length: n }, () => {
+    const label = rand() < 0.3 ? 1 : 0;
+    return {
+      score: Math.min(1, Math.max(0, (label ? 0.65 : 0.35) + (rand() - 0.5) * 0.8)),
+      label: label as 0 | 1,
+      attributes: { sex: rand() < 0.5 ? 'F' : 'M', manufacturer: ['GE', 'SIEMENS', 'AGFA'][seed % 3] ?? '' },
+    };
+  });
+  const raw = buildSiteReport({
+    reportId: '2f1b6c1e-8a4d-4c1e-9b1a-3c5d7e9f0a12',
+    ...IDS,
+    agentVersion: '0.1.0',
+    threshold: 0.5,
+    binEdges: EDGES,
+    outcomes,
+    excluded: {},
+    images: { seen: n, used: n },
+  });
+  if (opts.raw) return raw;
+  return privacyGate(raw, {
+    minCell: 5,
+    ...(opts.dp ? { dp: { epsilon: 1, random: fixedRandom(seed) } } : {}),
+  });
+}
+
+/** A seeded uniform integer source for the DP sampler. */
+function fixedRandom(seed: number) {
+  const rand = seededRandom(seed);
+  return (max: number) => Math.floor(rand() * max);
+}
+
+const K5 = { binEdges: EDGES, minCell: 5 };
+
 describe('checkReport accepts what an honest agent sends', () => {
   it('the fixture report', () => expect(checkReport(base(), CAMPAIGN)).toEqual({ ok: true }));
 
   it('reports built and gated by the real agent code, with subgroups, at k = 5 (20 random sites)', () => {
     for (let seed = 1; seed <= 20; seed++) {
-      const rand = seededRandom(seed);
-      const n = 30 + Math.floor(rand() * 300);
-      const outcomes = Array.from({ length: n }, () => {
-        const label = rand() < 0.3 ? 1 : 0;
-        return {
-          score: Math.min(1, Math.max(0, (label ? 0.65 : 0.35) + (rand() - 0.5) * 0.8)),
-          label: label as 0 | 1,
-          attributes: {
-            sex: rand() < 0.5 ? 'F' : 'M',
-            manufacturer: ['GE', 'SIEMENS', 'AGFA'][seed % 3] ?? '',
-          },
-        };
-      });
-      const raw = buildSiteReport({
-        reportId: '2f1b6c1e-8a4d-4c1e-9b1a-3c5d7e9f0a12',
-        ...IDS,
-        agentVersion: '0.1.0',
-        threshold: 0.5,
-        binEdges: EDGES,
-        outcomes,
-        excluded: {},
-        images: { seen: n, used: n },
-      });
-      const gated = privacyGate(raw, { minCell: 5 });
-      expect(checkReport(gated, { binEdges: EDGES, minCell: 5 }), `seed ${seed}`).toEqual({ ok: true });
+      const gated = agentReport(seed, 30 + ((seed * 37) % 300));
+      expect(checkReport(gated, K5), `seed ${seed}`).toEqual({ ok: true });
     }
+  });
+
+  it('reports released with differential privacy (noisy counts, everything derived from them)', () => {
+    for (let seed = 1; seed <= 10; seed++)
+      expect(checkReport(agentReport(seed, 200, { dp: true }), K5), `seed ${seed}`).toEqual({ ok: true });
   });
 
   it('a consistently withheld class', () => {
@@ -358,4 +376,78 @@ describe('checkStoredReport', () => {
   it('a valid row comes back parsed', () => {
     expect(checkStoredReport(base(), CAMPAIGN)).toMatchObject({ ok: true, report: { cases: 40 } });
   });
+});
+
+describe('checkReport on subgroups', () => {
+  const gated = () => {
+    const r = agentReport(4, 300);
+    expect(r.subgroups?.length).toBeGreaterThan(2);
+    return r;
+  };
+
+  it('a report the agent did not gate (small groups and cells released) → under-suppressed', () => {
+    const raw = agentReport(4, 300, { raw: true });
+    raw.minCell = 5;
+    expect(codeOf(raw, K5)).toBe('under-suppressed');
+  });
+
+  it("a subgroup dropped (the groups no longer add up to the site's) → inconsistent-counts", () => {
+    const r = gated();
+    r.subgroups = r.subgroups?.slice(1);
+    expect(codeOf(r, K5)).toBe('inconsistent-counts');
+  });
+
+  it('a subgroup value repeated → inconsistent-counts', () => {
+    const r = gated();
+    r.subgroups = [...(r.subgroups ?? []), structuredClone(r.subgroups?.[0])].filter((g) => g !== undefined);
+    expect(codeOf(r, K5)).toBe('inconsistent-counts');
+  });
+
+  it('one group alone hiding a class pair the site releases (recoverable by subtraction) → under-suppressed', () => {
+    const r = gated();
+    const pairs = [
+      ['tp', 'fn'],
+      ['fp', 'tn'],
+    ] as const;
+    const [a, b] = pairs.find(([x]) => r.confusion[x] !== null) ?? pairs[0];
+    const g = r.subgroups?.find((x) => x.confusion[a] !== null && x.confusion[b] !== null);
+    if (!g) throw new Error('the fixture has no group releasing the pair');
+    g.confusion[a] = null;
+    g.confusion[b] = null;
+    for (const m of ['sensitivity', 'specificity', 'ppv', 'npv'] as const) g[m] = nullProp('suppressed');
+    expect(codeOf(r, K5)).toBe('under-suppressed');
+  });
+
+  it('a subgroup AUC outside its interval → inconsistent-estimate', () => {
+    const r = gated();
+    const g = r.subgroups?.find((x) => x.auc.estimate !== null && x.auc.ciHigh !== null);
+    if (!g) throw new Error('the fixture has no subgroup AUC');
+    g.auc.estimate = Math.min(1, (g.auc.ciHigh as number) + 0.01);
+    g.auc.ciHigh = Math.max(0, (g.auc.ciHigh as number) - 0.05);
+    expect(codeOf(r, K5)).toBe('inconsistent-estimate');
+  });
+});
+
+describe('checkReport on the paired comparison', () => {
+  const paired = (over: Partial<NonNullable<SiteReport['paired']>>): SiteReport => ({
+    ...base(),
+    paired: {
+      aucA: 0.86,
+      aucB: 0.8,
+      difference: 0.06,
+      se: 0.03,
+      z: 2,
+      p: 0.0455,
+      covariance: [
+        [0.0025, 0.002],
+        [0.002, 0.003],
+      ],
+      method: 'delong-paired',
+      ...over,
+    },
+  });
+  it('consistent → ok', () => expect(codeOf(paired({}))).toBe('ok'));
+  it('difference ≠ aucA − aucB → inconsistent-estimate', () =>
+    expect(codeOf(paired({ difference: 0.5 }))).toBe('inconsistent-estimate'));
+  it('se 1e308 → absurd-value', () => expect(codeOf(paired({ se: 1e308 }))).toBe('absurd-value'));
 });

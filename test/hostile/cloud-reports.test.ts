@@ -307,6 +307,8 @@ describe('a coordinator voids a report', () => {
       expect.objectContaining({ site: 'site-a', status: 'voided', reason: 'labels shifted by one row' }),
     ]);
     expect(m.overall.auc.k).toBe(0);
+    const status = await call(cloud, 'GET', `/v1/reports/${r.reportId}`, { token: net.siteA.token });
+    expect(status.body).toEqual({ reportId: r.reportId, status: 'voided' });
 
     const [entry] = await cloud.deps.db.select().from(auditLog).where(eq(auditLog.action, 'report.voided'));
     expect(entry?.target).toBe(r.reportId);

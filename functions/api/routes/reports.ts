@@ -1,4 +1,4 @@
-import { and, eq, lt } from 'drizzle-orm';
+import { and, eq, isNotNull, lt } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { actorOf, appendAudit } from '../../audit/append.ts';
@@ -124,11 +124,20 @@ export function reportRoutes(deps: CloudDeps) {
       validate('param', z.object({ reportId: z.string().uuid() })),
       async (c) => {
         const { reportId } = c.req.valid('param');
-        const [row] = await deps.db
+        const [receipt] = await deps.db
           .select({ status: reportReceipts.status, siteId: sites.id, regionId: sites.regionId })
           .from(reportReceipts)
           .innerJoin(sites, eq(sites.id, reportReceipts.siteId))
           .where(eq(reportReceipts.reportId, reportId));
+        // A voided report has no receipt any more (its job reopened): the report row says what happened.
+        const [voided] = receipt
+          ? []
+          : await deps.db
+              .select({ siteId: sites.id, regionId: sites.regionId })
+              .from(reports)
+              .innerJoin(sites, eq(sites.id, reports.siteId))
+              .where(and(eq(reports.reportId, reportId), isNotNull(reports.voidedAt)));
+        const row = receipt ?? (voided ? { ...voided, status: 'voided' as const } : undefined);
         if (!row || !seesSite(c.get('principal'), { id: row.siteId, regionId: row.regionId }))
           throw notFound('report');
         return c.json({ reportId, status: row.status });
