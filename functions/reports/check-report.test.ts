@@ -114,6 +114,48 @@ describe('checkReport accepts what an honest agent sends', () => {
     }
   });
 
+  it('any gated report, of any size, k, prevalence and four attributes, passes unless a class has 1..k−1 cases', () => {
+    let refused = 0;
+    for (let seed = 1; seed <= 150; seed++) {
+      const rand = seededRandom(1000 + seed);
+      const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)] as T;
+      const n = Math.floor(rand() * 400);
+      const prevalence = rand() * 0.6;
+      const k = pick([3, 5, 10]);
+      const outcomes = Array.from({ length: n }, () => {
+        const label = (rand() < prevalence ? 1 : 0) as 0 | 1;
+        const attributes = {
+          sex: pick(['F', 'M', 'O']),
+          age: String(Math.floor(rand() * 95)),
+          manufacturer: pick(['GE', 'SIEMENS', 'AGFA', 'FUJI', 'X']),
+          bodyPart: pick(['CHEST', 'ABD']),
+        };
+        return { score: Math.min(1, Math.max(0, (label ? 0.6 : 0.4) + (rand() - 0.5))), label, attributes };
+      });
+      const raw = buildSiteReport({
+        reportId: '2f1b6c1e-8a4d-4c1e-9b1a-3c5d7e9f0a12',
+        ...IDS,
+        agentVersion: '0.1.0',
+        threshold: 0.5,
+        binEdges: EDGES,
+        outcomes,
+        excluded: {},
+        images: { seen: n, used: n },
+      });
+      const dp = seed % 5 === 0 ? { dp: { epsilon: 1, random: fixedRandom(seed) } } : {};
+      const gated = privacyGate(raw, { minCell: k, ...dp });
+      const check = checkReport(gated, { binEdges: EDGES, minCell: k });
+      const small = (x: number | null) => x !== null && x >= 1 && x < k;
+      // A gate that releases such a class's total instead of withholding it (schemas/site-report.ts
+      // `withheld`, which a withheld report must then satisfy) is refused.
+      if (gated.withheld === undefined && (small(gated.positives) || small(gated.negatives))) {
+        expect(check, `seed ${seed}`).toMatchObject({ ok: false, code: 'under-suppressed' });
+        refused++;
+      } else expect(check, `seed ${seed}`).toEqual({ ok: true });
+    }
+    expect(refused).toBeLessThan(50);
+  });
+
   it('reports released with differential privacy (noisy counts, everything derived from them)', () => {
     for (let seed = 1; seed <= 10; seed++)
       expect(checkReport(agentReport(seed, 200, { dp: true }), K5), `seed ${seed}`).toEqual({ ok: true });
