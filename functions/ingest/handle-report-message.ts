@@ -35,8 +35,9 @@ export type IngestOutcome =
  * The report consumer: one queue message `{ envelope }` → one stored report and a finished job. A plain
  * function, so it runs under the embedded poller and, later, as an SQS Lambda.
  *
- * It re-checks what is cheap and does not depend on when it runs (signature, payload, job) — not the clock
- * skew or the nonce, which the API settled at receipt. Redelivery is harmless: the report insert is ON
+ * It re-checks what is cheap and does not depend on when it runs (signature, payload, job, and the report's
+ * numbers against its campaign: a message queued before that check existed, or put on SQS some other way,
+ * must not be stored either) — not the clock skew or the nonce, which the API settled at receipt. Redelivery is harmless: the report insert is ON
  * CONFLICT DO NOTHING (and a redelivery writes the acceptance's audit entry if the first try did not get that
  * far). A message that can never be stored is answered 'rejected' (ack it; retrying cannot
  * help); database failures throw, so the queue redelivers and finally dead-letters.
