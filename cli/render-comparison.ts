@@ -1,9 +1,10 @@
-import type { Comparison, PooledEstimate } from '../schemas/comparison.ts';
+import type { Comparison, PooledEstimate, SiteComparisonRow } from '../schemas/comparison.ts';
 import type { Auc, Proportion } from '../schemas/site-report.ts';
 
 const f3 = (x: number | null | undefined) => (x === null || x === undefined ? '—' : x.toFixed(3));
 
-function withCi(m: Auc | Proportion | PooledEstimate): string {
+function withCi(m: Auc | Proportion | PooledEstimate | null): string {
+  if (m === null) return '—';
   if (m.estimate === null) return `— (${m.reason ?? 'n/a'})`;
   return `${f3(m.estimate)} (${f3(m.ciLow)}–${f3(m.ciHigh)})`;
 }
@@ -18,6 +19,15 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
+const count = (n: number | null) => (n === null ? '—' : String(n));
+
+/** 'pooled', or why the site is left out of the pools (a voided report's reason is the coordinator's). */
+function siteStatus(s: SiteComparisonRow): string {
+  if (s.status === 'pooled') return 'pooled';
+  if (s.status === 'voided') return `voided: ${JSON.stringify(s.reason ?? '')}`;
+  return `${s.status}${s.reason ? ` (${s.reason})` : ''}`;
+}
+
 /** The cross-region comparison as people read it: per site, per region (pooled), overall. */
 export function renderComparison(c: Comparison): string {
   const out: string[] = [];
@@ -25,13 +35,25 @@ export function renderComparison(c: Comparison): string {
     out.push(`\n${m.vendor}/${m.name} ${m.version}  (sha256 ${m.sha256.slice(0, 12)}…)`);
     out.push(
       table(
-        ['site', 'region', 'cases', 'pos', 'neg', 'AUC (95% CI)', 'sensitivity', 'specificity', 'excluded'],
+        [
+          'site',
+          'region',
+          'status',
+          'cases',
+          'pos',
+          'neg',
+          'AUC (95% CI)',
+          'sensitivity',
+          'specificity',
+          'excluded',
+        ],
         m.sites.map((s) => [
           s.site,
           s.region,
-          String(s.cases),
-          String(s.positives),
-          String(s.negatives),
+          siteStatus(s),
+          count(s.cases),
+          count(s.positives),
+          count(s.negatives),
           withCi(s.auc),
           withCi(s.sensitivity),
           withCi(s.specificity),

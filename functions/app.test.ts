@@ -78,7 +78,13 @@ describe('the cloud API, end to end through app.request', () => {
 
     const camp = await call(cloud, 'POST', '/v1/campaigns', {
       token: coordTok.body.token,
-      json: { name: 'PTX', modelIds: [modelId], siteIds: ['site-a', 'site-b', 'site-c'], bins: 10 },
+      json: {
+        name: 'PTX',
+        modelIds: [modelId],
+        siteIds: ['site-a', 'site-b', 'site-c'],
+        bins: 10,
+        minCell: 3,
+      },
     });
     expect(camp.status).toBe(201);
     expect(camp.body.jobs).toHaveLength(3);
@@ -135,7 +141,7 @@ describe('the cloud API, end to end through app.request', () => {
           siteId: site.siteId,
           model: { vendor: 'acme', name: 'chest-xray', version: '1.0.0', sha256 },
         },
-        { tp: 14 + i, tn: 15 + i, auc: 0.8 + i * 0.04 },
+        { tp: 14 + i, tn: 15 + i, auc: 0.8 + i * 0.04, edges: job.binEdges },
       );
       const sent = await call(cloud, 'POST', '/v1/reports', {
         token: site.token,

@@ -65,6 +65,7 @@ describe('serveCloud', () => {
       name: 'c',
       modelIds: [model.body.modelId],
       siteIds: ['site-a'],
+      minCell: 3,
     });
     const enrollment = await admin('POST', '/v1/sites/site-a/enrollment-tokens', {});
     const keys = siteKeyPair();

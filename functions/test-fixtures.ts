@@ -22,6 +22,7 @@ import { canonicalJson } from '../schemas/canonical-json.ts';
 import { type Envelope, envelopeSigningInput } from '../schemas/envelope.ts';
 import type { ModelManifestInput } from '../schemas/model-manifest.ts';
 import type { SiteReport } from '../schemas/site-report.ts';
+import { wilson } from '../stats/binomial.ts';
 import { issueApiToken } from './api/issue-token.ts';
 import { createCloudApp } from './app.ts';
 import type { CloudDeps, CloudLimits } from './deps.ts';
@@ -131,26 +132,31 @@ export function modelUploadForm(manifest: unknown, onnx: Uint8Array): FormData {
 
 const EDGES_20 = Array.from({ length: 21 }, (_, i) => i / 20);
 
-/** A valid SiteReport (40 studies: 20 positive, 20 negative); `tp`/`tn` move sensitivity and specificity. */
+/**
+ * A valid SiteReport (40 studies: 20 positive, 20 negative) gated at minCell 3, the test campaign's;
+ * `tp`/`tn` move sensitivity and specificity (keep every cell 0 or >= 3, or the cloud refuses it).
+ */
 export function siteReport(
   ids: { campaignId: string; jobId: string; siteId: string; model: SiteReport['model'] },
-  opts: { tp?: number; tn?: number; auc?: number; reportId?: string } = {},
+  opts: { tp?: number; tn?: number; auc?: number; reportId?: string; edges?: number[] } = {},
 ): SiteReport {
   const tp = opts.tp ?? 16;
   const tn = opts.tn ?? 17;
   const auc = opts.auc ?? 0.86;
+  // The cloud recomputes every interval from its counts (functions/reports/check-report.ts).
   const prop = (x: number, n: number) => ({
-    estimate: x / n,
-    ciLow: Math.max(0, x / n - 0.2),
-    ciHigh: Math.min(1, x / n + 0.15),
+    ...(wilson(x, n) as { estimate: number; ciLow: number; ciHigh: number }),
     numerator: x,
     denominator: n,
     method: 'wilson' as const,
   });
-  const positives = new Array(20).fill(0);
-  const negatives = new Array(20).fill(0);
-  positives[15] = 20;
-  negatives[4] = 20;
+  // On the campaign's edges (the cloud refuses others): every positive scores 0.775, every negative 0.225.
+  const edges = opts.edges ?? EDGES_20;
+  const binOf = (score: number) => edges.findLastIndex((e, i) => e <= score && i < edges.length - 1);
+  const positives = new Array(edges.length - 1).fill(0);
+  const negatives = new Array(edges.length - 1).fill(0);
+  positives[binOf(0.775)] = 20;
+  negatives[binOf(0.225)] = 20;
   return {
     schema: 'cairn.site-report/v1',
     reportId: opts.reportId ?? randomUUID(),
@@ -159,7 +165,7 @@ export function siteReport(
     siteId: ids.siteId,
     model: ids.model,
     agentVersion: '0.1.0',
-    minCell: 5,
+    minCell: 3,
     threshold: 0.5,
     cases: 40,
     positives: 20,
@@ -172,7 +178,7 @@ export function siteReport(
     ppv: prop(tp, tp + 20 - tn),
     npv: prop(tn, tn + 20 - tp),
     auc: { estimate: auc, se: 0.05, ciLow: auc - 0.1, ciHigh: Math.min(1, auc + 0.1), method: 'delong' },
-    histogram: { edges: EDGES_20, positives, negatives },
+    histogram: { edges, positives, negatives },
     suppressed: [],
   };
 }
@@ -245,6 +251,7 @@ export async function seedNetwork(cloud: TestCloud) {
 
   const campaign = await post('/v1/campaigns', {
     name: 'Pneumothorax 2026',
+    minCell: 3,
     modelIds: [acmeModel.modelId, globexModel.modelId],
     siteIds: ['site-a', 'site-b', 'site-c'],
   });

@@ -26,19 +26,32 @@ export const PooledEstimate = z
   .strict();
 export type PooledEstimate = z.infer<typeof PooledEstimate>;
 
+/**
+ * Why a site's report is or is not in the pools: 'pooled'; 'withheld' (the site withheld a class with
+ * 1..k−1 cases, `reason` 'insufficient-class-size': its class totals are null and it enters no pool);
+ * 'invalid' (the stored report fails the cloud's check when read back, `reason` the rule's code: only the
+ * site is shown, no numbers); 'voided' (a coordinator voided it, `reason` their words, `voidedAt`).
+ */
+export const SiteRowStatus = z.enum(['pooled', 'withheld', 'invalid', 'voided']);
+
 export const SiteComparisonRow = z
   .object({
     site: Slug,
     region: Slug,
-    cases: Count,
-    positives: Count,
-    negatives: Count,
+    reportId: z.string().uuid().optional(),
+    status: SiteRowStatus,
+    reason: z.string().max(500).optional(),
+    voidedAt: z.string().datetime().optional(),
+    cases: Count.nullable(),
+    positives: Count.nullable(),
+    negatives: Count.nullable(),
     excluded: z.partialRecord(ExclusionReason, Count),
-    auc: Auc,
-    sensitivity: Proportion,
-    specificity: Proportion,
+    auc: Auc.nullable(),
+    sensitivity: Proportion.nullable(),
+    specificity: Proportion.nullable(),
   })
   .strict();
+export type SiteComparisonRow = z.infer<typeof SiteComparisonRow>;
 
 /**
  * The pooled binned ROC: the sites' histograms summed on the edges every site kept, and the exact AUC with

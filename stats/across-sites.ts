@@ -14,6 +14,17 @@ export interface Histogram {
   negatives: readonly number[];
 }
 
+/** A site histogram with both classes released, or null when a class was withheld (it cannot be pooled). */
+export function releasedHistogram(h: {
+  edges: readonly number[];
+  positives: readonly number[] | null;
+  negatives: readonly number[] | null;
+}): Histogram | null {
+  return h.positives === null || h.negatives === null
+    ? null
+    : { edges: h.edges, positives: h.positives, negatives: h.negatives };
+}
+
 /**
  * Sums per-site score histograms. Sites share the campaign's edges, but the privacy gate may have merged
  * adjacent bins differently at each site; the sum is therefore taken on the edges every site kept (the

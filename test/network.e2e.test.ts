@@ -90,8 +90,9 @@ describe('a network of one cloud and two agents over HTTP', () => {
       expect(m.regions.map((r) => r.region).sort()).toEqual(['east', 'west']);
       expect(m.overall.auc.k).toBe(2);
       for (const s of m.sites) {
-        expect(s.cases).toBe(s.positives + s.negatives);
-        expect(s.auc.estimate).toBeGreaterThan(0.5);
+        expect(s.status).toBe('pooled');
+        expect(s.cases).toBe(s.positives! + s.negatives!);
+        expect(s.auc!.estimate).toBeGreaterThan(0.5);
         // One labelled study is left out of each labels.csv by the generator.
         expect(s.excluded['no-label']).toBe(1);
       }

@@ -6,6 +6,7 @@ import { CloudApi, CloudRefusal } from '../cloud-api.ts';
 import { CliError } from '../errors.ts';
 import { addOutputOption, print } from '../output.ts';
 import { renderComparison } from '../render-comparison.ts';
+import { registerCampaignReportCommands } from './campaign-reports.ts';
 import { generateVendorKey, readPublicKeyFile, signModel, writeSignature } from './model-signing.ts';
 
 interface ApiFlags {
@@ -15,7 +16,7 @@ interface ApiFlags {
 }
 
 /** Options every role command shares: where the cloud is, who is asking, how to print. */
-function apiCommand(parent: Command, name: string, description: string): Command {
+export function apiCommand(parent: Command, name: string, description: string): Command {
   return addOutputOption(
     parent
       .command(name)
@@ -29,7 +30,7 @@ function apiCommand(parent: Command, name: string, description: string): Command
   );
 }
 
-function api(flags: ApiFlags): CloudApi {
+export function api(flags: ApiFlags): CloudApi {
   if (!flags.token) throw new CliError('an API token is needed: pass --token or set CAIRN_TOKEN');
   return new CloudApi(flags.cloud, flags.token);
 }
@@ -243,6 +244,7 @@ public:  ${k.publicKeyPath} ` + '(register it: cairn model register-key)\n',
       );
       print(o.output, r, () => renderComparison(r));
     });
+  registerCampaignReportCommands(campaign, apiCommand, api);
 }
 
 /**

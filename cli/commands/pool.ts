@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SiteReport } from '../../schemas/site-report.ts';
-import { compareModelsAcrossSites, pooledBinnedAuc } from '../../stats/across-sites.ts';
+import { compareModelsAcrossSites, pooledBinnedAuc, releasedHistogram } from '../../stats/across-sites.ts';
 import { BIVARIATE_MIN_SITES, type BivariatePooled, poolBivariate } from '../../stats/bivariate.ts';
 import { type MetaOptions, poolAuc, poolProportion } from '../../stats/meta.ts';
 import { CliError } from '../errors.ts';
@@ -41,8 +41,12 @@ function readReport(path: string): SiteReport {
   return parsed.data;
 }
 
-/** Pools the reports: per-metric random effects, pooled binned ROC, and A−B when reports are paired. */
-export function poolReports(reports: SiteReport[], opts: MetaOptions) {
+/**
+ * Pools the reports: per-metric random effects, pooled binned ROC, and A−B when reports are paired. A report
+ * that withholds a class (1..k−1 cases) enters no pool, as in the cloud's comparison; `withheld` counts them.
+ */
+export function poolReports(all: SiteReport[], opts: MetaOptions) {
+  const reports = all.filter((r) => r.withheld === undefined);
   const prop = (pick: (r: SiteReport) => SiteReport['sensitivity']) =>
     poolProportion(
       reports.map((r) => ({ numerator: pick(r).numerator, denominator: pick(r).denominator })),
@@ -50,6 +54,7 @@ export function poolReports(reports: SiteReport[], opts: MetaOptions) {
     );
   const out: Record<string, unknown> = {
     k: reports.length,
+    ...(reports.length < all.length ? { withheld: all.length - reports.length } : {}),
     auc: poolAuc(
       reports.map((r) => ({ estimate: r.auc.estimate, se: r.auc.se })),
       opts,
@@ -59,7 +64,7 @@ export function poolReports(reports: SiteReport[], opts: MetaOptions) {
   };
   let binned: ReturnType<typeof pooledBinnedAuc> | null = null;
   try {
-    binned = pooledBinnedAuc(reports.map((r) => r.histogram));
+    binned = pooledBinnedAuc(reports.map((r) => releasedHistogram(r.histogram)).filter((h) => h !== null));
   } catch (err) {
     throw new CliError(`cannot pool the histograms: ${(err as Error).message}`);
   }
@@ -120,6 +125,11 @@ export function registerPoolCommand(program: Command): void {
             return `${m.padEnd(12)} ${fmt(p['estimate'])} [${fmt(p['ciLow'])}, ${fmt(p['ciHigh'])}]  prediction [${fmt(p['predictionLow'])}, ${fmt(p['predictionHigh'])}]  τ² ${fmt(p['tau2'])}  I² ${fmt(p['i2'])}  k ${p['k']}${p['reason'] ? ` (${p['reason']})` : ''}`;
           })
           .concat(bivariateLine(out['bivariate'] as BivariatePooled | undefined, fmt))
+          .concat(
+            out['withheld']
+              ? [`withheld     ${out['withheld']} report(s) withhold a class with too few cases: not pooled`]
+              : [],
+          )
           .join('\n'),
       );
     });

@@ -336,6 +336,20 @@ const attacks: { who: string; secrets: () => string[]; cases: Case[] }[] = [
         expect: REFUSED,
       },
       {
+        route: 'POST /v1/reports/:reportId/void',
+        path: () => `/v1/reports/${reportC}/void`,
+        token: northCoordinator,
+        json: () => ({ reason: 'labels were mixed up' }),
+        expect: REFUSED,
+      },
+      // Answered, filtered: south's refusal counts (site-c) never appear.
+      {
+        route: 'GET /v1/report-refusals',
+        path: () => '/v1/report-refusals',
+        token: northCoordinator,
+        expect: [200],
+      },
+      {
         route: 'GET /v1/campaigns/:id',
         path: () => `/v1/campaigns/${southOnlyCampaign}`,
         token: northCoordinator,

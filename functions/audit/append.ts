@@ -25,7 +25,8 @@ export type AuditAction =
   | 'report.queued'
   | 'report.refused'
   | 'report.accepted'
-  | 'report.rejected';
+  | 'report.rejected'
+  | 'report.voided';
 
 /** Ids, roles, codes, hashes and times only: nothing a person typed, nothing from a report, no secret. */
 export type AuditDetail = Record<string, string | number | boolean | null | string[]>;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Comparison } from '../../schemas/comparison.ts';
+import type { SiteReport } from '../../schemas/site-report.ts';
 import { poolBivariate } from '../../stats/bivariate.ts';
 import { poolAuc, poolProportion } from '../../stats/meta.ts';
 import { siteReport } from '../test-fixtures.ts';
@@ -18,7 +19,7 @@ function row(
   siteId: string,
   regionId: string,
   opts: { tp?: number; tn?: number; auc?: number; modelId?: string } = {},
-): ComparedReport {
+): ComparedReport & { report: SiteReport } {
   const report = siteReport(
     {
       campaignId: 'cmp_1',
@@ -109,7 +110,7 @@ describe('buildComparison', () => {
       row('site-f', 'north', { tp: 19, tn: 9 }),
     ];
     const south = [row('site-c', 'south', { tp: 12, tn: 18 }), row('site-g', 'south', { tp: 15, tn: 14 })];
-    const hidden = north[4] as ComparedReport;
+    const hidden = north[4] as ReturnType<typeof row>;
     hidden.report.confusion = { ...hidden.report.confusion, fp: null, tn: null };
     const r = buildComparison({ generatedAt: new Date(), models: [model], reports: [...north, ...south] });
     expect(Comparison.parse(r)).toEqual(r);
@@ -131,5 +132,58 @@ describe('buildComparison', () => {
     expect(few.models[0]?.overall.bivariate?.k).toBe(3);
     expect(few.models[0]?.overall.bivariate?.sensitivity.estimate).toBeNull();
     expect(few.models[0]?.overall.bivariate?.reason).toMatch(/at least 4/);
+  });
+
+  it('lists withheld, invalid and voided reports with their reason and pools none of them', () => {
+    const good = [row('site-a', 'north', { tp: 16 }), row('site-b', 'north', { tp: 12, tn: 14 })];
+    const withheld = row('site-c', 'south');
+    withheld.report = {
+      ...withheld.report,
+      cases: null,
+      positives: null,
+      withheld: { reason: 'insufficient-class-size', classes: ['positives'] },
+      histogram: { ...withheld.report.histogram, positives: null },
+    };
+    const invalid: ComparedReport = { ...row('site-d', 'south'), report: null, invalid: 'absurd-value' };
+    const voided: ComparedReport = {
+      ...row('site-e', 'south', { tp: 3, auc: 0.2 }),
+      voided: { reason: 'labels were shifted by one', at: new Date('2026-12-01T00:00:00Z') },
+    };
+    const all = buildComparison({
+      generatedAt: new Date(),
+      models: [model],
+      reports: [...good, withheld, invalid, voided],
+    });
+    const alone = buildComparison({ generatedAt: new Date(), models: [model], reports: good });
+    expect(Comparison.parse(all)).toEqual(all);
+    const m = all.models[0];
+    expect(m?.sites.map((s) => [s.site, s.status, s.reason])).toEqual([
+      ['site-a', 'pooled', undefined],
+      ['site-b', 'pooled', undefined],
+      ['site-c', 'withheld', 'insufficient-class-size'],
+      ['site-d', 'invalid', 'absurd-value'],
+      ['site-e', 'voided', 'labels were shifted by one'],
+    ]);
+    expect(m?.sites[2]).toMatchObject({ cases: null, positives: null, negatives: 20 });
+    expect(m?.sites[3]).toMatchObject({ cases: null, auc: null, sensitivity: null, excluded: {} });
+    expect(m?.sites[4]?.voidedAt).toBe('2026-12-01T00:00:00.000Z');
+    // Every pool is exactly the pool of the two good sites; the south region has nothing to pool.
+    expect(m?.overall).toEqual(alone.models[0]?.overall);
+    expect(m?.regions.find((r) => r.region === 'south')?.auc.k).toBe(0);
+  });
+
+  it('leaves withheld and voided reports out of the model contrasts', () => {
+    const b = (siteId: string) => row(siteId, 'north', { modelId: other.modelId, auc: 0.7 });
+    const a = [row('site-a', 'north'), row('site-b', 'north')];
+    const voidedA: ComparedReport = {
+      ...row('site-c', 'north', { auc: 0.99 }),
+      voided: { reason: 'x y z', at: new Date() },
+    };
+    const r = buildComparison({
+      generatedAt: new Date(),
+      models: [model, other],
+      reports: [...a, voidedA, b('site-a'), b('site-b'), b('site-c')],
+    });
+    expect(r.contrasts?.[0]?.k).toBe(2);
   });
 });

@@ -1,6 +1,6 @@
 import type { Comparison, PooledEstimate } from '../../schemas/comparison.ts';
 import type { SiteReport } from '../../schemas/site-report.ts';
-import { compareModelsAcrossSites, pooledBinnedAuc } from '../../stats/across-sites.ts';
+import { compareModelsAcrossSites, pooledBinnedAuc, releasedHistogram } from '../../stats/across-sites.ts';
 import { BIVARIATE_MIN_SITES, poolBivariate } from '../../stats/bivariate.ts';
 import { type MetaOptions, poolAuc, poolProportion } from '../../stats/meta.ts';
 
@@ -13,13 +13,26 @@ export interface ComparedModel {
   sha256: string;
 }
 
-/** One stored site report, with the region its site belongs to. */
+/**
+ * One stored site report, with the region its site belongs to. `report` is null when the stored row failed
+ * the cloud's check when read back (`invalid` names the rule); `voided` when a coordinator voided it. Only
+ * reports that are neither, and withhold no class, enter the pools.
+ */
 export interface ComparedReport {
   modelId: string;
   siteId: string;
   regionId: string;
-  report: SiteReport;
+  reportId?: string;
+  report: SiteReport | null;
+  invalid?: string;
+  voided?: { reason: string; at: Date };
 }
+
+/** A report that enters the pools. */
+type PooledReport = ComparedReport & { report: SiteReport };
+
+const pooled = (r: ComparedReport): r is PooledReport =>
+  r.report !== null && r.voided === undefined && r.report.withheld === undefined;
 
 type SiteRow = Comparison['models'][number]['sites'][number];
 type PooledGroup = Comparison['models'][number]['overall'];
@@ -40,14 +53,17 @@ export function buildComparison(input: {
   meta?: MetaOptions;
 }): Comparison {
   const opts = input.meta ?? {};
-  const pool = (rows: SiteRow[], reports: ComparedReport[]) => poolGroup(rows, reports, opts);
-  const contrasts = modelContrasts(input.models, input.reports, opts);
+  const pool = (reports: PooledReport[]) => poolGroup(reports, opts);
+  const contrasts = modelContrasts(input.models, input.reports.filter(pooled), opts);
   return {
     ...(input.campaignId !== undefined ? { campaignId: input.campaignId } : {}),
     generatedAt: input.generatedAt.toISOString(),
     models: input.models.map((m) => {
-      const mine = input.reports.filter((r) => r.modelId === m.modelId);
-      const rows = mine.map(siteRow).sort((a, b) => compare(a.site, b.site));
+      const listed = input.reports.filter((r) => r.modelId === m.modelId);
+      const mine = listed.filter(pooled);
+      const rows = listed
+        .map(siteRow)
+        .sort((a, b) => compare(a.site, b.site) || a.status.localeCompare(b.status, 'en'));
       const regionIds = [...new Set(rows.map((r) => r.region))].sort(compare);
       return {
         modelId: m.modelId,
@@ -58,12 +74,9 @@ export function buildComparison(input: {
         sites: rows,
         regions: regionIds.map((region) => ({
           region,
-          ...pool(
-            rows.filter((r) => r.region === region),
-            mine.filter((r) => r.regionId === region),
-          ),
+          ...pool(mine.filter((r) => r.regionId === region)),
         })),
-        overall: pool(rows, mine),
+        overall: pool(mine),
       };
     }),
     ...(contrasts.length > 0 ? { contrasts } : {}),
@@ -77,7 +90,7 @@ export function buildComparison(input: {
  */
 function modelContrasts(
   models: ComparedModel[],
-  reports: ComparedReport[],
+  reports: PooledReport[],
   opts: MetaOptions,
 ): NonNullable<Comparison['contrasts']> {
   const out: NonNullable<Comparison['contrasts']> = [];
@@ -113,27 +126,39 @@ function modelContrasts(
 
 function siteRow(r: ComparedReport): SiteRow {
   const { report } = r;
+  const status: SiteRow['status'] = r.voided
+    ? 'voided'
+    : report === null
+      ? 'invalid'
+      : report.withheld
+        ? 'withheld'
+        : 'pooled';
+  const reason = r.voided?.reason ?? r.invalid ?? report?.withheld?.reason;
   return {
     site: r.siteId,
     region: r.regionId,
-    cases: report.cases,
-    positives: report.positives,
-    negatives: report.negatives,
-    excluded: report.excluded,
-    auc: report.auc,
-    sensitivity: report.sensitivity,
-    specificity: report.specificity,
+    ...(r.reportId !== undefined ? { reportId: r.reportId } : {}),
+    status,
+    ...(status !== 'pooled' && reason !== undefined ? { reason } : {}),
+    ...(r.voided ? { voidedAt: r.voided.at.toISOString() } : {}),
+    cases: report?.cases ?? null,
+    positives: report?.positives ?? null,
+    negatives: report?.negatives ?? null,
+    excluded: report?.excluded ?? {},
+    auc: report?.auc ?? null,
+    sensitivity: report?.sensitivity ?? null,
+    specificity: report?.specificity ?? null,
   };
 }
 
-function poolGroup(rows: SiteRow[], reports: ComparedReport[], opts: MetaOptions): PooledGroup {
+function poolGroup(reports: PooledReport[], opts: MetaOptions): PooledGroup {
   const auc: PooledEstimate = poolAuc(
-    rows.map((r) => ({ estimate: r.auc.estimate, se: r.auc.se })),
+    reports.map(({ report: r }) => ({ estimate: r.auc.estimate, se: r.auc.se })),
     opts,
   );
-  const proportion = (pick: (r: SiteRow) => SiteRow['sensitivity']): PooledEstimate =>
+  const proportion = (pick: (r: SiteReport) => SiteReport['sensitivity']): PooledEstimate =>
     poolProportion(
-      rows.map((r) => ({ numerator: pick(r).numerator, denominator: pick(r).denominator })),
+      reports.map(({ report: r }) => ({ numerator: pick(r).numerator, denominator: pick(r).denominator })),
       opts,
     );
   return {
@@ -153,10 +178,11 @@ function poolGroup(rows: SiteRow[], reports: ComparedReport[], opts: MetaOptions
   };
 }
 
-function binned(reports: ComparedReport[]): NonNullable<PooledGroup['binnedAuc']> {
+function binned(reports: PooledReport[]): NonNullable<PooledGroup['binnedAuc']> {
   let b: ReturnType<typeof pooledBinnedAuc>;
   try {
-    b = pooledBinnedAuc(reports.map((r) => r.report.histogram));
+    // A pooled report withholds no class, so both its histograms are there.
+    b = pooledBinnedAuc(reports.map((r) => releasedHistogram(r.report.histogram)).filter((h) => h !== null));
   } catch (err) {
     const reason = (err as Error).message;
     return { estimate: null, se: null, ciLow: null, ciHigh: null, bins: 0, reason };

@@ -241,8 +241,36 @@ export const reports = sqliteTable(
     report: text('report', { mode: 'json' }).notNull(),
     envelope: text('envelope', { mode: 'json' }).notNull(),
     receivedAt: integer('received_at', { mode: 'timestamp_ms' }).notNull(),
+    /**
+     * Set when a coordinator voided the report (POST /v1/reports/:id/void): it stays stored and listed, but
+     * leaves every pool, and its job can be reported again. The reason is the coordinator's own words, kept
+     * here and not in the audit chain (which holds its sha256).
+     */
+    voidedAt: integer('voided_at', { mode: 'timestamp_ms' }),
+    voidReason: text('void_reason'),
+    voidedBy: text('voided_by'),
   },
   (t) => [index('reports_campaign_idx').on(t.campaignId, t.modelId)],
+);
+
+export const REFUSAL_STAGES = ['api', 'ingest'] as const;
+
+/**
+ * Refused reports, counted per UTC day, site, stage and code instead of one audit entry each (a site could
+ * otherwise grow the chain without bound): only the first refusal of each such key is also audited.
+ * `siteId` is the authenticated site at the API, the envelope's (unverified) site at ingest.
+ */
+export const reportRefusals = sqliteTable(
+  'report_refusals',
+  {
+    day: text('day').notNull(),
+    siteId: text('site_id').notNull(),
+    stage: text('stage', { enum: REFUSAL_STAGES }).notNull(),
+    code: text('code').notNull(),
+    count: integer('count').notNull(),
+    lastAt: integer('last_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.siteId, t.stage, t.code] })],
 );
 
 export const QUEUE_STATUSES = ['ready', 'dead'] as const;

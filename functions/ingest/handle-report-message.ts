@@ -1,11 +1,14 @@
-import { and, eq, ne } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull, ne } from 'drizzle-orm';
 import type { Clock } from '../../infra/clock.ts';
 import type { Database } from '../../infra/database.ts';
 import type { OperationalLog } from '../../infra/operational-log.ts';
 import { appendAudit } from '../audit/append.ts';
 import { auditLog, jobs, reportReceipts, reports } from '../db/schema.ts';
 import { ApiError } from '../errors.ts';
+import { REPORT_CHECK_CODES } from '../reports/check-report.ts';
+import { countRefusal } from '../reports/count-refusal.ts';
 import {
+  checkReportContent,
   checkReportSite,
   decodeReportPayload,
   findAssignedJob,
@@ -13,6 +16,9 @@ import {
   parseEnvelope,
   verifyEnvelopeSignature,
 } from '../reports/verify-envelope.ts';
+
+/** Rejections after which the site may report the job again (see handleReportMessage). */
+const FREES_THE_JOB = new Set<string>(['revoked-key', ...REPORT_CHECK_CODES]);
 
 export interface IngestDeps {
   db: Database;
@@ -29,23 +35,28 @@ export type IngestOutcome =
  * The report consumer: one queue message `{ envelope }` → one stored report and a finished job. A plain
  * function, so it runs under the embedded poller and, later, as an SQS Lambda.
  *
- * It re-checks what is cheap and does not depend on when it runs (signature, payload, job) — not the clock
- * skew or the nonce, which the API settled at receipt. Redelivery is harmless: the report insert is ON
+ * It re-checks what is cheap and does not depend on when it runs (signature, payload, job, and the report's
+ * numbers against its campaign: a message queued before that check existed, or put on SQS some other way,
+ * must not be stored either) — not the clock skew or the nonce, which the API settled at receipt. Redelivery is harmless: the report insert is ON
  * CONFLICT DO NOTHING (and a redelivery writes the acceptance's audit entry if the first try did not get that
  * far). A message that can never be stored is answered 'rejected' (ack it; retrying cannot
  * help); database failures throw, so the queue redelivers and finally dead-letters.
  */
 export async function handleReportMessage(deps: IngestDeps, body: string): Promise<IngestOutcome> {
   let reportId: string | undefined;
-  const result = await ingest(deps, body, (id) => {
+  let siteId: string | undefined;
+  const result = await ingest(deps, body, (id, site) => {
     reportId = id;
+    siteId = site;
   }).catch((err: unknown) => {
     if (err instanceof ApiError) return { outcome: 'rejected' as const, code: err.code };
     throw err;
   });
-  if (result.outcome === 'rejected' && result.code === 'revoked-key' && reportId) {
-    // The key was withdrawn while the report waited: free the job so the site can report it again with its
-    // new key (the receipt would otherwise refuse that as a duplicate forever).
+  if (result.outcome === 'rejected' && FREES_THE_JOB.has(result.code) && reportId) {
+    // The key was withdrawn while the report waited, or the report fails the cloud's own check (it was queued
+    // before the check existed, or reached the queue another way): free the job so the site can report it
+    // again, with its new key or corrected numbers (the receipt would otherwise refuse that as a duplicate
+    // forever, and it must not claim a report that was never stored).
     await deps.db
       .delete(reportReceipts)
       .where(and(eq(reportReceipts.reportId, reportId), eq(reportReceipts.status, 'queued')));
@@ -60,11 +71,16 @@ export async function handleReportMessage(deps: IngestDeps, body: string): Promi
       target: result.reportId,
     });
   else if (result.outcome === 'rejected')
-    await appendAudit(deps, {
-      actor: 'system:ingest',
-      action: 'report.rejected',
-      target: reportId ?? '(unparsed)',
-      detail: { code: result.code },
+    await countRefusal(deps, {
+      siteId: siteId ?? '(unparsed)',
+      stage: 'ingest',
+      code: result.code,
+      audit: {
+        actor: 'system:ingest',
+        action: 'report.rejected',
+        target: reportId ?? '(unparsed)',
+        detail: { code: result.code },
+      },
     });
   deps.log.write({
     time: deps.clock.now().toISOString(),
@@ -94,7 +110,7 @@ async function acceptanceAudited(deps: IngestDeps, result: { reportId: string })
 async function ingest(
   deps: IngestDeps,
   body: string,
-  onReportId: (reportId: string) => void,
+  onReportId: (reportId: string | undefined, siteId: string) => void,
 ): Promise<IngestOutcome> {
   let message: unknown;
   try {
@@ -106,9 +122,10 @@ async function ingest(
   // The report id is read (unverified) only to name the receipt a refusal frees and the audit entry.
   try {
     const id = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'))?.reportId;
-    if (typeof id === 'string' && /^[0-9A-Fa-f-]{36}$/.test(id)) onReportId(id);
+    onReportId(typeof id === 'string' && /^[0-9A-Fa-f-]{36}$/.test(id) ? id : undefined, envelope.siteId);
   } catch {
     // Not JSON: decodeReportPayload below says so.
+    onReportId(undefined, envelope.siteId);
   }
   // A key the site rotated after the API accepted the envelope does not undo that acceptance; a key a
   // coordinator revoked does (it may have been stolen, and the report with it).
@@ -116,9 +133,16 @@ async function ingest(
   const report = decodeReportPayload(envelope.payload);
   checkReportSite(report, envelope);
   const job = await findAssignedJob(deps.db, report, envelope.siteId);
+  await checkReportContent(deps.db, report, job);
 
+  const voided = await deps.db.query.reports.findFirst({
+    where: and(eq(reports.reportId, report.reportId), isNotNull(reports.voidedAt)),
+    columns: { reportId: true },
+  });
+  if (voided) throw new ApiError(409, 'report-voided', 'This report was voided; it cannot be stored again.');
+  // A voided report does not count: its job was opened again for a corrected one.
   const other = await deps.db.query.reports.findFirst({
-    where: and(eq(reports.jobId, job.jobId), ne(reports.reportId, report.reportId)),
+    where: and(eq(reports.jobId, job.jobId), ne(reports.reportId, report.reportId), isNull(reports.voidedAt)),
     columns: { reportId: true },
   });
   if (other) throw new ApiError(409, 'job-already-reported', 'This job already has a stored report.');

@@ -4,9 +4,10 @@ import type { Database } from '../../infra/database.ts';
 import { canonicalJson } from '../../schemas/canonical-json.ts';
 import { Envelope, envelopeSigningInput } from '../../schemas/envelope.ts';
 import { SiteReport } from '../../schemas/site-report.ts';
-import { jobs, models, siteKeys } from '../db/schema.ts';
+import { campaigns, jobs, models, siteKeys } from '../db/schema.ts';
 import { ApiError } from '../errors.ts';
 import { importSitePublicKey } from '../site-public-key.ts';
+import { checkReport } from './check-report.ts';
 
 /**
  * The checks a site report goes through, one function each, shared by the API (which runs them in the order
@@ -132,4 +133,19 @@ export async function findAssignedJob(
     modelId: row.job.modelId,
     siteId: row.job.siteId,
   };
+}
+
+/**
+ * The cloud's own check of the report's numbers against its campaign (./check-report.ts): a report that is
+ * inconsistent or under-suppressed is refused with 422 and the rule's code, whatever the agent claims.
+ */
+export async function checkReportContent(db: Database, report: SiteReport, job: AssignedJob): Promise<void> {
+  const campaign = await db.query.campaigns.findFirst({
+    where: eq(campaigns.id, job.campaignId),
+    columns: { binEdges: true, minCell: true },
+  });
+  if (!campaign)
+    throw new ApiError(403, 'job-not-assigned', 'The report does not answer a job assigned to this site.');
+  const check = checkReport(report, campaign);
+  if (!check.ok) throw new ApiError(422, check.code, check.message);
 }

@@ -1,9 +1,9 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Id } from '../../../schemas/common.ts';
-import type { SiteReport } from '../../../schemas/site-report.ts';
 import { buildComparison } from '../../comparison/build-comparison.ts';
+import { comparedFromStored } from '../../comparison/stored-report.ts';
 import { campaignModels, campaigns, jobs, models, reports, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { notFound } from '../../errors.ts';
@@ -53,17 +53,22 @@ export function comparisonRoutes(deps: CloudDeps) {
 
       const stored = await deps.db
         .select({
+          reportId: reports.reportId,
           modelId: reports.modelId,
           siteId: reports.siteId,
           regionId: sites.regionId,
-          report: reports.report,
+          // As stored text: drizzle's JSON column would throw on a row that is not JSON at all.
+          report: sql<string>`${reports.report}`,
+          voidedAt: reports.voidedAt,
+          voidReason: reports.voidReason,
         })
         .from(reports)
         .innerJoin(sites, eq(sites.id, reports.siteId))
-        .where(eq(reports.campaignId, campaignId));
+        .where(eq(reports.campaignId, campaignId))
+        .orderBy(reports.receivedAt, reports.reportId);
       const visibleReports = stored
         .filter((r) => p.role !== 'coordinator' || seesSite(p, { id: r.siteId, regionId: r.regionId }))
-        .map((r) => ({ ...r, report: r.report as SiteReport }));
+        .map((r) => comparedFromStored(r, campaign));
 
       return c.json(
         buildComparison({

@@ -1,11 +1,14 @@
-import { and, eq, lt } from 'drizzle-orm';
+import { and, eq, isNotNull, lt } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { actorOf, appendAudit } from '../../audit/append.ts';
-import { nonces, reportReceipts, sites } from '../../db/schema.ts';
+import { nonces, reportReceipts, reports, sites } from '../../db/schema.ts';
 import { type CloudDeps, limitsOf, REPORTS_TOPIC } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
+import { countRefusal } from '../../reports/count-refusal.ts';
+import { listRefusals } from '../../reports/list-refusals.ts';
 import {
+  checkReportContent,
   checkReportSite,
   checkTimestamp,
   decodeReportPayload,
@@ -14,6 +17,7 @@ import {
   parseEnvelope,
   verifyEnvelopeSignature,
 } from '../../reports/verify-envelope.ts';
+import { voidReport } from '../../reports/void-report.ts';
 import { createGuard } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { seesSite } from '../scope.ts';
@@ -46,6 +50,14 @@ export function reportRoutes(deps: CloudDeps) {
     const report = decodeReportPayload(envelope.payload);
     checkReportSite(report, envelope);
     const job = await findAssignedJob(deps.db, report, envelope.siteId);
+    await checkReportContent(deps.db, report, job);
+    // A voided report's receipt is gone (its job is open again), so the report table answers for it.
+    const storedBefore = await deps.db.query.reports.findFirst({
+      where: eq(reports.reportId, report.reportId),
+      columns: { reportId: true },
+    });
+    if (storedBefore)
+      throw new ApiError(409, 'duplicate-report', 'A report with this reportId has already been received.');
 
     // The receipt is the at-most-once gate: its keys refuse a second copy of a report, or a second report
     // for one job, before anything reaches the queue.
@@ -89,13 +101,19 @@ export function reportRoutes(deps: CloudDeps) {
         });
         return c.json({ reportId: accepted.reportId, status: 'queued' as const }, 202);
       } catch (err) {
-        // Every refusal of an authenticated site is a security event: recorded with its code, never its body.
+        // Every refusal of an authenticated site is a security event: counted with its code, never its body
+        // (and audited the first time each day, see countRefusal).
         if (err instanceof ApiError)
-          await appendAudit(deps, {
-            actor: actorOf(p),
-            action: 'report.refused',
-            target: p.siteId ?? '',
-            detail: { code: err.code, status: err.status },
+          await countRefusal(deps, {
+            siteId: p.siteId ?? '',
+            stage: 'api',
+            code: err.code,
+            audit: {
+              actor: actorOf(p),
+              action: 'report.refused',
+              target: p.siteId ?? '',
+              detail: { code: err.code, status: err.status },
+            },
           });
         throw err;
       }
@@ -106,17 +124,58 @@ export function reportRoutes(deps: CloudDeps) {
       validate('param', z.object({ reportId: z.string().uuid() })),
       async (c) => {
         const { reportId } = c.req.valid('param');
-        const [row] = await deps.db
+        const [receipt] = await deps.db
           .select({ status: reportReceipts.status, siteId: sites.id, regionId: sites.regionId })
           .from(reportReceipts)
           .innerJoin(sites, eq(sites.id, reportReceipts.siteId))
           .where(eq(reportReceipts.reportId, reportId));
+        // A voided report has no receipt any more (its job reopened): the report row says what happened.
+        const [voided] = receipt
+          ? []
+          : await deps.db
+              .select({ siteId: sites.id, regionId: sites.regionId })
+              .from(reports)
+              .innerJoin(sites, eq(sites.id, reports.siteId))
+              .where(and(eq(reports.reportId, reportId), isNotNull(reports.voidedAt)));
+        const row = receipt ?? (voided ? { ...voided, status: 'voided' as const } : undefined);
         if (!row || !seesSite(c.get('principal'), { id: row.siteId, regionId: row.regionId }))
           throw notFound('report');
         return c.json({ reportId, status: row.status });
       },
+    )
+    .post(
+      '/reports/:reportId/void',
+      guard('admin', 'coordinator'),
+      validate('param', z.object({ reportId: z.string().uuid() })),
+      validate('json', VoidBody),
+      async (c) => {
+        const { reportId } = c.req.valid('param');
+        const { reason } = c.req.valid('json');
+        return c.json(await voidReport(deps, c.get('principal'), reportId, reason));
+      },
+    )
+    .get(
+      '/report-refusals',
+      guard('admin', 'coordinator'),
+      validate('query', z.object({ since: z.iso.date().optional() }).strict()),
+      async (c) => {
+        const { since } = c.req.valid('query');
+        return c.json({ refusals: await listRefusals(deps.db, c.get('principal'), since) });
+      },
     );
 }
+
+/** A reason people can read back in the comparison: one line of printable text, no control characters. */
+const VoidBody = z
+  .object({
+    reason: z
+      .string()
+      .trim()
+      .min(3)
+      .max(500)
+      .regex(/^[^\p{Cc}]+$/u, 'one line of text without control characters'),
+  })
+  .strict();
 
 async function readJson(req: Request): Promise<unknown> {
   try {
