@@ -60,7 +60,8 @@ function checkOrThrow(r: SiteReport, campaign: CampaignRules): void {
   const k = Math.max(r.minCell, campaign.minCell);
   checkCount(r.images.seen, 'images.seen');
   checkCount(r.images.used, 'images.used');
-  if (r.images.used > r.images.seen) fail('inconsistent-counts', 'images.used is greater than images.seen.');
+  if (r.images.used !== null && r.images.seen !== null && r.images.used > r.images.seen)
+    fail('inconsistent-counts', 'images.used is greater than images.seen.');
   for (const [reason, n] of Object.entries(r.excluded)) checkCount(n, `excluded.${reason}`);
   checkWithheld(r);
   checkBlock(r, k, '');
