@@ -9,6 +9,8 @@ export class ApiError extends Error {
     readonly status: ClientErrorStatusCode | 503,
     readonly code: string,
     message: string,
+    /** The request field at fault, where one is (e.g. a model manifest's `input.name`). */
+    readonly field?: string,
   ) {
     super(message);
     this.name = 'ApiError';

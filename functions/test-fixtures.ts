@@ -11,6 +11,7 @@ import { createServer, request as httpRequest, type IncomingHttpHeaders } from '
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tinyModel } from '../edge-agent/pipeline/onnx-model.test-util.ts';
 import type { BlobStore } from '../infra/blob-store.ts';
 import { createFsBlobStore } from '../infra/blob-store-fs.ts';
 import { fixedClock } from '../infra/clock.ts';
@@ -23,6 +24,7 @@ import { type Envelope, envelopeSigningInput } from '../schemas/envelope.ts';
 import type { ModelManifestInput } from '../schemas/model-manifest.ts';
 import type { SiteReport } from '../schemas/site-report.ts';
 import { wilson } from '../stats/binomial.ts';
+import { largeOnnx } from '../synthetic/large-onnx.ts';
 import { issueApiToken } from './api/issue-token.ts';
 import { createCloudApp } from './app.ts';
 import type { CloudDeps, CloudLimits } from './deps.ts';
@@ -119,8 +121,28 @@ export function testManifest(over: Partial<ModelManifestInput> = {}): ModelManif
 }
 
 /** Bytes standing in for an ONNX file: the cloud stores and hashes them, it never parses them. */
+/**
+ * A real, tiny ONNX model that fits `testManifest()` (input 'input' [N,1,64,64], output 'score' [N,2]), which
+ * admission accepts; `seed` goes into the model's doc_string so that each seed gives other bytes (another sha256).
+ */
 export function fakeOnnx(seed = 'model'): Uint8Array {
-  return new TextEncoder().encode(`not really onnx: ${seed}`);
+  const graph = tinyModel({ inputName: 'input', outputName: 'score', channels: 1, height: 64, width: 64 });
+  // ModelProto field 6 (doc_string), appended: protobuf readers take fields in any order.
+  const doc = new TextEncoder().encode(seed);
+  const length: number[] = [];
+  for (let n = doc.byteLength; ; n >>>= 7) {
+    if (n < 0x80) {
+      length.push(n);
+      break;
+    }
+    length.push((n & 0x7f) | 0x80);
+  }
+  return new Uint8Array(Buffer.concat([graph, Uint8Array.from([0x32, ...length]), doc]));
+}
+
+/** A real ONNX model that fits `testManifest()`, of about `size` bytes (random weights: other bytes each call). */
+export function testOnnxOfSize(size: number): Uint8Array {
+  return largeOnnx(fakeOnnx(), size, (n) => randomBytes(n));
 }
 
 export function modelUploadForm(manifest: unknown, onnx: Uint8Array): FormData {

@@ -3,17 +3,23 @@ import { HTTPException } from 'hono/http-exception';
 import { ApiError } from '../errors.ts';
 import type { AppEnv } from './env.ts';
 
-function errorResponse(c: Context<AppEnv>, status: ApiError['status'], code: string, message: string) {
+function errorResponse(
+  c: Context<AppEnv>,
+  status: ApiError['status'],
+  code: string,
+  message: string,
+  field?: string,
+) {
   c.set('errorCode', code);
-  return c.json({ error: { code, message } }, status);
+  return c.json({ error: { code, message, ...(field === undefined ? {} : { field }) } }, status);
 }
 
 /**
- * Turns every failure into `{ error: { code, message } }`. Hono's own exceptions (malformed JSON, body limit)
+ * Turns every failure into `{ error: { code, message, field? } }`. Hono's own exceptions (malformed JSON, body limit)
  * get a code of ours; anything unexpected becomes a bare 500 — no stack, no echo of what was sent.
  */
 export const onApiError: ErrorHandler<AppEnv> = function onApiError(err, c) {
-  if (err instanceof ApiError) return errorResponse(c, err.status, err.code, err.message);
+  if (err instanceof ApiError) return errorResponse(c, err.status, err.code, err.message, err.field);
   if (err instanceof HTTPException) {
     if (err.status === 413)
       return errorResponse(c, 413, 'body-too-large', 'The request body is larger than this route accepts.');

@@ -11,6 +11,7 @@ import { actorOf, commitAudited } from '../../audit/append.ts';
 import { jobs, models, modelUploads, vendorKeys, vendors } from '../../db/schema.ts';
 import { type CloudDeps, limitsOf } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
+import { admitManifest, admitOnnx } from '../../models/admission.ts';
 import { newId } from '../../secrets.ts';
 import { createGuard } from '../auth.ts';
 import type { AppEnv, Principal } from '../env.ts';
@@ -48,6 +49,7 @@ export function modelRoutes(deps: CloudDeps) {
         const { manifest, onnx, signature } = await readUpload(c.req.raw);
         const sha256 = createHash('sha256').update(onnx).digest('hex');
         const signingKeyId = await admitModel(deps, p, manifest, sha256, signature);
+        await admitOnnx([onnx], manifest);
         // Content-addressed: the same bytes under two model versions are stored once.
         const blobKey = modelBlobKey(sha256);
         if (!(await deps.blobs.exists(blobKey))) await deps.blobs.put(blobKey, onnx);
@@ -125,6 +127,12 @@ export function modelRoutes(deps: CloudDeps) {
               `The uploaded object has ${size} bytes, not the ${upload.size} declared.`,
             );
           const signingKeyId = await admitModel(deps, p, manifest, sha256, signature);
+          await admitStoredOnnx(blobs, sealed, manifest).catch(async (err) => {
+            // A refused model is not kept: the staged object goes too (its URL may be PUT again meanwhile,
+            // but nothing completes it: a new upload is needed).
+            await blobs.delete(upload.blobKey).catch(() => {});
+            throw err;
+          });
           const blobKey = modelBlobKey(sha256);
           if (!(await blobs.exists(blobKey)) && !(await blobs.copy(sealed, blobKey)))
             throw new Error('the sealed upload vanished before it was stored');
@@ -229,9 +237,17 @@ async function hashBlob(
   return { sha256: hash.digest('hex'), size };
 }
 
+/** The graph check of a stored blob, read as a stream (only the graph without its weights is held). */
+async function admitStoredOnnx(blobs: DirectUploadStore, key: string, manifest: ModelManifest) {
+  const stream = await blobs.getStream(key);
+  if (!stream) throw new Error('the sealed upload vanished before it was checked');
+  await admitOnnx(stream, manifest);
+}
+
 /**
  * Every check a submission passes before anything is stored, for both routes: the vendor scope of the token,
- * the vendor, the manifest's sha256 against the bytes', the vendor signature, and a free name and version.
+ * the vendor, the manifest's own consistency (threshold), the manifest's sha256 against the bytes', the vendor
+ * signature, and a free name and version (the graph check, admission.ts, is made by each route on its bytes).
  * With `sha256` null (bytes not read yet) only what does not depend on them; call it again with the hash.
  * Returns the key id the signature verified against (null: unsigned, or not checked yet).
  */
@@ -244,6 +260,7 @@ async function admitModel(
 ): Promise<string | null> {
   if (p.role === 'vendor' && manifest.vendor !== p.vendorId)
     throw new ApiError(403, 'forbidden', "A vendor token can only submit its own vendor's models.");
+  admitManifest(manifest);
   const vendor = await deps.db.query.vendors.findFirst({ where: eq(vendors.id, manifest.vendor) });
   if (!vendor) throw notFound('vendor');
   let signingKeyId: string | null = null;

@@ -28,6 +28,7 @@ import {
   startRecordingProxy,
   type TestCloud,
   testManifest,
+  testOnnxOfSize,
   withAdapters,
 } from '../../test-fixtures.ts';
 
@@ -121,7 +122,7 @@ describe('direct model uploads to S3', () => {
   beforeEach(() => openS3Cloud(LIMIT));
 
   it('register the model as the multipart route does, move the bytes to models/<sha256>.onnx and clean up', async () => {
-    const onnx = randomBytes(40_000);
+    const onnx = testOnnxOfSize(40_000);
     const manifest = testManifest({ version: '2.0.0' });
     const created = await createUpload(net.acmeToken, onnx.byteLength);
     expect(created.status).toBe(201);
@@ -173,8 +174,31 @@ describe('direct model uploads to S3', () => {
     expect(refusal(again)).toEqual({ status: 409, code: 'upload-completed' });
   });
 
+  it('refuses stored bytes that are not ONNX or do not fit the manifest (422, field named); the staged object is deleted', async () => {
+    const before = await count(models);
+    const garbage = await directUpload(net.acmeToken, testManifest({ version: '2.0.0' }), randomBytes(3000));
+    expect(refusal(garbage)).toEqual({ status: 422, code: 'not-onnx' });
+    expect(garbage.body.error.field).toBe('onnx');
+    const renamed = testManifest({
+      version: '2.0.0',
+      input: { name: 'pixels', channels: 1, height: 64, width: 64 },
+    });
+    const wrong = await directUpload(net.acmeToken, renamed, testOnnxOfSize(3000));
+    expect(refusal(wrong)).toEqual({ status: 422, code: 'input-name-mismatch' });
+    expect(wrong.body.error.field).toBe('input.name');
+    expect(await count(models)).toBe(before);
+    expect((await bucketKeys()).filter((k) => k.startsWith('uploads/'))).toEqual([]);
+    // Refused before any byte is read: a sigmoid threshold outside [0, 1].
+    const threshold = await directUpload(
+      net.acmeToken,
+      testManifest({ version: '2.0.0', threshold: 1.5 }),
+      testOnnxOfSize(3000),
+    );
+    expect(refusal(threshold)).toEqual({ status: 422, code: 'threshold-out-of-range' });
+  });
+
   it('an upload refused for its manifest can be completed once the manifest is fixed', async () => {
-    const onnx = randomBytes(1000);
+    const onnx = testOnnxOfSize(1000);
     const wrong = await directUpload(
       net.acmeToken,
       testManifest({ version: '2.0.0', sha256: 'a'.repeat(64) }),
@@ -188,7 +212,7 @@ describe('direct model uploads to S3', () => {
   });
 
   it('one upload becomes one model, even when two completes with different versions race', async () => {
-    const onnx = randomBytes(2000);
+    const onnx = testOnnxOfSize(2000);
     const created = await createUpload(net.acmeToken, onnx.byteLength);
     await put(created.body.url, onnx);
     const before = await count(models);
@@ -342,7 +366,7 @@ describe('cairn model submit on S3 (submitModel over HTTP)', () => {
     await new Promise((resolve) => server.once('listening', resolve));
     const api = await startRecordingProxy(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     try {
-      const onnx = randomBytes(7 * 1024 * 1024);
+      const onnx = testOnnxOfSize(7 * 1024 * 1024);
       writeFileSync(join(dir, 'model.onnx'), onnx);
       writeFileSync(join(dir, 'manifest.json'), JSON.stringify(testManifest({ version: '3.0.0' })));
       const sent: string[] = [];
@@ -376,8 +400,9 @@ describe('cairn model submit on S3 (submitModel over HTTP)', () => {
       expect(body(puts[0]!)).toBe(onnx.byteLength);
       expect(puts[0]!.headers.authorization).toBeUndefined();
       expect(puts[0]!.url).toContain('X-Amz-Signature=');
+      expect(sent[1]?.endsWith(` ${onnx.byteLength}`)).toBe(true);
       expect(sent[1]).toMatch(
-        /^PUT http:\/\/127\.0\.0\.1:\d+\/cairn-artifacts\/[0-9a-f]{8}\/uploads\/upl_[0-9a-f]{32}\.onnx\?… 7340032$/,
+        /^PUT http:\/\/127\.0\.0\.1:\d+\/cairn-artifacts\/[0-9a-f]{8}\/uploads\/upl_[0-9a-f]{32}\.onnx\?… \d+$/,
       );
 
       // A site with a job for it downloads it by presigned GET and gets the same bytes.
@@ -401,7 +426,7 @@ describe('cairn model submit on S3 (submitModel over HTTP)', () => {
     await new Promise((resolve) => server.once('listening', resolve));
     try {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      writeFileSync(join(dir, 'model.onnx'), randomBytes(2000));
+      writeFileSync(join(dir, 'model.onnx'), testOnnxOfSize(2000));
       writeFileSync(join(dir, 'manifest.json'), JSON.stringify(testManifest({ version: '3.1.0' })));
       const sent: string[] = [];
       const vendor = new CloudApi(base, net.acmeToken, {

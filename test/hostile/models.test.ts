@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { models } from '../../functions/db/schema.ts';
+import {
+  call,
+  fakeOnnx,
+  type Loose,
+  modelUploadForm,
+  openTestCloud,
+  seedNetwork,
+  type TestCloud,
+  testManifest,
+  testOnnxOfSize,
+} from '../../functions/test-fixtures.ts';
+import type { ModelManifestInput } from '../../schemas/model-manifest.ts';
+
+/**
+ * Hostile models: bytes that are not a model, or a model that does not fit its manifest. Today's cloud
+ * accepted them and every site's agent then failed every run. Each is refused at submission with 422, the
+ * reason's code and the manifest field at fault, and leaves no model row and no stored blob.
+ * (The model behind testManifest(): input 'input' [N, 1, 64, 64], output 'score' [N, 2], opset 17.)
+ */
+
+let cloud: TestCloud;
+let net: Awaited<ReturnType<typeof seedNetwork>>;
+beforeEach(async () => {
+  cloud = await openTestCloud();
+  net = await seedNetwork(cloud);
+});
+afterEach(() => cloud.close());
+
+const blobs = () => readdirSync(join(cloud.dir, 'blobs'), { recursive: true }).length;
+const submit = (onnx: Uint8Array, over: Partial<ModelManifestInput> = {}) =>
+  call(cloud, 'POST', '/v1/models', {
+    token: net.acmeToken,
+    body: modelUploadForm(testManifest({ version: '6.6.6', ...over }), onnx),
+  });
+
+async function expectRefused(
+  r: { status: number; body: Loose },
+  code: string,
+  field: string,
+  before: { models: number; blobs: number },
+) {
+  expect({ status: r.status, code: r.body.error?.code, field: r.body.error?.field }).toEqual({
+    status: 422,
+    code,
+    field,
+  });
+  expect(typeof r.body.error.message).toBe('string');
+  expect((await cloud.deps.db.select().from(models)).length).toBe(before.models);
+  expect(blobs()).toBe(before.blobs);
+}
+
+describe('hostile models at submission', () => {
+  const input = { name: 'input', channels: 1 as const, height: 64, width: 64 };
+  const attacks: {
+    attack: string;
+    onnx: () => Uint8Array;
+    manifest?: Partial<ModelManifestInput>;
+    code: string;
+    field: string;
+  }[] = [
+    { attack: 'random bytes', onnx: () => randomBytes(4096), code: 'not-onnx', field: 'onnx' },
+    {
+      attack: 'a text file',
+      onnx: () => new TextEncoder().encode('This is the model. Trust us.\n'.repeat(20)),
+      code: 'not-onnx',
+      field: 'onnx',
+    },
+    {
+      attack: 'a truncated real ONNX',
+      onnx: () => testOnnxOfSize(20_000).subarray(0, 12_345),
+      code: 'not-onnx',
+      field: 'onnx',
+    },
+    {
+      attack: 'a real ONNX with a manifest naming another input',
+      onnx: () => fakeOnnx(),
+      manifest: { input: { ...input, name: 'pixels' } },
+      code: 'input-name-mismatch',
+      field: 'input.name',
+    },
+    {
+      attack: 'a real ONNX with a manifest of other dims',
+      onnx: () => fakeOnnx(),
+      manifest: { input: { ...input, height: 512, width: 512 } },
+      code: 'input-shape-mismatch',
+      field: 'input.height',
+    },
+    {
+      attack: 'a real ONNX with a manifest naming another output',
+      onnx: () => fakeOnnx(),
+      manifest: { output: { name: 'probability', activation: 'sigmoid' } },
+      code: 'output-name-mismatch',
+      field: 'output.name',
+    },
+    {
+      attack: 'a real ONNX with an output index out of range',
+      onnx: () => fakeOnnx(),
+      manifest: { output: { name: 'score', activation: 'sigmoid', index: 2 } },
+      code: 'output-index-out-of-range',
+      field: 'output.index',
+    },
+    {
+      attack: 'a sigmoid model with threshold 1.5',
+      onnx: () => fakeOnnx(),
+      manifest: { threshold: 1.5 },
+      code: 'threshold-out-of-range',
+      field: 'threshold',
+    },
+  ];
+
+  for (const a of attacks)
+    it(`${a.attack} → 422 ${a.code} (${a.field})`, async () => {
+      const before = { models: (await cloud.deps.db.select().from(models)).length, blobs: blobs() };
+      await expectRefused(await submit(a.onnx(), a.manifest), a.code, a.field, before);
+    });
+
+  it('a good model is still admitted, and its bytes are stored', async () => {
+    const before = blobs();
+    const r = await submit(fakeOnnx('good'));
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(blobs()).toBe(before + 1);
+  });
+});
