@@ -1,16 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eq } from 'drizzle-orm';
-import { CloudApi, CloudUnreachable } from '../cli/cloud-api.ts';
+import { and, eq, sql } from 'drizzle-orm';
+import { CloudApi, CloudRefusal, CloudUnreachable } from '../cli/cloud-api.ts';
 import { CliError } from '../cli/errors.ts';
 import { Job } from '../schemas/job.ts';
+import type { JobFailureCounts, JobFailureReason } from '../schemas/job-status.ts';
 import type { SiteReport } from '../schemas/site-report.ts';
 import { type AgentSettings, readSettings } from './config.ts';
 import type { Signer } from './identity.ts';
+import { noteJobStatus, type StatusFlush, sendJobStatuses } from './job-status.ts';
 import { joinLabels, parseLabelsCsv } from './labels.ts';
 import { verifyModelSignature } from './model-signature.ts';
 import { enqueueReport, type FlushResult, flushOutbox } from './outbox.ts';
+import { JobFailure } from './pipeline/job-failure.ts';
 import { type PipelineProgress, predictionCacheKey, scoreFolder } from './pipeline/score-folder.ts';
 import { privacyGate } from './privacy/gate.ts';
 import { epsilonSpent, exceedsBudget, PrivacyBudgetExhausted } from './privacy/ledger.ts';
@@ -35,7 +38,9 @@ export interface JobOutcome {
   status: 'reported' | 'failed';
   /** Whether the report waits for a site admin (`held`) or the site's policy released it. */
   release?: 'held' | 'auto-approved';
-  failure?: string;
+  failure?: JobFailureReason;
+  /** For the site's operator only (the runtime's message); never sent. */
+  detail?: string;
   provider?: string;
   /** Null when the gate withheld a class with fewer than k cases (`withheld` names it). */
   cases?: number | null;
@@ -50,6 +55,7 @@ export interface AgentEvents {
   progress?(p: JobProgress): void;
   jobFinished?(outcome: JobOutcome): void;
   flushed?(result: FlushResult): void;
+  statusesSent?(result: StatusFlush): void;
   offline?(message: string): void;
 }
 
@@ -62,6 +68,8 @@ export async function runAgent(opts: {
   stateDir: string;
   overrides?: Partial<AgentSettings>;
   once: boolean;
+  /** Run this site's failed jobs again (after the site fixed its data), with the attempt the cloud gave them. */
+  retryFailed?: boolean;
   events?: AgentEvents;
   signal?: AbortSignal;
 }): Promise<JobOutcome[]> {
@@ -69,6 +77,11 @@ export async function runAgent(opts: {
   const state = await openAgentState(opts.stateDir);
   const outcomes: JobOutcome[] = [];
   try {
+    if (opts.retryFailed)
+      await state.db
+        .update(jobs)
+        .set({ status: 'pending', failure: null, failureCounts: null, updatedAt: new Date().toISOString() })
+        .where(eq(jobs.status, 'failed'));
     for (;;) {
       // Read afresh every pass: `cairn agent rotate-key` in another process replaces the key this loop signs
       // with, and the cloud refuses the retired one.
@@ -120,8 +133,7 @@ async function runPass(
   const signer: Signer = { siteId: me.siteId, keyId: me.keyId, privateKeyPkcs8: me.privateKey };
   try {
     // Not inside `events.flushed?.(…)`: an optional call skips evaluating its arguments when there is no listener.
-    const flushed = await flushOutbox(db, api, signer);
-    events.flushed?.(flushed);
+    await flushAll(db, api, signer, events);
     await pullJobs(db, api);
   } catch (err) {
     // Start and keep working while the network is down: known jobs still run, reports wait in the outbox.
@@ -135,17 +147,19 @@ async function runPass(
   for (const row of todo) {
     const job = Job.parse(JSON.parse(row.job));
     events.jobStarted?.(job);
+    await noteJobStatus(db, job.jobId, 'running');
+    const told = await sendJobStatuses(db, api);
+    events.statusesSent?.(told);
     const peers = scoredByCampaign.get(job.campaignId) ?? [];
     scoredByCampaign.set(job.campaignId, peers);
     const outcome = await evaluateJob(db, api, me, settings, stateDir, job, events, peers);
+    if (!outcome) continue; // the cloud went away before the model was here: the job runs on a later pass
+    await noteJobStatus(db, job.jobId, outcome.status === 'failed' ? 'failed' : cloudStatusOf(outcome));
     outcomes.push(outcome);
     events.jobFinished?.(outcome);
   }
   try {
-    if (todo.length) {
-      const flushed = await flushOutbox(db, api, signer);
-      events.flushed?.(flushed);
-    }
+    if (todo.length) await flushAll(db, api, signer, events);
   } catch (err) {
     if (!(err instanceof CloudUnreachable)) throw err;
     events.offline?.(err.message);
@@ -153,12 +167,30 @@ async function runPass(
   return outcomes;
 }
 
+/** Statuses first, then reports: the cloud hears a job ran before it hears its report. */
+async function flushAll(db: AgentDb, api: CloudApi, signer: Signer, events: AgentEvents): Promise<void> {
+  // Not inside `events.…?.(…)`: an optional call skips evaluating its arguments when there is no listener.
+  const told = await sendJobStatuses(db, api);
+  events.statusesSent?.(told);
+  const flushed = await flushOutbox(db, api, signer);
+  events.flushed?.(flushed);
+}
+
+/** A reported job: the cloud learns it is held for review; a released report speaks for itself. */
+const cloudStatusOf = (o: JobOutcome) => (o.release === 'held' ? 'held' : null);
+
+/**
+ * New jobs become pending. A job this agent failed comes back only when a coordinator reran it (a higher
+ * attempt): then it is pending again; any other job it already knows keeps its state.
+ */
 async function pullJobs(db: AgentDb, api: CloudApi): Promise<void> {
   const res = await api.json<{ jobs: unknown[] }>('GET', '/v1/jobs');
   for (const raw of res.jobs) {
     const parsed = Job.safeParse(raw);
     if (!parsed.success) continue; // a job this agent version cannot read stays with the cloud
     const job = parsed.data;
+    const now = new Date().toISOString();
+    const attempt = job.attempt ?? 1;
     await db
       .insert(jobs)
       .values({
@@ -166,12 +198,46 @@ async function pullJobs(db: AgentDb, api: CloudApi): Promise<void> {
         campaignId: job.campaignId,
         job: JSON.stringify(job),
         status: 'pending',
-        updatedAt: new Date().toISOString(),
+        attempt,
+        updatedAt: now,
       })
-      .onConflictDoNothing();
+      .onConflictDoUpdate({
+        target: jobs.jobId,
+        set: {
+          job: JSON.stringify(job),
+          status: 'pending',
+          attempt,
+          failure: null,
+          failureCounts: null,
+          statusToSend: null,
+          updatedAt: now,
+        },
+        setWhere: and(eq(jobs.status, 'failed'), sql`${jobs.attempt} < ${attempt}`),
+      });
   }
 }
 
+/** Where in a job an unexpected error came from: it decides the failure code (see `failureOf`). */
+type Stage = 'model' | 'inference' | 'report';
+
+interface JobTrace {
+  stage: Stage;
+  /** The job's last progress counts, sent with a failure. */
+  counts?: JobFailureCounts;
+}
+
+/**
+ * Evaluates one job; whatever goes wrong with this job fails this job only, and the agent goes on with the
+ * others. What fails the job and what does not (decided here, see `failureOf`):
+ * - a `JobFailure` (the model cannot load or run, no usable input, unreadable labels, …) fails it with its code;
+ * - any other error from downloading the model or from ONNX Runtime fails it as `model-load-failed` (download,
+ *   session creation) or `inference-failed` (a run);
+ * - the cloud out of reach (`CloudUnreachable`) is not the job's fault: it stays pending and runs on a later pass
+ *   (undefined is returned);
+ * - a programming error (TypeError, RangeError, …) or a site configuration error (`CliError`: settings, release
+ *   policy) would fail every job alike: it is not swallowed but ends the run with its one line (exit 1, or 70
+ *   for a bug), and the job stays pending for the fixed agent.
+ */
 async function evaluateJob(
   db: AgentDb,
   api: CloudApi,
@@ -181,6 +247,46 @@ async function evaluateJob(
   job: Job,
   events: AgentEvents,
   peers: ScoredModel[] = [],
+): Promise<JobOutcome | undefined> {
+  const trace: JobTrace = { stage: 'model' };
+  try {
+    return await evaluate(db, api, me, settings, stateDir, job, events, peers, trace);
+  } catch (err) {
+    if (err instanceof CloudUnreachable) {
+      events.offline?.(err.message);
+      return undefined;
+    }
+    const failure = failureOf(err, trace.stage);
+    if (!failure) throw err;
+    const message = (err as Error).message;
+    return failJob(db, job.jobId, failure, trace.counts, message.replace(`${failure}: `, ''));
+  }
+}
+
+const PROGRAMMING_ERRORS = [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError];
+
+function failureOf(err: unknown, stage: Stage): JobFailureReason | undefined {
+  if (err instanceof JobFailure) return err.code;
+  // The model's download was refused (gone, or not this site's): this job cannot get its model.
+  if (err instanceof CloudRefusal) return stage === 'model' ? 'model-load-failed' : undefined;
+  if (err instanceof CliError || !(err instanceof Error)) return undefined;
+  if (PROGRAMMING_ERRORS.some((E) => err instanceof E)) return undefined;
+  if (stage === 'report') return undefined;
+  // pipeline/infer.ts's createInferenceSession says 'inference: …' when no provider could create the session.
+  if (stage === 'model' || err.message.startsWith('inference: ')) return 'model-load-failed';
+  return 'inference-failed';
+}
+
+async function evaluate(
+  db: AgentDb,
+  api: CloudApi,
+  me: Identity,
+  settings: AgentSettings,
+  stateDir: string,
+  job: Job,
+  events: AgentEvents,
+  peers: ScoredModel[],
+  trace: JobTrace,
 ): Promise<JobOutcome> {
   const started = performance.now();
   const model = await fetchVerifiedModel(api, stateDir, job);
@@ -210,10 +316,11 @@ async function evaluateJob(
       allowListedColumns(requested, settings.releaseColumns),
     );
   } catch (err) {
-    throw new CliError((err as Error).message);
+    throw new JobFailure('labels-unreadable', (err as Error).message);
   }
 
   const manifest = job.model.manifest;
+  trace.stage = 'inference';
   const scored = await scoreFolder({
     source: sourceFromSettings(settings, manifest.modality),
     manifest,
@@ -224,8 +331,17 @@ async function evaluateJob(
     ...(settings.workers !== undefined ? { workers: settings.workers } : {}),
     // Per-image scores survive a crash: a rerun of this job (or another job on the same model) reuses them.
     cache: predictionCache(db, predictionCacheKey(model, manifest)),
-    onProgress: (p) => events.progress?.({ jobId: job.jobId, ...p }),
+    onProgress: (p) => {
+      trace.counts = { filesScanned: p.filesSeen, excluded: p.excludedByReason };
+      events.progress?.({ jobId: job.jobId, ...p });
+    },
   });
+  trace.counts = { filesScanned: scored.images.seen, excluded: scored.excluded };
+  // The pipeline excludes the images of a batch the runtime rejects; when it rejected every one, the model
+  // does not run here at all.
+  if (scored.images.used === 0 && (scored.excluded['inference-error'] ?? 0) > 0)
+    throw new JobFailure('inference-failed', 'ONNX Runtime failed on every image');
+  trace.stage = 'report';
   // Attributes read from the images first; the campaign's extra attributes come from labels.csv columns.
   const attributes = new Map<string, Record<string, string>>();
   for (const study of scored.studyScores.keys())
@@ -325,19 +441,30 @@ async function fetchVerifiedModel(api: CloudApi, stateDir: string, job: Job): Pr
  * The vendor's signature over the manifest and the ONNX sha256, checked against the vendor key the cloud
  * registered — before the bytes reach ONNX Runtime. Returns a failure code, or undefined when the model may run.
  */
-function checkVendorSignature(job: Job, settings: AgentSettings): string | undefined {
+function checkVendorSignature(job: Job, settings: AgentSettings): JobFailureReason | undefined {
   const { signature, vendorKey } = job.model;
   if (!signature || !vendorKey) return settings.requireSignedModels ? 'model-unsigned' : undefined;
   const check = verifyModelSignature(job.model.manifest, job.model.sha256, signature, vendorKey.publicKey);
   return check.ok ? undefined : 'model-signature-invalid';
 }
 
-async function failJob(db: AgentDb, jobId: string, failure: string): Promise<JobOutcome> {
+async function failJob(
+  db: AgentDb,
+  jobId: string,
+  failure: JobFailureReason,
+  counts?: JobFailureCounts,
+  detail?: string,
+): Promise<JobOutcome> {
   await db
     .update(jobs)
-    .set({ status: 'failed', failure, updatedAt: new Date().toISOString() })
+    .set({
+      status: 'failed',
+      failure,
+      failureCounts: counts ? JSON.stringify(counts) : null,
+      updatedAt: new Date().toISOString(),
+    })
     .where(eq(jobs.jobId, jobId));
-  return { jobId, status: 'failed', failure };
+  return { jobId, status: 'failed', failure, ...(detail && detail !== failure ? { detail } : {}) };
 }
 
 /** The subgroups every report carries, read from the DICOM headers. */

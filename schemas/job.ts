@@ -35,6 +35,11 @@ export const Job = z
      * scannerModel, bodyPart): columns of the site's labels.csv, reported under the same privacy rules.
      */
     subgroupAttributes: z.array(AttributeName).max(10).optional(),
+    /**
+     * Raised by each coordinator's rerun (absent: the first attempt, the shape older agents know). An agent
+     * that failed the job runs it again when it sees a higher attempt.
+     */
+    attempt: z.number().int().min(2).max(1_000_000).optional(),
   })
   .strict();
 export type Job = z.infer<typeof Job>;

@@ -29,8 +29,14 @@ export const jobs = sqliteTable('jobs', {
   /** The job as pulled (schemas/job.ts), JSON. */
   job: text('job').notNull(),
   status: text('status', { enum: ['pending', 'reported', 'failed'] }).notNull(),
-  /** A closed failure code (e.g. model-sha256-mismatch); never free text from a DICOM header. */
+  /** A closed failure code (schemas/job-status.ts); never free text from a DICOM header. */
   failure: text('failure'),
+  /** The job's last progress counts when it failed (schemas/job-status.ts JobFailureCounts), JSON. */
+  failureCounts: text('failure_counts'),
+  /** The cloud's attempt number this row ran (a coordinator's rerun raises it; the job then runs again). */
+  attempt: integer('attempt').notNull().default(1),
+  /** A status the cloud has not heard yet (kept across passes while offline); null once delivered. */
+  statusToSend: text('status_to_send', { enum: ['running', 'held', 'failed'] }),
   updatedAt: text('updated_at').notNull(),
 });
 

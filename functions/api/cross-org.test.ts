@@ -227,6 +227,18 @@ const attacks: { who: string; secrets: () => string[]; cases: Case[] }[] = [
       },
       { route: 'GET /v1/jobs', path: () => '/v1/jobs', token: siteB, expect: [200] },
       {
+        route: 'POST /v1/jobs/:id/status',
+        path: () => `/v1/jobs/${net.jobFor(net.acmeModel.modelId, 'site-a')}/status`,
+        token: siteB,
+        json: () => ({
+          jobId: net.jobFor(net.acmeModel.modelId, 'site-a'),
+          attempt: 1,
+          status: 'failed',
+          failure: 'model-load-failed',
+        }),
+        expect: REFUSED,
+      },
+      {
         route: 'POST /v1/models/uploads',
         path: () => '/v1/models/uploads',
         token: siteB,

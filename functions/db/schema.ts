@@ -1,4 +1,5 @@
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { JOB_FAILURE_REASONS, type JobFailureCounts } from '../../schemas/job-status.ts';
 
 /**
  * The cloud's database (libSQL locally, Turso-compatible remotely). Times are milliseconds since the epoch;
@@ -173,7 +174,12 @@ export const campaignModels = sqliteTable(
   (t) => [primaryKey({ columns: [t.campaignId, t.modelId] })],
 );
 
-export const JOB_STATUSES = ['pending', 'done'] as const;
+/**
+ * pending: waits for its site; running / held (its report waits for the site's review) / failed: what the
+ * site's agent reported (POST /v1/jobs/:id/status); done: its report is stored. Only pending (and running)
+ * jobs are pulled; a failed one comes back when a coordinator reruns it (attempt + 1).
+ */
+export const JOB_STATUSES = ['pending', 'running', 'held', 'failed', 'done'] as const;
 
 export const jobs = sqliteTable(
   'jobs',
@@ -191,6 +197,14 @@ export const jobs = sqliteTable(
     status: text('status', { enum: JOB_STATUSES }).notNull(),
     createdAt: createdAt(),
     doneAt: integer('done_at', { mode: 'timestamp_ms' }),
+    /** The site's failure code (schemas/job-status.ts) while the job is failed; null otherwise. */
+    failure: text('failure', { enum: JOB_FAILURE_REASONS }),
+    /** The counts the site sent with its failure (JobFailureCounts): numbers and exclusion codes only. */
+    failureCounts: text('failure_counts', { mode: 'json' }).$type<JobFailureCounts>(),
+    /** When the site last reported a status for this job. */
+    statusAt: integer('status_at', { mode: 'timestamp_ms' }),
+    /** 1, then one more for each coordinator's rerun. */
+    attempt: integer('attempt').notNull().default(1),
   },
   (t) => [
     uniqueIndex('jobs_assignment_idx').on(t.campaignId, t.modelId, t.siteId),

@@ -165,8 +165,9 @@ async function ingest(
       .returning({ reportId: reports.reportId }),
     deps.db
       .update(jobs)
-      .set({ status: 'done', doneAt: now })
-      .where(and(eq(jobs.id, job.jobId), eq(jobs.status, 'pending'))),
+      // Whatever the site said before (running, held, failed and fixed locally), its report settles the job.
+      .set({ status: 'done', doneAt: now, failure: null, failureCounts: null })
+      .where(and(eq(jobs.id, job.jobId), ne(jobs.status, 'done'))),
     deps.db
       .insert(reportReceipts)
       .values({
