@@ -86,3 +86,67 @@ describe('compressed pixel data against dcmtk / GDCM', () => {
     }
   });
 });
+
+/** The file with its Rows (0028,0010, Explicit VR LE "US") value replaced: the header now lies about the size. */
+function withRows(bytes: Uint8Array, rows: number): Uint8Array {
+  const out = bytes.slice();
+  const tag = [0x28, 0x00, 0x10, 0x00, 0x55, 0x53, 0x02, 0x00];
+  for (let p = 132; p + 10 <= out.length; p++) {
+    if (tag.every((b, k) => out[p + k] === b)) {
+      out[p + 8] = rows & 0xff;
+      out[p + 9] = rows >> 8;
+      return out;
+    }
+  }
+  throw new Error('fixture: no Rows element');
+}
+
+describe('compressed frames bigger or smaller than their header', () => {
+  const src = sourceImages().find((s) => s.name === 'mr-unsigned-16')!;
+  const reasonOf = (bytes: Uint8Array) => {
+    const parsed = parseDicom(bytes);
+    if (!parsed.ok) return parsed.reason;
+    const d = decodeFrame(parsed.image, 0);
+    return d.ok ? 'ok' : d.reason;
+  };
+
+  it('rle: a header that declares fewer or more rows than the segments hold is pixel-data-size-mismatch', async () => {
+    const original = join(dir, 'size-rle.dcm');
+    const packed = join(dir, 'size-rle.packed.dcm');
+    writeFileSync(original, src.bytes);
+    await compress(original, packed, 'rle');
+    const bytes = new Uint8Array(readFileSync(packed));
+    expect(reasonOf(bytes)).toBe('ok');
+    // RLE states no size: what its segments decode to is counted from the PackBits runs, before decoding.
+    expect(reasonOf(withRows(bytes, 8))).toBe('pixel-data-size-mismatch');
+    expect(reasonOf(withRows(bytes, 480))).toBe('pixel-data-size-mismatch');
+  });
+
+  it.each(['jpeg-baseline', 'jpeg-lossless', 'jpeg-ls', 'j2k', 'htj2k'] as const)(
+    '%s: a header that declares fewer rows than the bitstream holds is pixel-data-size-mismatch',
+    async (kind) => {
+      const original = join(dir, `size-${kind}.dcm`);
+      const packed = join(dir, `size-${kind}.packed.dcm`);
+      writeFileSync(original, src.bytes);
+      await compress(original, packed, kind);
+      const bytes = new Uint8Array(readFileSync(packed));
+      expect(reasonOf(bytes)).toBe('ok');
+      // The bitstream decodes to 48 rows; the header says 8 (a bomb hiding in a small header) or 480.
+      expect(reasonOf(withRows(bytes, 8))).toBe('pixel-data-size-mismatch');
+      expect(reasonOf(withRows(bytes, 480))).toBe('pixel-data-size-mismatch');
+    },
+  );
+
+  it('a frame declared past the absolute cap is a decompression-bomb, refused before decoding', async () => {
+    const original = join(dir, 'cap.dcm');
+    const packed = join(dir, 'cap.packed.dcm');
+    writeFileSync(original, src.bytes);
+    await compress(original, packed, 'jpeg-ls');
+    // 65535 × 65535 × 2 bytes is 8 GiB: over the cap, so the decoder is never asked for it.
+    const parsed = parseDicom(new Uint8Array(readFileSync(packed)));
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const image = { ...parsed.image, rows: 65535, columns: 65535 };
+    const d = decodeFrame(image, 0);
+    expect(d.ok ? 'ok' : d.reason).toBe('decompression-bomb');
+  });
+});

@@ -1,5 +1,5 @@
 import { endianness } from 'node:os';
-import { decodeCompressedFrame } from './codecs.ts';
+import { decodeCompressedFrame, FrameRefused } from './codecs.ts';
 import type { DicomImage, ImageExclusionReason } from './parse.ts';
 
 /**
@@ -100,11 +100,9 @@ export function storedFrame(image: DicomImage, frame = 0): StoredFrameResult {
     let bytes: Uint8Array;
     try {
       ({ bytes, planar } = decodeCompressedFrame(image, frame));
-    } catch {
-      return failStored('decode-error');
+    } catch (err) {
+      return failStored(err instanceof FrameRefused ? err.reason : 'decode-error');
     }
-    const bytesPerSample = bitsAllocated / 8;
-    if (bytes.length < count * bytesPerSample) return failStored('decode-error');
     raw = bitsAllocated === 8 ? bytes.subarray(0, count) : littleEndianWords(bytes, count);
     if (image.codec === 'jpeg' || image.codec === 'jpeg2000') ybr = false;
     // Codecs return right-aligned samples: High Bit is BitsStored − 1 for every compressed syntax (PS3.5 8.2).

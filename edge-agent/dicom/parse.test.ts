@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { deflateBomb } from '../../synthetic/bomb.ts';
 import { bareDataSet, makeDicom, metaEnd, TS } from './fixtures.test-util.ts';
 import { parseDicom } from './parse.ts';
 
@@ -139,5 +140,45 @@ describe('parseDicom', () => {
       const r = parseDicom(bytes);
       expect(typeof r.ok).toBe('boolean');
     }
+  });
+
+  describe('deflate bombs', () => {
+    const spec = { sopInstanceUid: '1.2.3.4.5', studyInstanceUid: '1.2.3.4', rows: 64, columns: 64 };
+
+    it('refuses a data set declared 64×64 that inflates to 64 MiB, without inflating it', async () => {
+      const bomb = await deflateBomb({ ...spec, inflatedBytes: 64 * 1024 * 1024 });
+      expect(bomb.length).toBeLessThan(128 * 1024);
+      const before = process.memoryUsage().arrayBuffers;
+      expect(reasonOf(bomb)).toBe('decompression-bomb');
+      // The inflation stopped at the declared 8 KiB (+ slack), far below the 64 MiB the stream holds.
+      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * 1024 * 1024);
+    });
+
+    it('refuses a header that declares more than the absolute cap before inflating anything', async () => {
+      const huge = await deflateBomb({
+        ...spec,
+        rows: 65535,
+        columns: 65535,
+        frames: 200,
+        inflatedBytes: 4096,
+      });
+      expect(reasonOf(huge)).toBe('decompression-bomb');
+    });
+
+    it('accepts a deflated file that inflates to exactly what it declares, as a view of the inflated bytes', async () => {
+      const r = parseDicom(await deflateBomb({ ...spec, inflatedBytes: 64 * 64 * 2 }));
+      expect(r.ok).toBe(true);
+      if (!r.ok) return;
+      expect(r.image.pixelData.length).toBe(64 * 64 * 2);
+      // No second copy: the pixel view sits in the one inflation buffer, sized by the header (+ 64 KiB slack).
+      expect(r.image.pixelData.buffer.byteLength).toBeLessThan(64 * 64 * 2 + 65 * 1024 + 1024);
+    });
+
+    it('accepts highly compressible pixels (a black 512×512 image) within the header allowance', async () => {
+      const r = parseDicom(
+        await deflateBomb({ ...spec, rows: 512, columns: 512, inflatedBytes: 512 * 512 * 2 }),
+      );
+      expect(r.ok && r.image.rows).toBe(512);
+    });
   });
 });

@@ -1,6 +1,6 @@
-import { inflateRawSync } from 'node:zlib';
 import dicomParser, { type DataSet } from 'dicom-parser';
 import type { IMAGE_EXCLUSION_REASONS } from '../../schemas/exclusion-reasons.ts';
+import { InflationRefused, inflateDataSet } from './inflate.ts';
 
 /**
  * Parse operator: bytes of one file → the header fields the pipeline needs plus a zero-copy view of the pixel
@@ -146,9 +146,6 @@ const TAG = {
 const TRUNCATION =
   /past end of buffer|buffer overread|buffer overrun|eof encountered|unexpected end of file/i;
 
-/** Inflated data sets larger than this are treated as unreadable rather than risking a decompression bomb. */
-const MAX_INFLATED_BYTES = 2 ** 31 - 1;
-
 function hasPreamble(bytes: Uint8Array): boolean {
   return (
     bytes.length >= 132 &&
@@ -185,18 +182,20 @@ function classifyThrown(thrown: unknown): ImageExclusionReason {
   return TRUNCATION.test(text) ? 'truncated' : 'unreadable';
 }
 
-function inflate(bytes: Uint8Array, position: number): Uint8Array {
-  const body = inflateRawSync(bytes.subarray(position), { maxOutputLength: MAX_INFLATED_BYTES });
-  const full = new Uint8Array(position + body.length);
-  full.set(bytes.subarray(0, position), 0);
-  full.set(body, position);
-  return full;
-}
+/**
+ * dicom-parser reads the inflated data set from offset 0 of what this returns, so the inflated body alone is
+ * handed back (no copy of the meta group in front of it); see inflate.ts for the bounds.
+ */
+const inflate = (bytes: Uint8Array, position: number): Uint8Array => inflateDataSet(bytes.subarray(position));
 
-/** dicom-parser does not notice when the last element of a data set (or of the meta group) runs past the end. */
-function elementsFit(dataSet: DataSet, available: number): boolean {
-  for (const element of Object.values(dataSet.elements)) {
+/**
+ * dicom-parser does not notice when the last element of a data set (or of the meta group) runs past the end.
+ * `skipMeta`: the meta group's offsets refer to the file, not to an inflated data set (checked on the file).
+ */
+function elementsFit(dataSet: DataSet, available: number, skipMeta = false): boolean {
+  for (const [tag, element] of Object.entries(dataSet.elements)) {
     if (element.hadUndefinedLength || element.encapsulatedPixelData) continue;
+    if (skipMeta && tag.startsWith('x0002')) continue;
     if (element.dataOffset + element.length > available) return false;
   }
   return true;
@@ -240,6 +239,7 @@ function parseUnchecked(bytes: Uint8Array): ParseResult {
     try {
       dataSet = dicomParser.parseDicom(bytes, { inflater: inflate });
     } catch (thrown) {
+      if (thrown instanceof InflationRefused) return fail('decompression-bomb');
       return fail(classifyThrown(thrown));
     }
   } else {
@@ -254,7 +254,8 @@ function parseUnchecked(bytes: Uint8Array): ParseResult {
   }
 
   const byteArray = dataSet.byteArray;
-  if (!elementsFit(dataSet, byteArray.length)) return fail('truncated');
+  const deflated = transferSyntaxUid === TRANSFER_SYNTAX.deflatedExplicitLittle;
+  if (!elementsFit(dataSet, byteArray.length, deflated)) return fail('truncated');
   if (dataSet.warnings.some((w) => TRUNCATION.test(w))) return fail('truncated');
 
   const sopInstanceUid = dataSet.string(TAG.sopInstanceUid);
