@@ -27,6 +27,7 @@ import { wilson } from '../stats/binomial.ts';
 import { largeOnnx } from '../synthetic/large-onnx.ts';
 import { issueApiToken } from './api/issue-token.ts';
 import { createCloudApp } from './app.ts';
+import { appendAudit } from './audit/append.ts';
 import type { CloudDeps, CloudLimits } from './deps.ts';
 
 /** Test-only builders: a cloud on a temp folder, site keys, valid reports, signed envelopes. */
@@ -49,6 +50,13 @@ export async function openTestCloud(opts: { dbUrl?: string; limits?: Partial<Clo
   };
   const app = createCloudApp(deps);
   const admin = await issueApiToken(db, T0, { role: 'admin', label: 'test admin' });
+  // Recorded as the first start records its admin token, so `cairn audit verify` finds the state agreeing.
+  await appendAudit(deps, {
+    actor: 'system',
+    action: 'token.issued',
+    target: admin.id,
+    detail: { role: 'admin', vendorId: null, regionIds: null, expiresAt: null },
+  });
   return {
     dir,
     deps,

@@ -2,23 +2,46 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createClient } from '@libsql/client';
 import type { Command } from 'commander';
+import { drizzle } from 'drizzle-orm/libsql';
 import { type ChainCheck, type StoredAuditRow, verifyAuditChain } from '../../functions/audit/chain.ts';
+import {
+  checkStateAgainstChain,
+  type Disagreement,
+  type StateChecked,
+} from '../../functions/audit/check-state.ts';
+import { replayAuditChain } from '../../functions/audit/replay-state.ts';
+import * as schema from '../../functions/db/schema.ts';
 import { newestAuditHead } from '../../infra/operational-log.ts';
 import { CliError } from '../errors.ts';
 import { addOutputOption, print } from '../output.ts';
 
-export type AuditVerification = ChainCheck;
+/** The chain's own check, and every way the tables disagree with what the chain records (ok only if none). */
+export interface AuditVerification {
+  ok: boolean;
+  entries: number;
+  /** The chain's newest entry, when the chain holds. */
+  head: { seq: number; hash: string } | null;
+  /** The first broken link, when the chain does not hold. */
+  brokenAt?: number;
+  reason?: string;
+  /** How many rows of each kind were compared with the chain. */
+  checked: StateChecked;
+  disagreements: Disagreement[];
+}
 
 /**
- * Recomputes the cloud's audit chain from `<dataDir>/cairn.db`, read-only (no migration, no writes), and
- * cross-checks the newest head the operational log (`logs/cloud.log` and its rotated files) saw: a chain that verifies but ends
- * before that head was cut short.
+ * Verifies the cloud in `<dataDir>/cairn.db`, read-only (no migration, no writes): recomputes the audit
+ * chain, cross-checks the newest head the operational log (`logs/cloud.log` and its rotated files) saw (a
+ * chain that verifies but ends before that head was cut short), then replays the chain's records of the
+ * security state and compares them with the tables, and re-verifies every stored report against the envelope
+ * its site signed (functions/audit/check-state.ts).
  */
 export async function verifyAuditData(dataDir: string): Promise<AuditVerification> {
   const dbPath = join(dataDir, 'cairn.db');
   if (!existsSync(dbPath)) throw new CliError(`no cloud database at ${dbPath}`);
   const client = createClient({ url: `file:${dbPath}` });
   let rows: StoredAuditRow[];
+  let state: Awaited<ReturnType<typeof checkStateAgainstChain>>;
   try {
     const result = await client.execute(
       'SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log ORDER BY seq',
@@ -34,10 +57,25 @@ export async function verifyAuditData(dataDir: string): Promise<AuditVerificatio
       hash: String(r.hash),
     }));
   } catch {
+    client.close();
     throw new CliError(`${dbPath} has no audit log (is it a Cairn cloud database?)`);
+  }
+  try {
+    state = await checkStateAgainstChain(drizzle({ client, schema }), replayAuditChain(rows));
   } finally {
     client.close();
   }
+  const chain = chainAndLogCheck(rows, dataDir);
+  return {
+    ok: chain.ok && state.disagreements.length === 0,
+    entries: chain.entries,
+    head: chain.ok ? chain.head : null,
+    ...(chain.ok ? {} : { brokenAt: chain.brokenAt, reason: chain.reason }),
+    ...state,
+  };
+}
+
+function chainAndLogCheck(rows: StoredAuditRow[], dataDir: string): ChainCheck {
   const check = verifyAuditChain(rows);
   if (!check.ok) return check;
   const logged = newestLoggedHead(join(dataDir, 'logs'));
@@ -77,19 +115,32 @@ export function registerAuditCommands(program: Command): void {
   addOutputOption(
     audit
       .command('verify')
-      .description('recompute the audit chain and name the first broken link (exit 1 when broken)')
+      .description(
+        'recompute the audit chain, compare the security state and every stored report with it, and name each disagreement (exit 1 if any)',
+      )
       .option('--data <dir>', 'the folder given to `cairn cloud serve --data`', '.cairn/cloud'),
   ).action(async (o: { data: string; output: string }) => {
     const result = await verifyAuditData(resolve(o.data));
+    const c = result.checked;
+    const checked = `${c.tokens} tokens, ${c.siteKeys} site keys, ${c.vendorKeys} vendor keys, ${c.models} models, ${c.campaigns} campaigns and ${c.reports} signed reports agree with it`;
     if (result.ok) {
       print(o.output, result, () =>
         result.head
-          ? `audit log intact: ${result.entries} entries; head #${result.head.seq} ${result.head.hash}`
-          : 'audit log intact: no entries yet',
+          ? `audit log intact: ${result.entries} entries; head #${result.head.seq} ${result.head.hash}; ${checked}`
+          : `audit log intact: no entries yet; ${checked}`,
       );
       return;
     }
     if (o.output === 'json') print(o.output, result, () => '');
-    throw new CliError(`audit log broken at entry #${result.brokenAt}: ${result.reason}`);
+    const lines = [
+      ...(result.brokenAt === undefined
+        ? []
+        : [`audit log broken at entry #${result.brokenAt}: ${result.reason}`]),
+      ...(result.disagreements.length
+        ? [`the database disagrees with the audit chain in ${result.disagreements.length} places:`]
+        : []),
+      ...result.disagreements.map((d) => `  ${d.kind} ${d.id} ${d.code}: ${d.problem}`),
+    ];
+    throw new CliError(lines.join('\n'));
   });
 }

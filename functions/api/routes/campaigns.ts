@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { AttributeName, Id, Slug } from '../../../schemas/common.ts';
 import { actorOf, commitAudited } from '../../audit/append.ts';
+import { parameterSha256 } from '../../audit/hashes.ts';
 import { campaignModels, campaigns, jobs, models, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -76,6 +77,8 @@ export function campaignRoutes(deps: CloudDeps) {
 
       const now = deps.clock.now();
       const campaignId = newId('cmp');
+      const binEdges = body.binEdges ?? equalWidthEdges(body.bins ?? 20);
+      const subgroupAttributes = [...new Set(body.subgroupAttributes)];
       const assigned = modelIds.flatMap((modelId) =>
         siteIds.map((siteId) => ({ jobId: newId('job'), modelId, siteId })),
       );
@@ -88,10 +91,10 @@ export function campaignRoutes(deps: CloudDeps) {
             deps.db.insert(campaigns).values({
               id: campaignId,
               name: body.name,
-              binEdges: body.binEdges ?? equalWidthEdges(body.bins ?? 20),
+              binEdges,
               minCell: body.minCell,
               requireSignedModels: body.requireSignedModels,
-              subgroupAttributes: [...new Set(body.subgroupAttributes)],
+              subgroupAttributes,
               createdAt: now,
             }),
             deps.db.insert(campaignModels).values(modelIds.map((modelId) => ({ campaignId, modelId }))),
@@ -118,6 +121,9 @@ export function campaignRoutes(deps: CloudDeps) {
             minCell: body.minCell,
             requireSignedModels: body.requireSignedModels,
             jobs: assigned.length,
+            // Hashes, not the values: enough for `cairn audit verify` to tell a parameter changed later.
+            binEdgesSha256: parameterSha256(binEdges),
+            subgroupAttributesSha256: parameterSha256(subgroupAttributes),
           },
         },
       );

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { SemVer, Slug } from '../../../schemas/common.ts';
 import { actorOf, commitAudited } from '../../audit/append.ts';
+import { sha256Hex } from '../../audit/hashes.ts';
 import { apiTokens, enrollmentTokens, siteKeys, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -168,6 +169,7 @@ export function enrollmentRoutes(deps: CloudDeps) {
               target: site.id,
               detail: {
                 keyId,
+                publicKeySha256: sha256Hex(body.publicKey),
                 tokenId: issued.id,
                 agentVersion: body.agentVersion,
                 supersededKeyIds: superseded.map((k) => k.keyId),

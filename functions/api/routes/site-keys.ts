@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { Id, Slug } from '../../../schemas/common.ts';
 import { KeyRotationRequest, keyRotationSigningInput } from '../../../schemas/key-rotation.ts';
 import { actorOf, commitAudited } from '../../audit/append.ts';
+import { sha256Hex } from '../../audit/hashes.ts';
 import { nonces, siteKeys, sites } from '../../db/schema.ts';
 import { type CloudDeps, limitsOf } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -126,7 +127,7 @@ export function siteKeyRoutes(deps: CloudDeps) {
             actor: actorOf(p),
             action: 'site-key.rotated',
             target: site.id,
-            detail: { retiredKeyId: old.keyId, keyId },
+            detail: { retiredKeyId: old.keyId, keyId, publicKeySha256: sha256Hex(body.newPublicKey) },
           },
         );
         if (!audited)

@@ -1,0 +1,196 @@
+import type { StoredAuditRow } from './chain.ts';
+
+/**
+ * The security state the audit chain records, rebuilt by replaying its entries in order: which tokens were
+ * issued (and with what scope) and revoked, which site and vendor keys exist and in which state, each model's
+ * identity and sha256, each campaign's parameters, and which reports were accepted and voided. `cairn audit
+ * verify` compares this with the tables (./check-state.ts): a change made by SQL, around the API, shows as a
+ * disagreement. Fields an older entry did not record are undefined and not compared.
+ */
+
+export interface RecordedToken {
+  seq: number;
+  role: string;
+  vendorId: string | null;
+  regionIds: string[] | null;
+  siteId: string | null;
+  expiresAt: string | null;
+  revoked: boolean;
+}
+
+export type SiteKeyState = 'current' | 'rotated' | 'revoked';
+
+export interface RecordedSiteKey {
+  seq: number;
+  siteId: string;
+  state: SiteKeyState;
+  publicKeySha256: string | undefined;
+}
+
+export interface RecordedVendorKey {
+  seq: number;
+  vendorId: string;
+  revoked: boolean;
+}
+
+export interface RecordedModel {
+  seq: number;
+  vendorId: string;
+  name: string;
+  version: string;
+  sha256: string;
+  signingKeyId: string | null;
+}
+
+export interface RecordedCampaign {
+  seq: number;
+  minCell: number;
+  requireSignedModels: boolean;
+  modelIds: string[];
+  siteIds: string[];
+  jobs: number;
+  binEdgesSha256: string | undefined;
+  subgroupAttributesSha256: string | undefined;
+}
+
+export interface RecordedReport {
+  seq: number;
+  voided: boolean;
+}
+
+export interface RecordedState {
+  tokens: Map<string, RecordedToken>;
+  siteKeys: Map<string, RecordedSiteKey>;
+  vendorKeys: Map<string, RecordedVendorKey>;
+  models: Map<string, RecordedModel>;
+  campaigns: Map<string, RecordedCampaign>;
+  reports: Map<string, RecordedReport>;
+}
+
+type Detail = Record<string, unknown>;
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const strings = (v: unknown): string[] | null =>
+  Array.isArray(v) && v.every((s) => typeof s === 'string') ? [...v].sort() : null;
+const optional = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+export function replayAuditChain(rows: StoredAuditRow[]): RecordedState {
+  const state: RecordedState = {
+    tokens: new Map(),
+    siteKeys: new Map(),
+    vendorKeys: new Map(),
+    models: new Map(),
+    campaigns: new Map(),
+    reports: new Map(),
+  };
+  for (const row of rows) {
+    let detail: Detail;
+    try {
+      detail = JSON.parse(row.detail) as Detail;
+    } catch {
+      continue; // The chain check names this row.
+    }
+    apply(state, row, detail);
+  }
+  return state;
+}
+
+function apply(s: RecordedState, row: StoredAuditRow, d: Detail): void {
+  const { seq, target } = row;
+  switch (row.action) {
+    case 'token.issued':
+      s.tokens.set(target, {
+        seq,
+        role: String(d.role),
+        vendorId: str(d.vendorId),
+        regionIds: strings(d.regionIds),
+        siteId: null,
+        expiresAt: str(d.expiresAt),
+        revoked: false,
+      });
+      return;
+    case 'token.revoked': {
+      const token = s.tokens.get(target);
+      if (token) token.revoked = true;
+      return;
+    }
+    case 'site.enrolled': {
+      // Enrolling replaces the site's agent: its earlier keys are rotated away and its earlier site tokens revoked.
+      for (const token of s.tokens.values())
+        if (token.role === 'site' && token.siteId === target) token.revoked = true;
+      for (const id of strings(d.supersededKeyIds) ?? []) setKeyState(s, id, 'rotated');
+      const tokenId = str(d.tokenId);
+      if (tokenId)
+        s.tokens.set(tokenId, {
+          seq,
+          role: 'site',
+          vendorId: null,
+          regionIds: null,
+          siteId: target,
+          expiresAt: null,
+          revoked: false,
+        });
+      addSiteKey(s, seq, d.keyId, target, d.publicKeySha256);
+      return;
+    }
+    case 'site-key.rotated':
+      setKeyState(s, str(d.retiredKeyId), 'rotated');
+      addSiteKey(s, seq, d.keyId, target, d.publicKeySha256);
+      return;
+    case 'site-key.revoked':
+      setKeyState(s, str(d.keyId), 'revoked');
+      return;
+    case 'vendor-key.registered': {
+      const keyId = str(d.keyId);
+      if (keyId) s.vendorKeys.set(keyId, { seq, vendorId: target, revoked: false });
+      return;
+    }
+    case 'vendor-key.revoked': {
+      const key = s.vendorKeys.get(String(d.keyId));
+      if (key) key.revoked = true;
+      return;
+    }
+    case 'model.submitted':
+      s.models.set(target, {
+        seq,
+        vendorId: String(d.vendorId),
+        name: String(d.name),
+        version: String(d.version),
+        sha256: String(d.sha256),
+        signingKeyId: str(d.signingKeyId),
+      });
+      return;
+    case 'campaign.created':
+      s.campaigns.set(target, {
+        seq,
+        minCell: Number(d.minCell),
+        requireSignedModels: d.requireSignedModels === true,
+        modelIds: strings(d.modelIds) ?? [],
+        siteIds: strings(d.siteIds) ?? [],
+        jobs: Number(d.jobs),
+        binEdgesSha256: optional(d.binEdgesSha256),
+        subgroupAttributesSha256: optional(d.subgroupAttributesSha256),
+      });
+      return;
+    case 'report.accepted':
+      // A voided report's job may be reported again, under a new report id; the first acceptance counts.
+      if (!s.reports.has(target)) s.reports.set(target, { seq, voided: false });
+      return;
+    case 'report.voided': {
+      const report = s.reports.get(target);
+      if (report) report.voided = true;
+      return;
+    }
+  }
+}
+
+function addSiteKey(s: RecordedState, seq: number, keyId: unknown, siteId: string, sha: unknown): void {
+  if (typeof keyId !== 'string') return;
+  s.siteKeys.set(keyId, { seq, siteId, state: 'current', publicKeySha256: optional(sha) });
+}
+
+function setKeyState(s: RecordedState, keyId: string | null, to: 'rotated' | 'revoked'): void {
+  const key = keyId ? s.siteKeys.get(keyId) : undefined;
+  // Revoked is final: a rotation recorded later cannot downgrade it.
+  if (key && key.state !== 'revoked') key.state = to;
+}
