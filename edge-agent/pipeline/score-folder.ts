@@ -11,6 +11,7 @@ import type { PredictionCache } from '../state/predictions.ts';
 import { StudyAggregator } from './aggregate.ts';
 import { ClaimSet } from './dedupe.ts';
 import { createInferenceSession, type Device, type Provider, runBatch } from './infer.ts';
+import { JobFailure } from './job-failure.ts';
 import type { StudyAttributes } from './study-attributes.ts';
 import type { FromWorker, ToWorker } from './worker.ts';
 
@@ -148,6 +149,7 @@ export async function scoreFolder(opts: ScoreFolderOptions): Promise<ScoreFolder
   if (!source) throw new Error('pipeline: no DICOM source (a folder or DICOMweb) was given');
   const { manifest } = opts;
   const created = await createInferenceSession(opts.model, {
+    manifest,
     device: opts.device ?? 'auto',
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.spinning ? { spinning: true } : {}),
@@ -407,13 +409,23 @@ export async function scoreFolder(opts: ScoreFolderOptions): Promise<ScoreFolder
   for (let i = 0; i < workerCount; i++) pool.push(spawn());
   // Warm the session while the workers load: the first run allocates the runtime's memory arena and picks
   // kernels (tens of ms on a CPU, more on a GPU); one full-size zero batch moves that out of the scoring loop.
-  // A model that cannot run a full batch just skips the warm-up (the loop finds out and reports it).
+  // A model that cannot run a full batch just skips the warm-up (the loop finds out and reports it); one that
+  // cannot run even one blank image cannot score anything: the job fails (inference-failed), no image read.
   const { channels, height, width } = manifest.input;
-  await runBatch(
-    session,
-    manifest,
-    Array.from({ length: batchSize }, () => new Float32Array(channels * height * width)),
-  ).catch(() => {});
+  const blank = (n: number) => Array.from({ length: n }, () => new Float32Array(channels * height * width));
+  const unrunnable = await runBatch(session, manifest, blank(batchSize)).then(
+    () => undefined,
+    () =>
+      runBatch(session, manifest, blank(1)).then(
+        () => undefined,
+        (err: unknown) => err,
+      ),
+  );
+  if (unrunnable !== undefined) {
+    await Promise.all(pool.map((w) => w.worker.terminate().catch(() => 0)));
+    await session.release().catch(() => {});
+    throw unrunnable instanceof JobFailure ? unrunnable : new JobFailure('inference-failed');
+  }
   while (readyCount < workerCount && !failure) {
     await new Promise<void>((resolve) => {
       wake = resolve;

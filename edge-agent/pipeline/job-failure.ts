@@ -1,0 +1,21 @@
+export type JobFailureCode =
+  | 'model-load-failed'
+  | 'inference-failed'
+  | 'input-too-large-for-memory-budget'
+  | 'no-cases'
+  | 'labels-unreadable'
+  | 'dicom-folder-unreadable';
+
+/**
+ * Why one job cannot be evaluated at this site. The agent fails that job with `code` (the only part that
+ * leaves the site) and goes on with its other jobs; `detail` is for the site's own operator.
+ */
+export class JobFailure extends Error {
+  constructor(
+    readonly code: JobFailureCode,
+    detail?: string,
+  ) {
+    super(detail ? `${code}: ${detail}` : code);
+    this.name = 'JobFailure';
+  }
+}
