@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CliError } from '../cli/errors.ts';
 import { AttributeName } from '../schemas/common.ts';
+import { DEFAULT_MEMORY_BUDGET_MIB } from './pipeline/memory-budget.ts';
 
 /**
  * The agent's settings, one JSON file beside its state (`<state>/agent.json`). Validated as a whole before it
@@ -68,6 +69,16 @@ export const AgentSettings = z
     requireSignedModels: z.boolean().default(false),
     /** Decode worker threads; by default one fewer than the cores. */
     workers: z.number().int().min(1).max(64).optional(),
+    /**
+     * What a run may hold, in MiB (default 2 GiB): batch size and workers are derived from the manifest's input
+     * size to stay within it, and an input too large for it fails the job (pipeline/memory-budget.ts).
+     */
+    memoryBudgetMiB: z
+      .number()
+      .int()
+      .min(256)
+      .max(1024 * 1024)
+      .default(2048),
     /** How often `agent run` polls for jobs when not `--once`. */
     pollSeconds: z.number().int().min(1).default(30),
   })

@@ -329,6 +329,7 @@ async function evaluate(
     ...(settings.batchSize !== undefined ? { batchSize: settings.batchSize } : {}),
     ...(settings.threads !== undefined ? { threads: settings.threads } : {}),
     ...(settings.workers !== undefined ? { workers: settings.workers } : {}),
+    memoryBudgetMiB: settings.memoryBudgetMiB,
     // Per-image scores survive a crash: a rerun of this job (or another job on the same model) reuses them.
     cache: predictionCache(db, predictionCacheKey(model, manifest)),
     onProgress: (p) => {

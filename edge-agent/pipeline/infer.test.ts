@@ -1,7 +1,17 @@
+import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelManifest, type ModelManifestInput } from '../../schemas/model-manifest.ts';
 import { type CreatedSession, createInferenceSession, runBatch } from './infer.ts';
+import { JobFailure } from './job-failure.ts';
 import { tinyModel } from './onnx-model.test-util.ts';
+
+const { onnx } = onnxProto;
+
+function editedModel(bytes: Uint8Array, edit: (m: onnxProto.onnx.ModelProto) => void): Uint8Array {
+  const m = onnx.ModelProto.decode(bytes);
+  edit(m);
+  return onnx.ModelProto.encode(m).finish();
+}
 
 const C = 1;
 const H = 4;
@@ -51,14 +61,84 @@ describe('createInferenceSession', () => {
     await auto.session.release();
     if (auto.provider === 'cuda') return;
     await expect(createInferenceSession(model, { device: 'cuda', threads: 1 })).rejects.toThrow(
-      /^inference: the requested device 'cuda' is not available/,
+      /^model-load-failed: inference: the requested device 'cuda' is not available/,
     );
   });
 
-  it('a model that does not load fails every provider', async () => {
-    await expect(createInferenceSession(new Uint8Array([1, 2, 3]), { device: 'cpu' })).rejects.toThrow(
-      /requested device 'cpu'/,
-    );
+  it('a model that does not load fails every provider, as model-load-failed', async () => {
+    const err = await createInferenceSession(new Uint8Array([1, 2, 3]), { device: 'cpu' }).catch((e) => e);
+    expect(err).toBeInstanceOf(JobFailure);
+    expect(err).toMatchObject({
+      code: 'model-load-failed',
+      message: expect.stringMatching(/requested device 'cpu'/),
+    });
+  });
+
+  it('with the manifest, repeats the admission check first: refused models are model-load-failed, never loaded', async () => {
+    const refused = async (bytes: Uint8Array, m: ModelManifest) => {
+      const err = await createInferenceSession(bytes, { device: 'cpu', threads: 1, manifest: m }).catch(
+        (e) => e,
+      );
+      expect(err).toBeInstanceOf(JobFailure);
+      return { code: (err as JobFailure).code, detail: (err as Error).message.split(' ')[1] };
+    };
+    expect(await refused(new TextEncoder().encode('not a model'), manifestFor())).toEqual({
+      code: 'model-load-failed',
+      detail: 'not-onnx',
+    });
+    expect(
+      await refused(model, manifestFor({ input: { name: 'pixels', channels: C, height: H, width: W } })),
+    ).toEqual({ code: 'model-load-failed', detail: 'input-name-mismatch' });
+    expect(
+      await refused(model, manifestFor({ output: { name: 'logits', activation: 'none', index: 2 } })),
+    ).toEqual({
+      code: 'model-load-failed',
+      detail: 'output-index-out-of-range',
+    });
+    const ok = await createInferenceSession(model, { device: 'cpu', threads: 1, manifest: manifestFor() });
+    await ok.session.release();
+  });
+
+  it('a graph that passes the check but that ONNX Runtime cannot load (an unknown operator) is model-load-failed', async () => {
+    const bytes = editedModel(model, (m) => {
+      m.graph!.node![0]!.opType = 'NoSuchOperator';
+    });
+    const err = await createInferenceSession(bytes, {
+      device: 'cpu',
+      threads: 1,
+      manifest: manifestFor(),
+    }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'model-load-failed' });
+  });
+
+  it('a model that loads but fails when it runs is inference-failed', async () => {
+    // The 16 values of an image reshaped to rows of 7 and back: shape inference cannot know the batch size, so
+    // it loads; 16 is no multiple of 7, so every run fails.
+    const bytes = editedModel(model, (m) => {
+      const g = m.graph!;
+      const INT64 = onnx.TensorProto.DataType.INT64;
+      g.initializer!.push(
+        onnx.TensorProto.create({ name: 'rows7', dataType: INT64, dims: [2], int64Data: [-1, 7] }),
+        onnx.TensorProto.create({ name: 'nchw', dataType: INT64, dims: [4], int64Data: [-1, C, H, W] }),
+      );
+      g.node!.unshift(
+        onnx.NodeProto.create({ opType: 'Reshape', input: ['image', 'rows7'], output: ['r7'] }),
+        onnx.NodeProto.create({ opType: 'Reshape', input: ['r7', 'nchw'], output: ['back'] }),
+      );
+      g.node![2]!.input![0] = 'back';
+    });
+    const created = await createInferenceSession(bytes, {
+      device: 'cpu',
+      threads: 1,
+      manifest: manifestFor(),
+    });
+    try {
+      const err = await runBatch(created.session, manifestFor(), [constant(0)]).catch((e) => e);
+      expect(err).toBeInstanceOf(JobFailure);
+      expect(err).toMatchObject({ code: 'inference-failed' });
+    } finally {
+      await created.session.release();
+    }
   });
 });
 

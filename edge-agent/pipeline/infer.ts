@@ -3,7 +3,9 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { checkModelGraph } from '../../schemas/model-graph-check.ts';
 import type { ModelManifest } from '../../schemas/model-manifest.ts';
+import { JobFailure } from './job-failure.ts';
 
 /**
  * Infer operator: ONNX Runtime session creation with provider probing, and batched scoring.
@@ -73,10 +75,20 @@ export function providerPrecheck(provider: Provider): string | undefined {
   return undefined;
 }
 
+/**
+ * With `manifest`, the model is first put through the cloud's admission check (schemas/model-graph-check.ts)
+ * — the agent does not trust that the cloud made it — and a refusal, like a runtime that cannot load the
+ * model, throws JobFailure('model-load-failed') before any image is read.
+ */
 export async function createInferenceSession(
   model: Uint8Array,
-  opts: { device: Device; threads?: number; spinning?: boolean },
+  opts: { device: Device; threads?: number; spinning?: boolean; manifest?: ModelManifest },
 ): Promise<CreatedSession> {
+  if (opts.manifest) {
+    const check = await checkModelGraph([model], opts.manifest);
+    if (!check.ok)
+      throw new JobFailure('model-load-failed', `${check.code} (${check.field}): ${check.reason}`);
+  }
   const threads = opts.threads ?? availableParallelism();
   const order: readonly Provider[] = opts.device === 'auto' ? AUTO_ORDER : [opts.device];
   const attempts: ProviderAttempt[] = [];
@@ -104,7 +116,8 @@ export async function createInferenceSession(
     }
   }
   const detail = attempts.map((a) => `${a.provider}: ${a.error}`).join('; ');
-  throw new Error(
+  throw new JobFailure(
+    'model-load-failed',
     opts.device === 'auto'
       ? `inference: no execution provider could load the model (${detail})`
       : `inference: the requested device '${opts.device}' is not available (${detail})`,
@@ -193,7 +206,12 @@ async function runChunk(
     data.set(x, i * per);
   });
   const feed = { [name]: new ort.Tensor('float32', data, [batch, channels, height, width]) };
-  const results = await session.run(feed, [manifest.output.name]);
+  let results: ort.InferenceSession.ReturnType;
+  try {
+    results = await session.run(feed, [manifest.output.name]);
+  } catch (err) {
+    throw new JobFailure('inference-failed', firstLine(err));
+  }
   const output = results[manifest.output.name];
   if (!output) throw new Error('inference: the model produced no output');
   try {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExclusionCounts } from '../../schemas/exclusion-reasons.ts';
 import { ModelManifest, type ModelManifestInput } from '../../schemas/model-manifest.ts';
 import { makeDicom, TS, uid } from '../dicom/fixtures.test-util.ts';
+import { JobFailure } from './job-failure.ts';
 import { tinyModel } from './onnx-model.test-util.ts';
 import { modelSha256, predictionCacheKey, scoreFolder } from './score-folder.ts';
 
@@ -155,24 +156,19 @@ describe('scoreFolder', () => {
     expect(r.excluded).toEqual({ 'body-part-mismatch': 2 });
   });
 
-  it('counts images of batches the runtime rejects as inference errors', async () => {
-    const root = await folder('inference-error', {
-      'a.dcm': makeDicom(),
-      'b.dcm': makeDicom(),
-      'c.txt': 'x',
-    });
+  it('fails the job as model-load-failed, before any image, when the output index is not in the model', async () => {
+    const root = await folder('inference-error', { 'a.dcm': makeDicom(), 'c.txt': 'x' });
     const wrongOutput = manifest({ output: { name: 'logits', activation: 'none', index: 5 } });
-    const r = await scoreFolder({
+    const failed = await scoreFolder({
       dicomDir: root,
       manifest: wrongOutput,
       model,
       device: 'cpu',
       batchSize: 1,
       threads: 1,
-    });
-    expect(r.excluded).toEqual({ 'inference-error': 2, 'not-dicom': 1 });
-    expect(r.images).toEqual({ seen: 3, used: 0 });
-    expect(r.studyScores.size).toBe(0);
+    }).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(JobFailure);
+    expect(failed).toMatchObject({ code: 'model-load-failed' });
   });
 });
 

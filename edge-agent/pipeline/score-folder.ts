@@ -11,6 +11,8 @@ import type { PredictionCache } from '../state/predictions.ts';
 import { StudyAggregator } from './aggregate.ts';
 import { ClaimSet } from './dedupe.ts';
 import { createInferenceSession, type Device, type Provider, runBatch } from './infer.ts';
+import { JobFailure } from './job-failure.ts';
+import { DEFAULT_MEMORY_BUDGET_MIB, type MemoryPlan, planMemory } from './memory-budget.ts';
 import type { StudyAttributes } from './study-attributes.ts';
 import type { FromWorker, ToWorker } from './worker.ts';
 
@@ -83,6 +85,8 @@ export interface ScoreFolderOptions {
   spinning?: boolean;
   /** Decode worker threads; by default one fewer than the cores (at least 2, at most 8). */
   workers?: number;
+  /** What the run may hold (default 2048 MiB): batch size and workers are lowered to fit (memory-budget.ts). */
+  memoryBudgetMiB?: number;
   cache?: PredictionCache;
   onProgress?: (p: PipelineProgress) => void;
 }
@@ -100,6 +104,8 @@ export interface ScoreFolderResult {
   /** Cached instances a DICOMweb source named, used without downloading them (a subset of `cached`). */
   downloadsSkipped: number;
   batchSize: number;
+  /** Decode workers the run used (the setting or default, lowered to the memory budget). */
+  workers: number;
   stages: StageTimes;
 }
 
@@ -148,12 +154,26 @@ export async function scoreFolder(opts: ScoreFolderOptions): Promise<ScoreFolder
   if (!source) throw new Error('pipeline: no DICOM source (a folder or DICOMweb) was given');
   const { manifest } = opts;
   const created = await createInferenceSession(opts.model, {
+    manifest,
     device: opts.device ?? 'auto',
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.spinning ? { spinning: true } : {}),
   });
   const { session } = created;
-  const batchSize = Math.max(1, Math.floor(opts.batchSize ?? defaultBatchSize(created.provider)));
+  let plan: MemoryPlan;
+  try {
+    plan = planMemory({
+      budgetMiB: opts.memoryBudgetMiB ?? DEFAULT_MEMORY_BUDGET_MIB,
+      input: manifest.input,
+      modelBytes: opts.model.byteLength,
+      batchSize: Math.floor(opts.batchSize ?? defaultBatchSize(created.provider)),
+      workers: Math.floor(opts.workers ?? defaultWorkers()),
+    });
+  } catch (err) {
+    await session.release().catch(() => {});
+    throw err;
+  }
+  const { batchSize } = plan;
   const chunk = Math.min(batchSize, 8);
   const highWater = 3 * batchSize;
   let started = performance.now();
@@ -402,18 +422,28 @@ export async function scoreFolder(opts: ScoreFolderOptions): Promise<ScoreFolder
     post(w, { t: 'init', manifest, chunk });
     return w;
   };
-  const workerCount = Math.max(1, Math.floor(opts.workers ?? defaultWorkers()));
+  const workerCount = plan.workers;
   const startupBegan = performance.now();
   for (let i = 0; i < workerCount; i++) pool.push(spawn());
   // Warm the session while the workers load: the first run allocates the runtime's memory arena and picks
   // kernels (tens of ms on a CPU, more on a GPU); one full-size zero batch moves that out of the scoring loop.
-  // A model that cannot run a full batch just skips the warm-up (the loop finds out and reports it).
+  // A model that cannot run a full batch just skips the warm-up (the loop finds out and reports it); one that
+  // cannot run even one blank image cannot score anything: the job fails (inference-failed), no image read.
   const { channels, height, width } = manifest.input;
-  await runBatch(
-    session,
-    manifest,
-    Array.from({ length: batchSize }, () => new Float32Array(channels * height * width)),
-  ).catch(() => {});
+  const blank = (n: number) => Array.from({ length: n }, () => new Float32Array(channels * height * width));
+  const unrunnable = await runBatch(session, manifest, blank(batchSize)).then(
+    () => undefined,
+    () =>
+      runBatch(session, manifest, blank(1)).then(
+        () => undefined,
+        (err: unknown) => err,
+      ),
+  );
+  if (unrunnable !== undefined) {
+    await Promise.all(pool.map((w) => w.worker.terminate().catch(() => 0)));
+    await session.release().catch(() => {});
+    throw unrunnable instanceof JobFailure ? unrunnable : new JobFailure('inference-failed');
+  }
   while (readyCount < workerCount && !failure) {
     await new Promise<void>((resolve) => {
       wake = resolve;
@@ -627,6 +657,7 @@ export async function scoreFolder(opts: ScoreFolderOptions): Promise<ScoreFolder
     cached: cachedCount,
     downloadsSkipped: skippedDownloads,
     batchSize,
+    workers: workerCount,
     stages,
   };
 }

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JobFailure } from '../../edge-agent/pipeline/job-failure.ts';
+import { scoreFolder } from '../../edge-agent/pipeline/score-folder.ts';
 import { models } from '../../functions/db/schema.ts';
 import {
   call,
@@ -14,7 +17,7 @@ import {
   testManifest,
   testOnnxOfSize,
 } from '../../functions/test-fixtures.ts';
-import type { ModelManifestInput } from '../../schemas/model-manifest.ts';
+import { ModelManifest, type ModelManifestInput } from '../../schemas/model-manifest.ts';
 
 /**
  * Hostile models: bytes that are not a model, or a model that does not fit its manifest. Today's cloud
@@ -124,5 +127,51 @@ describe('hostile models at submission', () => {
     const r = await submit(fakeOnnx('good'));
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     expect(blobs()).toBe(before + 1);
+  });
+});
+
+describe('hostile models at the agent (a model that reached it without admission)', () => {
+  // The agent repeats the cloud's check: whatever the cloud let through, a model that does not fit its manifest
+  // fails the job as model-load-failed before ONNX Runtime sees it or any image is read.
+  const dir = () => mkdtempSync(join(tmpdir(), 'cairn-hostile-models-'));
+  const score = async (model: Uint8Array, over: Partial<ModelManifestInput> = {}) => {
+    const dicomDir = dir();
+    try {
+      return await scoreFolder({
+        dicomDir,
+        manifest: ModelManifest.parse(testManifest(over)),
+        model,
+        device: 'cpu',
+        threads: 1,
+        workers: 1,
+      }).then(
+        () => 'ran',
+        (err: unknown) =>
+          err instanceof JobFailure ? { code: err.code, detail: err.message.split(' ')[1] } : err,
+      );
+    } finally {
+      rmSync(dicomDir, { recursive: true, force: true });
+    }
+  };
+
+  it('random bytes → model-load-failed (not-onnx)', async () => {
+    expect(await score(randomBytes(4096))).toEqual({ code: 'model-load-failed', detail: 'not-onnx' });
+  });
+
+  it('a manifest naming another input → model-load-failed (input-name-mismatch)', async () => {
+    expect(
+      await score(fakeOnnx(), { input: { name: 'pixels', channels: 1, height: 64, width: 64 } }),
+    ).toEqual({ code: 'model-load-failed', detail: 'input-name-mismatch' });
+  });
+
+  it('a threshold of 1.5 on a sigmoid → model-load-failed (threshold-out-of-range)', async () => {
+    expect(await score(fakeOnnx(), { threshold: 1.5 })).toEqual({
+      code: 'model-load-failed',
+      detail: 'threshold-out-of-range',
+    });
+  });
+
+  it('a good model runs (on no images here)', async () => {
+    expect(await score(fakeOnnx())).toBe('ran');
   });
 });
