@@ -138,6 +138,7 @@ export function campaignRoutes(deps: CloudDeps) {
           ...summary,
           jobCount: visibleJobs.length,
           doneCount: visibleJobs.filter((j) => j.status === 'done').length,
+          failedCount: visibleJobs.filter((j) => j.status === 'failed').length,
         });
       }
       return c.json({ campaigns: out });
@@ -256,7 +257,7 @@ async function jobStates(deps: CloudDeps, view: CampaignView) {
     ? await deps.db
         .select({
           jobId: reports.jobId,
-          withheld: sql<string | null>`json_extract(${reports.report}, '$.withheld')`,
+          withheld: sql<string | null>`json_extract(${reports.report}, '$.withheld.reason')`,
         })
         .from(reports)
         .where(and(inArray(reports.jobId, ids), isNull(reports.voidedAt)))
@@ -276,6 +277,7 @@ async function jobStates(deps: CloudDeps, view: CampaignView) {
       state,
       attempt: d?.attempt ?? 1,
       ...(d?.failure ? { failure: d.failure } : {}),
+      ...(report?.withheld ? { withheld: report.withheld } : {}),
       ...(d?.failureCounts ? { failureCounts: d.failureCounts } : {}),
       ...(d?.statusAt ? { statusAt: d.statusAt.toISOString() } : {}),
     };
