@@ -2,6 +2,7 @@ import { asc } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditLog } from '../../db/schema.ts';
 import { drainReportBatch } from '../../ingest/embedded.ts';
+import { withheldPositives } from '../../reports/check-report.test-util.ts';
 import {
   call,
   type Loose,
@@ -86,6 +87,27 @@ describe('POST /v1/jobs/:id/status', () => {
     await drainReportBatch(cloud.deps);
     expect(refusal(await postStatus(failed()))).toEqual({ status: 409, code: 'job-already-reported' });
     expect((await status()).find((j) => j.jobId === jobA)?.state).toBe('reported');
+  });
+});
+
+describe('GET /v1/campaigns/:id/status', () => {
+  it('tells a report the gate withheld (a class below k) from one released, and a report held at the site', async () => {
+    const report = { ...withheldPositives(), ...net.acmeIds('site-a') };
+    const r = await call(cloud, 'POST', '/v1/reports', {
+      token: net.siteA.token,
+      json: signEnvelope(net.siteA, report),
+    });
+    expect(r.status).toBe(202);
+    await drainReportBatch(cloud.deps);
+    const jobC = net.jobFor(net.acmeModel.modelId, 'site-c');
+    await postStatus({ jobId: jobC, attempt: 1, status: 'held' }, net.siteC.token, jobC);
+    const states = await status();
+    expect(states.find((j) => j.jobId === jobA)).toMatchObject({
+      state: 'withheld',
+      withheld: 'insufficient-class-size',
+    });
+    expect(states.find((j) => j.jobId === jobC)).toMatchObject({ state: 'held', siteId: 'site-c' });
+    expect(new Set(states.map((j) => j.state))).toEqual(new Set(['withheld', 'held', 'pending']));
   });
 });
 
