@@ -6,6 +6,7 @@ import { CloudApi, CloudRefusal } from '../cloud-api.ts';
 import { CliError } from '../errors.ts';
 import { addOutputOption, print } from '../output.ts';
 import { renderComparison } from '../render-comparison.ts';
+import { registerCampaignCommands } from './campaign.ts';
 import { registerCampaignReportCommands } from './campaign-reports.ts';
 import { generateVendorKey, readPublicKeyFile, signModel, writeSignature } from './model-signing.ts';
 
@@ -245,6 +246,7 @@ public:  ${k.publicKeyPath} ` + '(register it: cairn model register-key)\n',
       print(o.output, r, () => renderComparison(r));
     });
   registerCampaignReportCommands(campaign, apiCommand, api);
+  registerCampaignCommands(campaign, apiCommand, api);
 }
 
 /**

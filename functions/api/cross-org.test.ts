@@ -167,6 +167,19 @@ const attacks: { who: string; secrets: () => string[]; cases: Case[] }[] = [
         expect: REFUSED,
       },
       {
+        route: 'GET /v1/campaigns/:id/status',
+        path: () => `/v1/campaigns/${acmeOnly.campaignId}/status`,
+        token: vendorB,
+        expect: REFUSED,
+      },
+      {
+        route: 'POST /v1/campaigns/:id/rerun',
+        path: () => `/v1/campaigns/${net.campaign.campaignId}/rerun`,
+        token: vendorB,
+        json: () => ({}),
+        expect: REFUSED,
+      },
+      {
         route: 'GET /v1/campaigns/:id',
         path: () => `/v1/campaigns/${net.campaign.campaignId}`,
         token: vendorB,
@@ -372,6 +385,26 @@ const attacks: { who: string; secrets: () => string[]; cases: Case[] }[] = [
         path: () => `/v1/campaigns/${southOnlyCampaign}/comparison`,
         token: northCoordinator,
         expect: REFUSED,
+      },
+      {
+        route: 'GET /v1/campaigns/:id/status',
+        path: () => `/v1/campaigns/${southOnlyCampaign}/status`,
+        token: northCoordinator,
+        expect: REFUSED,
+      },
+      {
+        route: 'POST /v1/campaigns/:id/rerun',
+        path: () => `/v1/campaigns/${southOnlyCampaign}/rerun`,
+        token: northCoordinator,
+        json: () => ({}),
+        expect: REFUSED,
+      },
+      {
+        // Shared campaign: the north coordinator sees (and may rerun) only its own region's jobs.
+        route: 'GET /v1/campaigns/:id/status',
+        path: () => `/v1/campaigns/${net.campaign.campaignId}/status`,
+        token: northCoordinator,
+        expect: [200],
       },
       {
         route: 'GET /v1/campaigns/:id/comparison',

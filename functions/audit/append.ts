@@ -22,6 +22,7 @@ export type AuditAction =
   | 'vendor-key.revoked'
   | 'model.submitted'
   | 'campaign.created'
+  | 'campaign.rerun'
   | 'report.queued'
   | 'report.refused'
   | 'report.accepted'

@@ -1,10 +1,10 @@
-import { desc, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { AttributeName, Id, Slug } from '../../../schemas/common.ts';
 import { actorOf, commitAudited } from '../../audit/append.ts';
 import { parameterSha256 } from '../../audit/hashes.ts';
-import { campaignModels, campaigns, jobs, models, sites } from '../../db/schema.ts';
+import { campaignModels, campaigns, jobs, models, reports, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
 import { newId } from '../../secrets.ts';
@@ -39,6 +39,9 @@ const CreateCampaign = z
     message: 'give bins or binEdges, not both',
     path: ['binEdges'],
   });
+
+/** Which of a campaign's failed jobs to run again (default: all of them the caller sees). */
+const RerunJobs = z.object({ siteId: Slug.optional(), modelId: Id.optional() }).strict();
 
 /** `bins` equal-width bins on [0, 1]; i / bins keeps every edge the same on every machine. */
 export function equalWidthEdges(bins: number): number[] {
@@ -141,6 +144,7 @@ export function campaignRoutes(deps: CloudDeps) {
           ...summary,
           jobCount: visibleJobs.length,
           doneCount: visibleJobs.filter((j) => j.status === 'done').length,
+          failedCount: visibleJobs.filter((j) => j.status === 'failed').length,
         });
       }
       return c.json({ campaigns: out });
@@ -157,7 +161,133 @@ export function campaignRoutes(deps: CloudDeps) {
         if (!view) throw notFound('campaign');
         return c.json(view);
       },
+    )
+    .get(
+      '/campaigns/:id/status',
+      guard('admin', 'coordinator', 'vendor'),
+      validate('param', z.object({ id: Id })),
+      async (c) => {
+        const row = await deps.db.query.campaigns.findFirst({
+          where: eq(campaigns.id, c.req.valid('param').id),
+        });
+        const view = row ? await campaignView(deps, c.get('principal'), row) : null;
+        if (!view) throw notFound('campaign');
+        return c.json({ campaignId: view.campaignId, name: view.name, jobs: await jobStates(deps, view) });
+      },
+    )
+    .post(
+      '/campaigns/:id/rerun',
+      guard('admin', 'coordinator'),
+      validate('param', z.object({ id: Id })),
+      validate('json', RerunJobs),
+      async (c) => {
+        const p = c.get('principal');
+        const filter = c.req.valid('json');
+        const row = await deps.db.query.campaigns.findFirst({
+          where: eq(campaigns.id, c.req.valid('param').id),
+        });
+        const view = row ? await campaignView(deps, p, row) : null;
+        if (!view) throw notFound('campaign');
+        // Only failed jobs: a pending one waits anyway, and a reported one is reopened by voiding its report.
+        const chosen = view.jobs.filter(
+          (j) =>
+            j.status === 'failed' &&
+            (filter.siteId === undefined || j.siteId === filter.siteId) &&
+            (filter.modelId === undefined || j.modelId === filter.modelId),
+        );
+        const ids = chosen.map((j) => j.jobId);
+        if (ids.length)
+          await commitAudited(
+            deps,
+            () =>
+              [
+                deps.db
+                  .update(jobs)
+                  .set({
+                    status: 'pending',
+                    attempt: sql`${jobs.attempt} + 1`,
+                    failure: null,
+                    failureCounts: null,
+                    statusAt: null,
+                  })
+                  .where(and(inArray(jobs.id, ids), eq(jobs.status, 'failed'))),
+              ] as const,
+            {
+              actor: actorOf(p),
+              action: 'campaign.rerun',
+              target: view.campaignId,
+              detail: {
+                jobIds: ids,
+                ...(filter.siteId ? { siteId: filter.siteId } : {}),
+                ...(filter.modelId ? { modelId: filter.modelId } : {}),
+              },
+            },
+          );
+        const after = ids.length
+          ? await deps.db
+              .select({ jobId: jobs.id, siteId: jobs.siteId, modelId: jobs.modelId, attempt: jobs.attempt })
+              .from(jobs)
+              .where(and(inArray(jobs.id, ids), eq(jobs.status, 'pending')))
+              .orderBy(jobs.modelId, jobs.siteId)
+          : [];
+        return c.json({ campaignId: view.campaignId, rerun: after });
+      },
     );
+}
+
+type CampaignView = NonNullable<Awaited<ReturnType<typeof campaignView>>>;
+
+/**
+ * Each visible job's state as a coordinator reads it: what the site's agent last said (running, held for the
+ * site's review, failed with a code and counts) or, once reported, whether its report was released or
+ * withheld by the privacy gate (a class below the minimum cell size).
+ */
+async function jobStates(deps: CloudDeps, view: CampaignView) {
+  const ids = view.jobs.map((j) => j.jobId);
+  const details = ids.length
+    ? await deps.db
+        .select({
+          jobId: jobs.id,
+          attempt: jobs.attempt,
+          failure: jobs.failure,
+          failureCounts: jobs.failureCounts,
+          statusAt: jobs.statusAt,
+          name: models.name,
+          version: models.version,
+        })
+        .from(jobs)
+        .innerJoin(models, eq(models.id, jobs.modelId))
+        .where(inArray(jobs.id, ids))
+    : [];
+  const stored = ids.length
+    ? await deps.db
+        .select({
+          jobId: reports.jobId,
+          withheld: sql<string | null>`json_extract(${reports.report}, '$.withheld.reason')`,
+        })
+        .from(reports)
+        .where(and(inArray(reports.jobId, ids), isNull(reports.voidedAt)))
+    : [];
+  const byJob = new Map(details.map((d) => [d.jobId, d]));
+  const reportOf = new Map(stored.map((r) => [r.jobId, r]));
+  return view.jobs.map((j) => {
+    const d = byJob.get(j.jobId);
+    const report = reportOf.get(j.jobId);
+    const state = j.status === 'done' ? (report?.withheld ? 'withheld' : 'reported') : (j.status as string);
+    return {
+      jobId: j.jobId,
+      siteId: j.siteId,
+      regionId: j.regionId,
+      modelId: j.modelId,
+      model: d ? `${d.name} ${d.version}` : j.modelId,
+      state,
+      attempt: d?.attempt ?? 1,
+      ...(d?.failure ? { failure: d.failure } : {}),
+      ...(report?.withheld ? { withheld: report.withheld } : {}),
+      ...(d?.failureCounts ? { failureCounts: d.failureCounts } : {}),
+      ...(d?.statusAt ? { statusAt: d.statusAt.toISOString() } : {}),
+    };
+  });
 }
 
 /**
