@@ -11,6 +11,7 @@ import type { Signer } from './identity.ts';
 import { joinLabels, parseLabelsCsv } from './labels.ts';
 import { verifyModelSignature } from './model-signature.ts';
 import { enqueueReport, type FlushResult, flushOutbox } from './outbox.ts';
+import { JobFailure } from './pipeline/job-failure.ts';
 import { type PipelineProgress, predictionCacheKey, scoreFolder } from './pipeline/score-folder.ts';
 import { privacyGate } from './privacy/gate.ts';
 import { epsilonSpent, exceedsBudget, PrivacyBudgetExhausted } from './privacy/ledger.ts';
@@ -210,7 +211,7 @@ async function evaluateJob(
       allowListedColumns(requested, settings.releaseColumns),
     );
   } catch (err) {
-    throw new CliError((err as Error).message);
+    throw new JobFailure('labels-unreadable', (err as Error).message);
   }
 
   const manifest = job.model.manifest;
@@ -234,6 +235,8 @@ async function evaluateJob(
       ...definedOnly(scored.studyAttributes.get(study)),
     });
   const joined = joinLabels(scored.studyScores, labels, attributes);
+  if (joined.outcomes.length === 0)
+    throw new JobFailure('no-cases', 'no study has both a scored image and a label');
   const thisModel = {
     vendor: manifest.vendor,
     name: manifest.name,
