@@ -8,7 +8,7 @@ import { Job } from '../schemas/job.ts';
 import type { SiteReport } from '../schemas/site-report.ts';
 import { type AgentSettings, readSettings } from './config.ts';
 import type { Signer } from './identity.ts';
-import { joinLabels, parseLabelsCsv } from './labels.ts';
+import { joinLabels, readLabelsFile } from './labels.ts';
 import { verifyModelSignature } from './model-signature.ts';
 import { enqueueReport, type FlushResult, flushOutbox } from './outbox.ts';
 import { JobFailure } from './pipeline/job-failure.ts';
@@ -204,12 +204,9 @@ async function evaluateJob(
   const policy = readReleasePolicy(stateDir);
   // The campaign only requests labels.csv columns: a column this site did not allow-list is never read.
   const requested = (job.subgroupAttributes ?? []).filter((a) => !STANDARD_SUBGROUPS.includes(a));
-  let labels: ReturnType<typeof parseLabelsCsv>;
+  let labels: ReturnType<typeof readLabelsFile>;
   try {
-    labels = parseLabelsCsv(
-      readFileSync(settings.labels, 'utf8'),
-      allowListedColumns(requested, settings.releaseColumns),
-    );
+    labels = readLabelsFile(settings.labels, allowListedColumns(requested, settings.releaseColumns));
   } catch (err) {
     throw new JobFailure('labels-unreadable', (err as Error).message);
   }

@@ -34,6 +34,9 @@ import { buildNoduleDetectorOnnx, demoManifest } from '../../synthetic/model.ts'
  * - Truncated, zero-byte, non-DICOM and unreadable files (a dangling link, a FIFO, and chmod 000 when not
  *   root — root reads through it): each counted by reason ('truncated', 'not-dicom', 'unreadable-file').
  * - An empty folder: the job fails 'no-cases'; a missing folder: 'dicom-folder-unreadable'; no report is sent.
+ * - labels.csv with yes/no labels or separated by ';': enrollment refuses it in one line, and a run fails the
+ *   job as 'labels-unreadable' (no "0 cases" report); a study listed twice with different labels is
+ *   excluded as 'conflicting-label'.
  */
 
 let dir: string;
@@ -56,7 +59,7 @@ beforeAll(async () => {
     json: { role: 'coordinator', label: 'coord' },
   });
   coordinator = new CloudApi(cloud.url, coord.token);
-  for (const id of ['mixed', 'empty', 'missing'])
+  for (const id of ['mixed', 'empty', 'missing', 'yes-no', 'semicolon', 'conflict', 'enroll'])
     await admin.json('POST', '/v1/sites', { json: { id, regionId: 'east', name: id } });
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(demoManifest(1)));
   writeFileSync(join(dir, 'model.onnx'), buildNoduleDetectorOnnx(1));
@@ -118,14 +121,16 @@ async function agentFor(siteId: string, dicom: string, labels: string): Promise<
 const overrides = new Map<string, Partial<AgentSettings>>();
 
 /** One pass of the agent: its job's outcome, or the JobFailure code it ended with (thrown or recorded). */
-async function runJob(stateDir: string): Promise<{ outcome?: JobOutcome; failure?: string }> {
+async function runJob(
+  stateDir: string,
+): Promise<{ outcome?: JobOutcome; failure?: string; message?: string }> {
   try {
     const outcomes = await runAgent({ stateDir, once: true, overrides: overrides.get(stateDir) ?? {} });
     expect(outcomes).toHaveLength(1);
     const outcome = outcomes[0]!;
     return outcome.status === 'failed' ? { failure: outcome.failure ?? '' } : { outcome };
   } catch (err) {
-    if (err instanceof JobFailure) return { failure: err.code };
+    if (err instanceof JobFailure) return { failure: err.code, message: err.message };
     throw err;
   }
 }
@@ -154,7 +159,7 @@ describe('hostile site input', () => {
     const files = execFileSync('find', [good.dicomDir, '-type', 'f'], { encoding: 'utf8' })
       .trim()
       .split('\n');
-    files.forEach((f, i) => copyFileSync(f, join(mixed, `good-${i}.dcm`)));
+    for (const [i, f] of files.entries()) copyFileSync(f, join(mixed, `good-${i}.dcm`));
     // Attack: deflate bombs, 64×64 declared, 64 MiB inflated each (one of them a good study's UIDs).
     const study = good.studies[0]!;
     for (let i = 0; i < 2; i++)
@@ -207,5 +212,70 @@ describe('hostile site input', () => {
     const stateDir = await agentFor('missing', join(dir, 'no-such-folder'), good.labelsPath);
     expect((await runJob(stateDir)).failure).toBe('dicom-folder-unreadable');
     expect(await reportsOf('missing', stateDir)).toEqual({ cloud: 0, agent: 0 });
+  }, 60_000);
+
+  /** good's labels.csv with each row passed through `edit` (header kept), written next to it. */
+  function labelsLike(name: string, edit: (row: string, i: number) => string, separator = ','): string {
+    const [header, ...rows] = readFileSync(good.labelsPath, 'utf8').trim().split('\n');
+    const out = join(dir, `${name}.csv`);
+    writeFileSync(
+      out,
+      `${[header!, ...rows.map(edit)].map((l) => l.split(',').join(separator)).join('\n')}\n`,
+    );
+    return out;
+  }
+  const yesNo = () => labelsLike('yes-no', (r) => r.replace(/,1,/, ',yes,').replace(/,0,/, ',no,'));
+
+  it('fails a run whose labels.csv says yes/no as labels-unreadable, naming the line, and sends no report', async () => {
+    const stateDir = await agentFor('yes-no', good.dicomDir, yesNo());
+    const { failure, message } = await runJob(stateDir);
+    expect(failure).toBe('labels-unreadable');
+    // The parser's one line (while the failure escapes the run; the job loop records the code).
+    if (message) expect(message).toMatch(/^labels\.csv line 2: label "(yes|no)" is not 0 or 1/);
+    expect(await reportsOf('yes-no', stateDir)).toEqual({ cloud: 0, agent: 0 });
+  }, 60_000);
+
+  it('names a semicolon-separated labels.csv and fails the job as labels-unreadable', async () => {
+    const stateDir = await agentFor(
+      'semicolon',
+      good.dicomDir,
+      labelsLike('semicolon', (r) => r, ';'),
+    );
+    expect((await runJob(stateDir)).failure).toBe('labels-unreadable');
+    expect(await reportsOf('semicolon', stateDir)).toEqual({ cloud: 0, agent: 0 });
+  }, 60_000);
+
+  it('excludes a study listed twice with different labels as conflicting-label, and scores the rest', async () => {
+    const labels = labelsLike('conflict', (r) => r);
+    const [first] = readFileSync(labels, 'utf8').trim().split('\n').slice(1);
+    const [uid, label] = first!.split(',');
+    writeFileSync(labels, `${readFileSync(labels, 'utf8')}${uid},${label === '1' ? 0 : 1},relabelled\n`);
+    const stateDir = await agentFor('conflict', good.dicomDir, labels);
+    const { outcome } = await runJob(stateDir);
+    expect(outcome?.excluded).toMatchObject({ 'conflicting-label': 1 });
+    expect(outcome?.cases).toBe(11);
+  }, 60_000);
+
+  it('refuses to enroll with a labels.csv no run could use, in one line, and leaves the token unspent', async () => {
+    const { token } = await coordinator.json<{ token: string }>(
+      'POST',
+      '/v1/sites/enroll/enrollment-tokens',
+      {
+        json: {},
+      },
+    );
+    const settings = (labels: string) => AgentSettings.parse({ dicom: good.dicomDir, labels, threads: 1 });
+    const stateDir = join(dir, 'agents', 'enroll');
+    await expect(
+      enrollAgent({ stateDir, cloudUrl: cloud.url, token, settings: settings(yesNo()) }),
+    ).rejects.toThrow(/^cannot enroll: labels\.csv line 2: label "(yes|no)" is not 0 or 1/);
+    const semicolon = labelsLike('enroll-semicolon', (r) => r, ';');
+    await expect(
+      enrollAgent({ stateDir, cloudUrl: cloud.url, token, settings: settings(semicolon) }),
+    ).rejects.toThrow(/separated by semicolons/);
+    // A usable file with a problem row enrolls (with the token the refusals did not spend) and warns.
+    const oneBad = labelsLike('enroll-one-bad', (r, i) => (i === 0 ? r.replace(/,[01],/, ',maybe,') : r));
+    const enrolled = await enrollAgent({ stateDir, cloudUrl: cloud.url, token, settings: settings(oneBad) });
+    expect(enrolled.warnings).toEqual(['labels.csv line 2: label "maybe" is not 0 or 1']);
   }, 60_000);
 });
