@@ -124,8 +124,8 @@ export function readSettings(stateDir: string, overrides: Partial<AgentSettings>
     ...(parsed.data.dicom ? { dicom: resolve(parsed.data.dicom) } : {}),
     labels: resolve(parsed.data.labels),
   };
-  const problems = planSettings(settings);
-  if (problems.length) throw new CliError(`agent settings cannot be applied: ${problems.join('; ')}`);
+  // The DICOM folder and labels.csv are checked by each job (dicom-folder-unreadable, labels-unreadable): a
+  // folder that vanished (an unmounted share) fails that job, it does not stop the agent.
   return settings;
 }
 

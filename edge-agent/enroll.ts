@@ -2,6 +2,7 @@ import { CloudApi } from '../cli/cloud-api.ts';
 import { CliError } from '../cli/errors.ts';
 import { type AgentSettings, planSettings, writeSettings } from './config.ts';
 import { generateSiteKeyPair } from './identity.ts';
+import { labelsWarnings, readLabelsFile } from './labels.ts';
 import { logSentBytes } from './sent-log.ts';
 import { identity } from './state/schema.ts';
 import { openAgentState } from './state/store.ts';
@@ -11,6 +12,8 @@ export interface EnrollResult {
   siteId: string;
   regionId: string;
   keyId: string;
+  /** Row problems of a usable labels.csv (their studies are excluded at every run), one line each. */
+  warnings: string[];
 }
 
 /**
@@ -25,6 +28,13 @@ export async function enrollAgent(opts: {
 }): Promise<EnrollResult> {
   const problems = planSettings(opts.settings);
   if (problems.length) throw new CliError(`cannot enroll: ${problems.join('; ')}`);
+  // The same parser every run uses: a file no run could use stops enrollment before the token is spent.
+  let labels: ReturnType<typeof readLabelsFile>;
+  try {
+    labels = readLabelsFile(opts.settings.labels);
+  } catch (err) {
+    throw new CliError(`cannot enroll: ${(err as Error).message}`);
+  }
   const state = await openAgentState(opts.stateDir);
   try {
     const existing = await state.db.select().from(identity).get();
@@ -51,7 +61,7 @@ export async function enrollAgent(opts: {
       enrolledAt: new Date().toISOString(),
     });
     writeSettings(opts.stateDir, opts.settings);
-    return { siteId: res.siteId, regionId: res.regionId, keyId: res.keyId };
+    return { siteId: res.siteId, regionId: res.regionId, keyId: res.keyId, warnings: labelsWarnings(labels) };
   } finally {
     state.close();
   }

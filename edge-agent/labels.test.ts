@@ -1,5 +1,7 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { joinLabels, parseLabelsCsv } from './labels.ts';
+import { joinLabels, labelsWarnings, parseLabelsCsv, readLabelsFile } from './labels.ts';
 
 describe('parseLabelsCsv', () => {
   it('reads the two columns in any order, ignoring others, with quotes, CRLF and a BOM', () => {
@@ -16,12 +18,52 @@ describe('parseLabelsCsv', () => {
     expect(invalid.size).toBe(0);
   });
 
-  it('marks non-0/1 labels and contradicting duplicates invalid', () => {
-    const { labels, invalid } = parseLabelsCsv(
-      'StudyInstanceUID,label\n1.1,yes\n1.2,2\n1.3,\n1.4,1\n1.4,0\n1.5,1\n1.5,1\n1.6,0.5\n1.6,1\n',
+  it('excludes non-0/1 labels as invalid and contradicting duplicates as conflicting, one line per problem row', () => {
+    const parsed = parseLabelsCsv(
+      'StudyInstanceUID,label\n1.1,yes\n1.2,2\n1.3,\n1.4,1\n1.4,0\n1.5,1\n1.5,1\n1.6,0.5\n1.6,1\n,1\n',
     );
-    expect(Object.fromEntries(labels)).toEqual({ '1.5': 1 });
-    expect([...invalid].sort()).toEqual(['1.1', '1.2', '1.3', '1.4', '1.6']);
+    expect(Object.fromEntries(parsed.labels)).toEqual({ '1.5': 1 });
+    expect([...parsed.invalid].sort()).toEqual(['1.1', '1.2', '1.3', '1.6']);
+    expect([...parsed.conflicting]).toEqual(['1.4']);
+    // The same label twice counts once, and says so.
+    expect(parsed.repeatedRows).toBe(1);
+    expect(parsed.problemRows).toBe(6);
+    expect(parsed.problems).toEqual([
+      'labels.csv line 2: label "yes" is not 0 or 1',
+      'labels.csv line 3: label "2" is not 0 or 1',
+      'labels.csv line 4: label is empty',
+      'labels.csv line 6: the study of line 5 is listed again with a different label',
+      'labels.csv line 9: label "0.5" is not 0 or 1',
+    ]);
+    expect(labelsWarnings(parsed)).toEqual([
+      ...parsed.problems,
+      'labels.csv: 1 more rows with problems',
+      'labels.csv: 1 rows repeat a study with the same label; each study counts once',
+    ]);
+  });
+
+  it('counts lines, not records, when a quoted field spans lines', () => {
+    const parsed = parseLabelsCsv('StudyInstanceUID,label,note\n1.1,1,"two\nlines"\n1.2,maybe,\n');
+    expect(parsed.problems).toEqual(['labels.csv line 4: label "maybe" is not 0 or 1']);
+  });
+
+  it('refuses a file without one usable label in one line: yes/no labels, a header only', () => {
+    expect(() => parseLabelsCsv('StudyInstanceUID,label\n1.1,yes\n1.2,no\n')).toThrow(
+      /^labels\.csv line 2: label "yes" is not 0 or 1 \(no row has a usable label; 2 rows with problems\)$/,
+    );
+    expect(() => parseLabelsCsv('StudyInstanceUID,label\n')).toThrow(/^labels\.csv: no row has/);
+  });
+
+  it('names a semicolon-separated file as such', () => {
+    expect(() => parseLabelsCsv('StudyInstanceUID;label\n1.1;1\n')).toThrow(
+      /^labels\.csv line 1: the file is separated by semicolons \(;\), not commas/,
+    );
+  });
+
+  it('reads a missing file as one line without its path', () => {
+    expect(() => readLabelsFile(join(tmpdir(), 'no-such-PATIENT', 'labels.csv'))).toThrow(
+      /^labels\.csv: cannot be read \(ENOENT\)$/,
+    );
   });
 
   it('accepts header names in any letter case', () => {
@@ -37,29 +79,32 @@ describe('parseLabelsCsv', () => {
       } catch (err) {
         message = (err as Error).message;
       }
-      expect(message).toMatch(/^labels\.csv: [^\n]+$/);
+      expect(message).toMatch(/^labels\.csv( line \d+)?: [^\n]+$/);
       expect(message).not.toContain(secret);
     }
-    expect(() => parseLabelsCsv('StudyInstanceUID,label\n"1.2,1\n')).toThrow(/^labels\.csv: .*never closed/);
+    expect(() => parseLabelsCsv('StudyInstanceUID,label\n"1.2,1\n')).toThrow(
+      /^labels\.csv line 2: a quoted field opened here is never closed$/,
+    );
   });
 });
 
 describe('joinLabels', () => {
   it('pairs scored studies with labels and counts the rest by reason', () => {
-    const parsed = parseLabelsCsv('StudyInstanceUID,label\nA,1\nB,0\nC,maybe\nZ,1\n');
+    const parsed = parseLabelsCsv('StudyInstanceUID,label\nA,1\nB,0\nC,maybe\nZ,1\nF,1\nF,0\n');
     const scores = new Map([
       ['A', 0.9],
       ['B', 0.2],
       ['C', 0.5],
       ['D', 0.4],
       ['E', 0.1],
+      ['F', 0.6],
     ]);
     const { outcomes, excluded } = joinLabels(scores, parsed);
     expect(outcomes).toEqual([
       { study: 'A', score: 0.9, label: 1 },
       { study: 'B', score: 0.2, label: 0 },
     ]);
-    expect(excluded).toEqual({ 'invalid-label': 1, 'no-label': 2 });
+    expect(excluded).toEqual({ 'invalid-label': 1, 'conflicting-label': 1, 'no-label': 2 });
   });
 });
 

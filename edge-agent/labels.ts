@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { ExclusionCounts } from '../schemas/exclusion-reasons.ts';
 
 /**
@@ -6,76 +7,167 @@ import type { ExclusionCounts } from '../schemas/exclusion-reasons.ts';
  * ignored. RFC 4180 quoting, CRLF and a UTF-8 BOM
  * are accepted.
  *
- * Error messages name columns and line numbers only — never a cell value, which could be an identifier.
+ * Error messages name columns and line numbers — never a StudyInstanceUID or another cell that could be an
+ * identifier; a label cell is quoted only when it is short and plain (`label "yes" is not 0 or 1`).
+ * The agent parses the file at enrollment and at every run; `cairn report` reads its CSV with the same
+ * record parser and label rule.
  */
 
 export interface ParsedLabels {
   labels: Map<string, 0 | 1>;
-  /** Studies whose label is not exactly 0 or 1, or that are listed twice with different labels. */
+  /** Studies with a row whose label is not exactly 0 or 1 (excluded as 'invalid-label'). */
   invalid: Set<string>;
+  /** Studies listed more than once with different labels (excluded as 'conflicting-label'). */
+  conflicting: Set<string>;
   /** Values of the requested subgroup columns per study (empty cells left out). */
   attributes: Map<string, Record<string, string>>;
   /** Requested subgroup columns the file does not have: their groups are reported as unknown. */
   missingColumns: string[];
+  /** Rows that repeat a study with the same label: the study counts once. */
+  repeatedRows: number;
+  /** How many rows have a problem, and the first few as one line each (line number and what is wrong). */
+  problemRows: number;
+  problems: string[];
 }
 
+const FILE = 'labels.csv';
+const SHOWN_PROBLEMS = 5;
+
+/** A label cell is shown in a message only when it is short and plain (yes, no, 2, 0.5) — never an identifier. */
+const quoted = (raw: string) => (/^[A-Za-z0-9.+-]{1,8}$/.test(raw) ? ` "${raw}"` : '');
+
+/** 0 or 1, or what is wrong with the cell (shared with `cairn report`). */
+export function readLabel(raw: string): 0 | 1 | string {
+  const v = raw.trim();
+  if (v === '0') return 0;
+  if (v === '1') return 1;
+  return v === '' ? 'label is empty' : `label${quoted(v)} is not 0 or 1`;
+}
+
+/** Reads and parses the file; any failure is one line starting with `labels.csv` (the path is not in it). */
+export function readLabelsFile(path: string, attributeColumns: readonly string[] = []): ParsedLabels {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`${FILE}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'I/O error'})`);
+  }
+  return parseLabelsCsv(text, attributeColumns);
+}
+
+/**
+ * Parses labels.csv. Throws one line (`labels.csv line N: …`) when the file as a whole is unusable: no header
+ * with the two columns, a `;`-separated file, an unclosed quote, or no row with a usable label. Row-level
+ * problems are counted and listed in `problems`; their studies are excluded by reason.
+ */
 export function parseLabelsCsv(text: string, attributeColumns: readonly string[] = []): ParsedLabels {
-  const rows = parseCsv(text.startsWith('\uFEFF') ? text.slice(1) : text);
+  const rows = csvRecords(text, FILE);
   const header = rows.next();
   if (header.done)
-    throw new Error('labels.csv: the file is empty; expected a header with StudyInstanceUID,label');
-  const names = header.value.map((h) => h.trim().toLowerCase());
+    throw new Error(`${FILE}: the file is empty; expected a header with StudyInstanceUID,label`);
+  const names = header.value.fields.map((h) => h.trim().toLowerCase());
   const studyCol = names.indexOf('studyinstanceuid');
   const labelCol = names.indexOf('label');
   if (studyCol < 0 || labelCol < 0) {
-    throw new Error('labels.csv: the header must contain the columns StudyInstanceUID and label');
+    const semicolons = names.length === 1 && names[0]!.split(';').some((n) => n.trim() === 'label');
+    throw new Error(
+      semicolons
+        ? `${FILE} line ${header.value.line}: the file is separated by semicolons (;), not commas; save it as comma-separated CSV`
+        : `${FILE} line ${header.value.line}: the header must contain the columns StudyInstanceUID and label`,
+    );
   }
 
   const wanted = attributeColumns
     .map((name) => ({ name, col: names.indexOf(name.toLowerCase()) }))
     .filter((w) => w.name.toLowerCase() !== 'studyinstanceuid' && w.name.toLowerCase() !== 'label');
-  const attributes = new Map<string, Record<string, string>>();
-  const labels = new Map<string, 0 | 1>();
-  const invalid = new Set<string>();
-  for (const row of rows) {
+  const parsed: ParsedLabels = {
+    labels: new Map(),
+    invalid: new Set(),
+    conflicting: new Set(),
+    attributes: new Map(),
+    missingColumns: wanted.filter((w) => w.col < 0).map((w) => w.name),
+    repeatedRows: 0,
+    problemRows: 0,
+    problems: [],
+  };
+  const problem = (line: number, what: string) => {
+    parsed.problemRows++;
+    if (parsed.problems.length < SHOWN_PROBLEMS) parsed.problems.push(`${FILE} line ${line}: ${what}`);
+  };
+  /** The line each study was first labelled on, for the conflict message. */
+  const firstLine = new Map<string, number>();
+  for (const { fields: row, line } of rows) {
     if (row.length === 1 && row[0]!.trim() === '') continue;
     const study = (row[studyCol] ?? '').trim();
-    if (study === '') continue;
+    if (study === '') {
+      problem(line, 'StudyInstanceUID is empty');
+      continue;
+    }
     const values = wanted
       .filter((w) => w.col >= 0 && (row[w.col] ?? '').trim() !== '')
       .map((w) => [w.name, (row[w.col] as string).trim()] as const);
-    if (values.length) attributes.set(study, Object.fromEntries(values));
-    const raw = (row[labelCol] ?? '').trim();
-    const label = raw === '0' ? 0 : raw === '1' ? 1 : undefined;
-    if (label === undefined || invalid.has(study)) {
-      invalid.add(study);
-      labels.delete(study);
+    if (values.length) parsed.attributes.set(study, Object.fromEntries(values));
+    const label = readLabel(row[labelCol] ?? '');
+    if (typeof label === 'string') {
+      problem(line, label);
+      parsed.invalid.add(study);
+      parsed.labels.delete(study);
       continue;
     }
-    const earlier = labels.get(study);
-    if (earlier !== undefined && earlier !== label) {
+    if (parsed.invalid.has(study) || parsed.conflicting.has(study)) continue;
+    const earlier = parsed.labels.get(study);
+    if (earlier === undefined) {
+      parsed.labels.set(study, label);
+      firstLine.set(study, line);
+    } else if (earlier === label) {
+      parsed.repeatedRows++;
+    } else {
       // Contradicting rows: neither can be trusted.
-      invalid.add(study);
-      labels.delete(study);
-      continue;
+      problem(line, `the study of line ${firstLine.get(study)} is listed again with a different label`);
+      parsed.conflicting.add(study);
+      parsed.labels.delete(study);
     }
-    labels.set(study, label);
   }
-  return { labels, invalid, attributes, missingColumns: wanted.filter((w) => w.col < 0).map((w) => w.name) };
+  if (parsed.labels.size === 0) {
+    throw new Error(
+      parsed.problems[0] !== undefined
+        ? `${parsed.problems[0]} (no row has a usable label; ${parsed.problemRows} rows with problems)`
+        : `${FILE}: no row has a StudyInstanceUID and a label of 0 or 1`,
+    );
+  }
+  return parsed;
 }
 
-/** RFC 4180 records; a quoted field may contain commas, doubled quotes and line breaks. */
-function* parseCsv(text: string): Generator<string[]> {
+/** One line per thing a site admin should know about a usable labels.csv (problem rows, repeated rows). */
+export function labelsWarnings(parsed: ParsedLabels): string[] {
+  const out = [...parsed.problems];
+  if (parsed.problemRows > parsed.problems.length)
+    out.push(`${FILE}: ${parsed.problemRows - parsed.problems.length} more rows with problems`);
+  if (parsed.repeatedRows)
+    out.push(
+      `${FILE}: ${parsed.repeatedRows} rows repeat a study with the same label; each study counts once`,
+    );
+  return out;
+}
+
+/**
+ * RFC 4180 records with the line each starts on; a quoted field may contain commas, doubled quotes and line
+ * breaks. CRLF and a UTF-8 BOM are accepted. `name` starts the error message of an unclosed quote.
+ */
+export function* csvRecords(text: string, name: string): Generator<{ fields: string[]; line: number }> {
+  const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   let field = '';
   let row: string[] = [];
   let quoted = false;
   let line = 1;
+  let rowLine = 1;
+  let quoteLine = 1;
   let i = 0;
-  while (i < text.length) {
-    const ch = text[i]!;
+  while (i < src.length) {
+    const ch = src[i]!;
     if (quoted) {
       if (ch === '"') {
-        if (text[i + 1] === '"') {
+        if (src[i + 1] === '"') {
           field += '"';
           i += 2;
           continue;
@@ -90,26 +182,28 @@ function* parseCsv(text: string): Generator<string[]> {
     }
     if (ch === '"' && field.trim() === '') {
       quoted = true;
+      quoteLine = line;
       field = '';
     } else if (ch === ',') {
       row.push(field);
       field = '';
     } else if (ch === '\n' || ch === '\r') {
       row.push(field);
-      yield row;
+      yield { fields: row, line: rowLine };
       row = [];
       field = '';
       line++;
-      if (ch === '\r' && text[i + 1] === '\n') i++;
+      rowLine = line;
+      if (ch === '\r' && src[i + 1] === '\n') i++;
     } else {
       field += ch;
     }
     i++;
   }
-  if (quoted) throw new Error(`labels.csv: a quoted field opened before line ${line} is never closed`);
+  if (quoted) throw new Error(`${name} line ${quoteLine}: a quoted field opened here is never closed`);
   if (field !== '' || row.length > 0) {
     row.push(field);
-    yield row;
+    yield { fields: row, line: rowLine };
   }
 }
 
@@ -142,6 +236,8 @@ export function joinLabels(
           ? { study, score, label, attributes: { ...attributes } }
           : { study, score, label },
       );
+    } else if (parsed.conflicting.has(study)) {
+      excluded['conflicting-label'] = (excluded['conflicting-label'] ?? 0) + 1;
     } else if (parsed.invalid.has(study)) {
       excluded['invalid-label'] = (excluded['invalid-label'] ?? 0) + 1;
     } else {

@@ -10,7 +10,7 @@ import type { SiteReport } from '../schemas/site-report.ts';
 import { type AgentSettings, readSettings } from './config.ts';
 import type { Signer } from './identity.ts';
 import { noteJobStatus, type StatusFlush, sendJobStatuses } from './job-status.ts';
-import { joinLabels, parseLabelsCsv } from './labels.ts';
+import { joinLabels, readLabelsFile } from './labels.ts';
 import { verifyModelSignature } from './model-signature.ts';
 import { enqueueReport, type FlushResult, flushOutbox } from './outbox.ts';
 import { JobFailure } from './pipeline/job-failure.ts';
@@ -309,12 +309,9 @@ async function evaluate(
   const policy = readReleasePolicy(stateDir);
   // The campaign only requests labels.csv columns: a column this site did not allow-list is never read.
   const requested = (job.subgroupAttributes ?? []).filter((a) => !STANDARD_SUBGROUPS.includes(a));
-  let labels: ReturnType<typeof parseLabelsCsv>;
+  let labels: ReturnType<typeof readLabelsFile>;
   try {
-    labels = parseLabelsCsv(
-      readFileSync(settings.labels, 'utf8'),
-      allowListedColumns(requested, settings.releaseColumns),
-    );
+    labels = readLabelsFile(settings.labels, allowListedColumns(requested, settings.releaseColumns));
   } catch (err) {
     throw new JobFailure('labels-unreadable', (err as Error).message);
   }
@@ -351,6 +348,8 @@ async function evaluate(
       ...definedOnly(scored.studyAttributes.get(study)),
     });
   const joined = joinLabels(scored.studyScores, labels, attributes);
+  if (joined.outcomes.length === 0)
+    throw new JobFailure('no-cases', 'no study has both a scored image and a label');
   const thisModel = {
     vendor: manifest.vendor,
     name: manifest.name,

@@ -138,7 +138,7 @@ describe('cairn report and cairn pool', () => {
   it('bad input: one line on stderr, non-zero exit', () => {
     const bad = join(dir, 'bad.csv');
     for (const [content, msg] of [
-      ['score,label\n0.3,2\n', /line 2: label must be 0 or 1/],
+      ['score,label\n0.3,2\n', /line 2: label "2" is not 0 or 1/],
       ['score,label\nabc,1\n', /line 2: score is not a number/],
       ['s,label\n0.3,1\n', /score,label/],
       ['score,label\n0.3,1,9\n', /line 2: 3 fields/],

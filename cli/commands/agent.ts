@@ -149,6 +149,7 @@ export function registerAgentCommands(program: Command): void {
       });
       if (policy) writeReleasePolicy(resolve(opts.state), policy);
       process.stdout.write(`enrolled as site ${res.siteId} (region ${res.regionId}), key ${res.keyId}\n`);
+      for (const w of res.warnings) process.stdout.write(`warning: ${w}\n`);
       process.stdout.write(
         policy
           ? `release policy: ${describeReleasePolicy(policy)}\n`

@@ -6,6 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { csvRecords, readLabel } from '../../edge-agent/labels.ts';
 import { privacyGate } from '../../edge-agent/privacy/gate.ts';
 import { buildSiteReport, type Outcome } from '../../edge-agent/report/site-report.ts';
 import type { SiteReport } from '../../schemas/site-report.ts';
@@ -13,46 +14,15 @@ import { equalWidthEdges } from '../../stats/histogram.ts';
 import { CliError } from '../errors.ts';
 import { print } from '../output.ts';
 
-/** Parses CSV text (RFC 4180 quoting) into rows of fields. */
+/** Parses CSV text (RFC 4180 quoting) into rows of fields, with labels.csv's parser; blank lines are dropped. */
 export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  let i = 0;
-  const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  while (i < src.length) {
-    const ch = src[i] as string;
-    if (quoted) {
-      if (ch === '"' && src[i + 1] === '"') {
-        field += '"';
-        i += 2;
-        continue;
-      }
-      if (ch === '"') quoted = false;
-      else field += ch;
-      i++;
-      continue;
-    }
-    if (ch === '"' && field === '') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && src[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += ch;
-    i++;
+  try {
+    return [...csvRecords(text, 'the CSV')]
+      .map((r) => r.fields)
+      .filter((r) => !(r.length === 1 && r[0]?.trim() === ''));
+  } catch (err) {
+    throw new CliError((err as Error).message);
   }
-  if (quoted) throw new CliError('the CSV has an unterminated quoted field');
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows.filter((r) => !(r.length === 1 && r[0]?.trim() === ''));
 }
 
 function intOption(value: string | undefined, name: string, min: number, fallback: number): number {
@@ -111,9 +81,9 @@ export function reportFromCsv(flags: ReportFlags): SiteReport {
     const rawScore = (row[col('score')] as string).trim();
     const score = Number(rawScore);
     if (rawScore === '' || !Number.isFinite(score)) throw new CliError(`line ${line}: score is not a number`);
-    const rawLabel = (row[col('label')] as string).trim();
-    if (rawLabel !== '0' && rawLabel !== '1') throw new CliError(`line ${line}: label must be 0 or 1`);
-    const o: Outcome = { score, label: rawLabel === '1' ? 1 : 0 };
+    const label = readLabel(row[col('label')] as string);
+    if (typeof label === 'string') throw new CliError(`line ${line}: ${label}`);
+    const o: Outcome = { score, label };
     if (subgroups.length > 0) {
       const attributes: Record<string, string> = {};
       for (const s of subgroups) {

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { walkFiles } from './scan.ts';
+import { walkEntries, walkFiles } from './scan.ts';
 
 describe('walkFiles', () => {
   let root: string;
@@ -36,5 +36,28 @@ describe('walkFiles', () => {
     await expect(async () => {
       for await (const _ of walkFiles(missing));
     }).rejects.not.toThrow(/PATIENT/);
+  });
+
+  it('yields what cannot be read as unreadable entries instead of skipping it', async () => {
+    const entries = [];
+    for await (const e of walkEntries(root))
+      entries.push(e.unreadable ? 'unreadable' : relative(root, e.path));
+    // The dangling link sorts between 'c-link-to-a' (a loop-free second way into 'a', entered once) and 'z.dcm'.
+    expect(entries).toEqual([
+      'B.dcm',
+      'a/10.dcm',
+      'a/2.dcm',
+      'a/link.dcm',
+      'b/1',
+      'b/deep/x',
+      'unreadable',
+      'z.dcm',
+    ]);
+  });
+
+  it('fails a root that is a file as dicom-folder-unreadable', async () => {
+    await expect(async () => {
+      for await (const _ of walkEntries(join(root, 'z.dcm')));
+    }).rejects.toMatchObject({ code: 'dicom-folder-unreadable' });
   });
 });

@@ -464,6 +464,12 @@ export async function scoreFolder(opts: ScoreFolderOptions): Promise<ScoreFolder
     w.id = id;
     byId.set(id, w);
     seen++;
+    if (item.kind === 'unreadable') {
+      exclude('unreadable-file');
+      release(w);
+      progress();
+      return;
+    }
     if (item.kind === 'file') {
       post(w, { t: 'item', id, path: item.path });
       return;

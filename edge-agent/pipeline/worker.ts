@@ -57,7 +57,8 @@ async function onItem(id: number, path?: string, bytes?: Uint8Array): Promise<vo
       const buf = await readFile(path!);
       data = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     } catch {
-      send({ t: 'excluded', id, reason: 'unreadable' });
+      // Vanished or turned unreadable between the scan and the read.
+      send({ t: 'excluded', id, reason: 'unreadable-file' });
       return;
     }
   }

@@ -2,11 +2,13 @@
  * Where the agent's images come from. A source yields items one at a time (it never lists a whole archive
  * into memory) and may estimate how many it will yield, for the ETA.
  *
- * An item is either a file path (a worker thread reads it) or bytes fetched on demand. `load` failures are
- * accounted as 'unreadable'; their messages (which may name hosts or paths) stay inside the pipeline.
+ * An item is a file path (a worker thread reads it), bytes fetched on demand, or an entry known to be
+ * unreadable ('unreadable-file'). `load` failures are accounted as 'unreadable'; their messages (which may name hosts or paths) stay inside the pipeline.
  */
 export type SourceItem =
   | { kind: 'file'; path: string }
+  /** Something in the source that cannot be read at all (permissions, a dangling link): counted, not read. */
+  | { kind: 'unreadable' }
   | {
       kind: 'fetch';
       load(): Promise<Uint8Array>;
