@@ -15,9 +15,35 @@ export class CloudRefusal extends CliError {
     readonly code: string,
     message: string,
   ) {
-    super(`cloud refused (${status} ${code}): ${message}`);
+    super(refusalLine(status, code, message));
     this.name = 'CloudRefusal';
   }
+}
+
+/** What a person can do about each way the cloud refuses a token. */
+const TOKEN_REFUSALS: Record<string, string> = {
+  'missing-token': 'no token was sent (pass --token or set CAIRN_TOKEN)',
+  'invalid-token': 'unknown or revoked token',
+  'revoked-token': 'unknown or revoked token',
+  'expired-token': 'the token has expired; ask an admin for a new one',
+};
+
+function refusalLine(status: number, code: string, message: string): string {
+  const token = status === 401 ? TOKEN_REFUSALS[code] : undefined;
+  return token ? `the cloud refused the token: ${token}` : `cloud refused (${status} ${code}): ${message}`;
+}
+
+/** The cloud's base URL as given (--cloud, CAIRN_CLOUD) must be an http(s) URL; else one line saying so. */
+export function checkCloudUrl(url: string): string {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Reported below.
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || !parsed.hostname)
+    throw new CliError(`--cloud: not an http(s) URL: ${JSON.stringify(url.slice(0, 200))}`, 2);
+  return url;
 }
 
 /** The cloud could not be reached at all (network down, wrong URL): work stays queued for later. */
@@ -32,11 +58,15 @@ type Body = { json: unknown } | { form: FormData } | { raw: Uint8Array } | undef
 
 /** A small client for the Cairn cloud API (/v1), shared by the agent and the role commands of the CLI. */
 export class CloudApi {
+  readonly baseUrl: string;
+
   constructor(
-    readonly baseUrl: string,
+    baseUrl: string,
     private readonly token?: string,
     private readonly observe?: { request: RequestObserver; response: ResponseObserver },
-  ) {}
+  ) {
+    this.baseUrl = checkCloudUrl(baseUrl);
+  }
 
   async json<T>(method: string, path: string, body?: Body): Promise<T> {
     const res = await this.send(method, path, body);

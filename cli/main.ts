@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import pkg from '../package.json' with { type: 'json' };
 import { registerAgentCommands } from './commands/agent.ts';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerCloudCommands } from './commands/cloud.ts';
@@ -8,8 +9,16 @@ import { registerPoolCommand } from './commands/pool.ts';
 import { registerReportCommand } from './commands/report.ts';
 import { CliError } from './errors.ts';
 
+// `cairn … | head -1`: the reader went away, which is not an error of ours — stop quietly, no stack trace.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
+
 const program = new Command('cairn')
   .description('Cairn: evaluate clinical imaging AI on each hospital’s own patients; only aggregates leave.')
+  .version(pkg.version, '-V, --version', 'print the version')
   .showHelpAfterError(false)
   .exitOverride();
 

@@ -1,9 +1,13 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 
-export type OutputFormat = 'text' | 'json';
+export const OUTPUT_FORMATS = ['text', 'json'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
+/** `--output text|json`; anything else is refused by commander with one line naming the choices. */
 export function addOutputOption(cmd: Command): Command {
-  return cmd.option('--output <format>', 'text or json', 'text');
+  return cmd.addOption(
+    new Option('--output <format>', 'text or json').choices(OUTPUT_FORMATS).default('text'),
+  );
 }
 
 /** Prints a result: JSON for machines (`--output json`), the given text rendering for people. */

@@ -1,8 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ServedCloud, serveCloud } from './serve.ts';
+import { LOCK_FILE } from './serve-lock.ts';
 import {
   fakeOnnx,
   type Loose,
@@ -134,5 +138,75 @@ describe('serveCloud', () => {
     await expect(serveCloud({ dataDir })).rejects.toThrow(
       /admin-token holds a token this database does not know/,
     );
+  });
+});
+
+describe('serveCloud hygiene', () => {
+  it('one cloud per data folder: a second start gets one clear error, the first keeps serving', async () => {
+    const first = await start();
+    await expect(serveCloud({ dataDir })).rejects.toThrow(
+      new RegExp(`is already served by another cairn cloud \\(pid ${process.pid}\\)`),
+    );
+    const token = readFileSync(first.adminTokenPath, 'utf8').trim();
+    expect((await client(first.url, token)('GET', '/v1/regions')).status).toBe(200);
+    await first.close();
+    expect(existsSync(join(dataDir, LOCK_FILE))).toBe(false);
+  });
+
+  it('takes over a stale lock left by a process that is gone', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    writeFileSync(join(dataDir, LOCK_FILE), `${dead}\n`);
+    const cloud = await start();
+    expect(readFileSync(join(dataDir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
+    await cloud.close();
+  });
+
+  it('a start that fails (port in use) leaves no data folder, database or admin token behind', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const fresh = join(dataDir, 'new-cloud');
+      await expect(serveCloud({ dataDir: fresh, port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      expect(existsSync(fresh)).toBe(false);
+      // An existing, empty folder stays, and stays empty.
+      await expect(serveCloud({ dataDir, port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
+  it('keeps the data folder 0700 and the database files 0600', async () => {
+    const cloud = await start();
+    const token = readFileSync(cloud.adminTokenPath, 'utf8').trim();
+    expect((await client(cloud.url, token)('POST', '/v1/regions', { id: 'north', name: 'N' })).status).toBe(
+      201,
+    );
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    const files = ['cairn.db', 'cairn.db-wal', 'cairn.db-shm', 'admin-token', LOCK_FILE];
+    for (const f of files) expect([f, statSync(join(dataDir, f)).mode & 0o777]).toEqual([f, 0o600]);
+  });
+
+  it('answers 408 and cuts off a client that sends its body too slowly', async () => {
+    const cloud = await serveCloud({ dataDir, requestTimeoutMs: 1000 });
+    running.push(cloud);
+    const { port } = cloud;
+    const token = readFileSync(cloud.adminTokenPath, 'utf8').trim();
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(`POST /v1/regions HTTP/1.1\r\nHost: x\r\nauthorization: Bearer ${token}\r\n`);
+        socket.write('content-type: application/json\r\n');
+        socket.write('content-length: 1000\r\n\r\n{"id":');
+      });
+      let text = '';
+      socket.on('data', (c: Buffer) => {
+        text += c.toString('utf8');
+      });
+      socket.on('close', () => resolve(text));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });

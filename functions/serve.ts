@@ -1,16 +1,17 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createFsBlobStore } from '../infra/blob-store-fs.ts';
 import { systemClock } from '../infra/clock.ts';
-import { openDatabase } from '../infra/database.ts';
+import { type Database, openDatabase } from '../infra/database.ts';
 import { createFileLog } from '../infra/operational-log.ts';
 import { createDbQueue } from '../infra/queue-db.ts';
 import { createCloudApp } from './app.ts';
 import { bootstrapAdminToken } from './bootstrap-admin.ts';
 import type { CloudDeps, CloudLimits } from './deps.ts';
 import { type EmbeddedIngestOptions, startEmbeddedIngest } from './ingest/embedded.ts';
+import { lockDataDir } from './serve-lock.ts';
 import { CLOUD_VERSION } from './version.ts';
 
 export interface ServeCloudOptions {
@@ -18,10 +19,15 @@ export interface ServeCloudOptions {
   port?: number;
   /** Default 127.0.0.1: a self-hosted cloud is exposed through a reverse proxy that terminates TLS. */
   host?: string;
-  /** Holds cairn.db, blobs/, logs/cloud.log and admin-token. */
+  /** Holds cairn.db, blobs/, logs/cloud.log, admin-token and serve.lock. */
   dataDir: string;
   limits?: Partial<CloudLimits>;
   ingest?: EmbeddedIngestOptions;
+  /**
+   * How long one request may take to arrive, headers and body (default 300 s: a 512 MiB model at ~2 MB/s);
+   * a client sending more slowly is answered 408 and cut off, so slow senders cannot hold connections open.
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface ServedCloud {
@@ -31,15 +37,62 @@ export interface ServedCloud {
   close(): Promise<void>;
 }
 
+const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
+const HEADERS_TIMEOUT_MS = 30_000;
+
+/** What a first start creates in the data folder: removed again if that start fails. */
+const CREATED_ON_START = [
+  'cairn.db',
+  'cairn.db-wal',
+  'cairn.db-shm',
+  'admin-token',
+  'blobs',
+  'logs',
+] as const;
+
 /**
  * The embedded cloud on one machine: the API on @hono/node-server, a libSQL file, blobs in a folder, the
  * queue as a table, and ingest polling it in the same process. Restarting on the same dataDir serves the
- * same data.
+ * same data; one process serves a folder at a time (serve.lock). The folder is 0700 and the database files
+ * 0600. A start that fails (the port in use, say) leaves nothing it created behind: no folder, no database,
+ * no admin token for a cloud that never ran.
  */
 export async function serveCloud(opts: ServeCloudOptions): Promise<ServedCloud> {
+  const folderExisted = existsSync(opts.dataDir);
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(opts.dataDir, 0o700);
+  const existed = new Set(CREATED_ON_START.filter((f) => existsSync(join(opts.dataDir, f))));
+  let release: (() => void) | undefined;
+  let db: Database | undefined;
+  try {
+    release = lockDataDir(opts.dataDir);
+    db = await openPrivateDatabase(opts.dataDir);
+    return await start(opts, db, release);
+  } catch (err) {
+    db?.$client.close();
+    release?.();
+    if (!folderExisted) rmSync(opts.dataDir, { recursive: true, force: true });
+    else
+      for (const f of CREATED_ON_START)
+        if (!existed.has(f)) rmSync(join(opts.dataDir, f), { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * cairn.db created 0600 before SQLite opens it, so its -wal and -shm (which SQLite creates with the
+ * database's mode) are 0600 too; files left by an older version are tightened.
+ */
+async function openPrivateDatabase(dataDir: string): Promise<Database> {
+  const file = join(dataDir, 'cairn.db');
+  if (!existsSync(file)) writeFileSync(file, '', { mode: 0o600, flag: 'wx' });
+  const db = await openDatabase(`file:${file}`);
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+  return db;
+}
+
+async function start(opts: ServeCloudOptions, db: Database, release: () => void): Promise<ServedCloud> {
   const clock = systemClock;
-  const db = await openDatabase(`file:${join(opts.dataDir, 'cairn.db')}`);
   const log = createFileLog(join(opts.dataDir, 'logs', 'cloud.log'));
   const deps: CloudDeps = {
     db,
@@ -49,23 +102,40 @@ export async function serveCloud(opts: ServeCloudOptions): Promise<ServedCloud> 
     log,
     ...(opts.limits ? { limits: opts.limits } : {}),
   };
+  const app = createCloudApp(deps);
+  const host = opts.host ?? '127.0.0.1';
+  const requestTimeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // Listen before the admin token is minted: a port in use must not leave a token for a cloud that never ran.
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: opts.port ?? 0,
+        hostname: host,
+        serverOptions: {
+          requestTimeout,
+          headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+          // Node checks the timeouts on this period (30 s by default, longer than a short timeout).
+          connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))),
+        },
+      },
+      () => resolve(s),
+    );
+    s.once('error', reject);
+  });
+  const stopServer = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // Keep-alive connections would hold close() open for their idle timeout.
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+    });
   const adminTokenPath = join(opts.dataDir, 'admin-token');
   try {
     await bootstrapAdminToken(db, clock.now(), adminTokenPath, deps);
   } catch (err) {
-    db.$client.close();
+    await stopServer();
     throw err;
   }
-
-  const app = createCloudApp(deps);
-  const host = opts.host ?? '127.0.0.1';
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: opts.port ?? 0, hostname: host }, () => resolve(s));
-    s.once('error', reject);
-  }).catch((err) => {
-    db.$client.close();
-    throw err;
-  });
   const port = (server.address() as AddressInfo).port;
   const stopIngest = startEmbeddedIngest(deps, opts.ingest);
   log.write({ time: clock.now().toISOString(), event: 'startup', code: `version-${CLOUD_VERSION}` });
@@ -79,12 +149,9 @@ export async function serveCloud(opts: ServeCloudOptions): Promise<ServedCloud> 
     close() {
       closing ??= (async () => {
         await stopIngest();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          // Keep-alive connections would hold close() open for their idle timeout.
-          (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-        });
+        await stopServer();
         db.$client.close();
+        release();
       })();
       return closing;
     },

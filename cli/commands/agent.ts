@@ -370,15 +370,19 @@ export function registerAgentCommands(program: Command): void {
         .orderBy(desc(sentLog.id))
         .limit(Number(opts.limit))
         .all();
-      const decoded = rows.map((r) => ({
-        ...r,
-        body: r.body ? Buffer.from(r.body, 'base64').toString('utf8') : null,
-      }));
+      const decoded = rows.map((r) => {
+        const body = r.body ? Buffer.from(r.body, 'base64').toString('utf8') : null;
+        const payload = body === null ? undefined : signedPayload(body);
+        return { ...r, body, ...(payload === undefined ? {} : { payload }) };
+      });
       print(opts.output, decoded, () =>
         decoded
           .map(
             (r) =>
-              `${r.at} ${r.method} ${r.url} → ${r.status ?? 'no answer'}${r.body ? `\n  ${r.body}` : ''}`,
+              `${r.at} ${r.method} ${r.url} → ${r.status ?? 'no answer'}${r.body ? `\n  ${r.body}` : ''}` +
+              ('payload' in r
+                ? `\n  payload (the signed report, decoded): ${JSON.stringify(r.payload)}`
+                : ''),
           )
           .join('\n'),
       );
@@ -386,6 +390,20 @@ export function registerAgentCommands(program: Command): void {
       state.close();
     }
   });
+}
+
+/**
+ * The report inside a sent envelope, decoded from its base64 payload, so that what left the site can be read
+ * as it was signed; undefined for a body that is not an envelope (an enrollment, a key rotation).
+ */
+function signedPayload(body: string): unknown {
+  try {
+    const envelope = JSON.parse(body) as { schema?: unknown; payload?: unknown };
+    if (envelope.schema !== 'cairn.envelope/v1' || typeof envelope.payload !== 'string') return undefined;
+    return JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** One PHI-free progress line: counts, rates and reasons only. */

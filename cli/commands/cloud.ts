@@ -22,11 +22,26 @@ export function registerCloudCommands(program: Command): void {
     .option('--port <n>', 'TCP port (0 picks a free one)', '8787')
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--data <dir>', 'where the database, blobs and logs live', '.cairn/cloud')
-    .action(async (opts: { port: string; host: string; data: string }) => {
+    .option(
+      '--request-timeout <seconds>',
+      'a request (headers and body) that takes longer to arrive is answered 408 and cut off',
+      '300',
+    )
+    .action(async (opts: { port: string; host: string; data: string; requestTimeout: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new CliError(`--port: ${opts.port} is not a port`);
-      const server = await serveCloud({ port, host: opts.host, dataDir: resolve(opts.data) }).catch((err) => {
+      const timeout = Number(opts.requestTimeout);
+      if (!Number.isFinite(timeout) || timeout < 1 || timeout > 86_400)
+        throw new CliError(
+          `--request-timeout: ${opts.requestTimeout} is not a number of seconds (1 to 86400)`,
+        );
+      const server = await serveCloud({
+        port,
+        host: opts.host,
+        dataDir: resolve(opts.data),
+        requestTimeoutMs: timeout * 1000,
+      }).catch((err) => {
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
           throw new CliError(`port ${port} on ${opts.host} is already in use; pick another with --port`);
         throw new CliError((err as Error).message);

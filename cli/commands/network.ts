@@ -36,6 +36,39 @@ export function api(flags: ApiFlags): CloudApi {
   return new CloudApi(flags.cloud, flags.token);
 }
 
+interface TokenListed {
+  id: string;
+  role: string;
+  vendorId: string | null;
+  regionIds: string[] | null;
+  siteId: string | null;
+  label: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+function tokenScope(t: TokenListed): string {
+  if (t.vendorId) return `vendor ${t.vendorId}`;
+  if (t.siteId) return `site ${t.siteId}`;
+  if (t.role === 'coordinator') return t.regionIds ? `regions ${t.regionIds.join(',')}` : 'all regions';
+  return '-';
+}
+
+function tokenState(t: TokenListed): string {
+  if (t.revokedAt) return `revoked ${t.revokedAt}`;
+  return t.expiresAt ? `expires ${t.expiresAt}` : 'no expiry';
+}
+
+/** Rows as aligned columns (two spaces apart); one line saying so when there are none. */
+function table<T>(rows: T[], cells: (row: T) => string[]): string {
+  if (rows.length === 0) return '(none)';
+  const lines = rows.map(cells);
+  const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
+  return lines
+    .map((l) => l.map((c, i) => (i < l.length - 1 ? c.padEnd(widths[i]!) : c)).join('  '))
+    .join('\n');
+}
+
 function readFileOrFail(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
@@ -53,6 +86,10 @@ export function registerNetworkCommands(program: Command): void {
       const r = await api(o).json('POST', '/v1/regions', { json: { id: o.id, name: o.name ?? o.id } });
       print(o.output, r, () => `region ${o.id} created`);
     });
+  apiCommand(region, 'list', 'regions you can see').action(async (o: ApiFlags) => {
+    const r = await api(o).json<{ regions: { id: string; name: string }[] }>('GET', '/v1/regions');
+    print(o.output, r, () => table(r.regions, (x) => [x.id, x.name]));
+  });
 
   const site = program.command('site').description('hospital sites (coordinators, admins)');
   apiCommand(site, 'create', 'register a hospital site in a region')
@@ -64,6 +101,16 @@ export function registerNetworkCommands(program: Command): void {
         json: { id: o.id, regionId: o.region, name: o.name ?? o.id },
       });
       print(o.output, r, () => `site ${o.id} created in region ${o.region}`);
+    });
+  apiCommand(site, 'list', 'sites you can see, with their regions')
+    .option('--region <id>', 'only this region')
+    .action(async (o: ApiFlags & { region?: string }) => {
+      const r = await api(o).json<{ sites: { id: string; regionId: string; name: string }[] }>(
+        'GET',
+        '/v1/sites',
+      );
+      const shown = { sites: r.sites.filter((x) => !o.region || x.regionId === o.region) };
+      print(o.output, shown, () => table(shown.sites, (x) => [x.id, x.regionId, x.name]));
     });
   apiCommand(site, 'enrollment-token', 'issue a one-time, expiring enrollment token for a site’s agent')
     .requiredOption('--site <id>', 'site id')
@@ -102,6 +149,10 @@ export function registerNetworkCommands(program: Command): void {
       const r = await api(o).json('POST', '/v1/vendors', { json: { id: o.id, name: o.name ?? o.id } });
       print(o.output, r, () => `vendor ${o.id} created`);
     });
+  apiCommand(vendor, 'list', 'registered vendors').action(async (o: ApiFlags) => {
+    const r = await api(o).json<{ vendors: { id: string; name: string }[] }>('GET', '/v1/vendors');
+    print(o.output, r, () => table(r.vendors, (x) => [x.id, x.name]));
+  });
 
   const token = program.command('token').description('API tokens for people (admins)');
   apiCommand(token, 'create', 'issue an API token with a role')
@@ -114,19 +165,34 @@ export function registerNetworkCommands(program: Command): void {
       async (
         o: ApiFlags & { role: string; vendor?: string; regions?: string; label: string; ttlHours?: string },
       ) => {
-        const r = await api(o).json<{ token: string; expiresAt: string }>('POST', '/v1/tokens', {
-          json: {
-            role: o.role,
-            vendorId: o.vendor,
-            regionIds: o.regions?.split(',').filter(Boolean),
-            label: o.label,
-            ttlHours: o.ttlHours ? Number(o.ttlHours) : undefined,
+        const r = await api(o).json<{ id: string; token: string; expiresAt: string | null }>(
+          'POST',
+          '/v1/tokens',
+          {
+            json: {
+              role: o.role,
+              vendorId: o.vendor,
+              regionIds: o.regions?.split(',').filter(Boolean),
+              label: o.label,
+              ttlHours: o.ttlHours ? Number(o.ttlHours) : undefined,
+            },
           },
-        });
-        print(o.output, r, () => `${r.token}\n(shown once; expires ${r.expiresAt})`);
+        );
+        print(
+          o.output,
+          r,
+          () =>
+            `${r.token}\n(token ${r.id}; the secret above is shown once; ${r.expiresAt ? `expires ${r.expiresAt}` : 'no expiry'}; revoke with \`cairn token revoke --id ${r.id}\`)`,
+        );
       },
     );
 
+  apiCommand(token, 'list', 'every API token: id, role, scope, label and state (never the secret)').action(
+    async (o: ApiFlags) => {
+      const r = await api(o).json<{ tokens: TokenListed[] }>('GET', '/v1/tokens');
+      print(o.output, r, () => table(r.tokens, (t) => [t.id, t.role, tokenScope(t), tokenState(t), t.label]));
+    },
+  );
   apiCommand(token, 'revoke', 'revoke an API token at once')
     .requiredOption('--id <tokenId>', 'the token id (not the secret)')
     .action(async (o: ApiFlags & { id: string }) => {

@@ -108,6 +108,9 @@ export async function createInferenceSession(
         // ORT's threads spin after each run by default; that spinning steals the cores the decode workers
         // need between batches (off unless asked for: `spinning`).
         extra: { session: { intra_op: { allow_spinning: opts.spinning ? '1' : '0' } } },
+        // A GPU provider that is present but cannot start (no device behind the Vulkan loader, say) logs
+        // warnings to stderr while it is tried; the attempt's error is kept above, the noise only with CAIRN_DEBUG.
+        ...(provider !== 'cpu' && !process.env.CAIRN_DEBUG ? { logSeverityLevel: 3 as const } : {}),
       });
       attempts.push({ provider });
       return { session, provider, attempts };

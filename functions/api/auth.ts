@@ -6,7 +6,9 @@ import { ApiError } from '../errors.ts';
 import { hashSecret } from '../secrets.ts';
 import type { AppEnv, Principal } from './env.ts';
 
-const BEARER = /^Bearer (cairn_[A-Za-z0-9_-]{20,200})$/;
+/** The scheme is case-insensitive (RFC 9110 §11.1); what follows it is checked as a token below. */
+const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
+const TOKEN_SHAPE = /^cairn_[A-Za-z0-9_-]{20,200}$/;
 
 /** lastUsedAt is a hint for people revoking stale tokens; writing it on every request would only add contention. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -29,12 +31,13 @@ export function createGuard(deps: CloudDeps) {
 }
 
 async function authenticate(deps: CloudDeps, header: string | undefined): Promise<Principal> {
-  const match = header ? BEARER.exec(header) : null;
+  const match = header ? BEARER.exec(header.trim()) : null;
   if (!match?.[1])
     throw new ApiError(401, 'missing-token', 'Send an API token as "Authorization: Bearer cairn_…".');
-  const row = await deps.db.query.apiTokens.findFirst({
-    where: eq(apiTokens.tokenHash, hashSecret(match[1])),
-  });
+  // A token of the wrong shape was sent all the same: it is as unknown as a well-formed one nobody issued.
+  const row = TOKEN_SHAPE.test(match[1])
+    ? await deps.db.query.apiTokens.findFirst({ where: eq(apiTokens.tokenHash, hashSecret(match[1])) })
+    : undefined;
   if (!row) throw new ApiError(401, 'invalid-token', 'The API token is not known.');
   const now = deps.clock.now();
   if (row.revokedAt) throw new ApiError(401, 'revoked-token', 'The API token has been revoked.');

@@ -433,6 +433,7 @@ const attacks: { who: string; secrets: () => string[]; cases: Case[] }[] = [
         json: () => ({ role: 'coordinator', regionIds: ['south'], label: 'escalate' }),
         expect: REFUSED,
       },
+      { route: 'GET /v1/tokens', path: () => '/v1/tokens', token: northCoordinator, expect: REFUSED },
       {
         route: 'POST /v1/tokens/:id/revoke',
         path: () => '/v1/tokens/tok_whatever/revoke',

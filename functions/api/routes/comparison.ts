@@ -2,6 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Id } from '../../../schemas/common.ts';
+import { byModelVersion } from '../../../schemas/semver-order.ts';
 import { buildComparison } from '../../comparison/build-comparison.ts';
 import { comparedFromStored } from '../../comparison/stored-report.ts';
 import { campaignModels, campaigns, jobs, models, reports, sites } from '../../db/schema.ts';
@@ -40,6 +41,8 @@ export function comparisonRoutes(deps: CloudDeps) {
         .innerJoin(models, eq(models.id, campaignModels.modelId))
         .where(eq(campaignModels.campaignId, campaignId))
         .orderBy(models.vendorId, models.name, models.version);
+      // Versions by semver precedence (SQL text order puts 1.10.0 before 1.9.0).
+      modelRows.sort(byModelVersion((m) => m));
       const visibleModels =
         p.role === 'vendor' ? modelRows.filter((m) => m.vendor === p.vendorId) : modelRows;
 

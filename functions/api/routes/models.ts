@@ -7,6 +7,7 @@ import { type DirectUploadStore, directUploadsOf } from '../../../infra/blob-sto
 import { Id } from '../../../schemas/common.ts';
 import { ModelManifest } from '../../../schemas/model-manifest.ts';
 import { checkModelSignature, ModelSignature } from '../../../schemas/model-signature.ts';
+import { byModelVersion } from '../../../schemas/semver-order.ts';
 import { actorOf, commitAudited } from '../../audit/append.ts';
 import { jobs, models, modelUploads, vendorKeys, vendors } from '../../db/schema.ts';
 import { type CloudDeps, limitsOf } from '../../deps.ts';
@@ -467,7 +468,14 @@ function parseSignature(json: unknown): ModelSignature {
 
 type ModelRow = typeof models.$inferSelect;
 
+/** Versions by semver precedence (SQL would sort 1.10.0 before 1.9.0). */
+const byVersion = byModelVersion((m: ModelRow) => ({ vendor: m.vendorId, name: m.name, version: m.version }));
+
 export async function visibleModels(deps: CloudDeps, p: Principal): Promise<ModelRow[]> {
+  return (await queryVisibleModels(deps, p)).sort(byVersion);
+}
+
+async function queryVisibleModels(deps: CloudDeps, p: Principal): Promise<ModelRow[]> {
   if (p.role === 'admin' || p.role === 'coordinator')
     return deps.db.select().from(models).orderBy(models.vendorId, models.name, models.version);
   if (p.role === 'vendor')

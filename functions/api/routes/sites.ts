@@ -36,7 +36,11 @@ export function siteRoutes(deps: CloudDeps) {
           ] as const,
         { actor: actorOf(p), action: 'site.created', target: body.id, detail: { regionId: body.regionId } },
       );
-      if (!row) throw new ApiError(409, 'site-exists', 'A site with that id already exists.');
+      // Site ids are one namespace across regions, so that an id is taken cannot be hidden; the answer is the
+      // same whether or not the caller can see the site holding it, and tells nothing of that site (not that it
+      // "exists", nor its region or name).
+      if (!row)
+        throw new ApiError(409, 'site-id-unavailable', 'That site id cannot be used; choose another.');
       return c.json(siteView(row), 201);
     })
     .get('/sites', guard('admin', 'coordinator'), async (c) => {

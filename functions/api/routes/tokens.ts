@@ -71,6 +71,10 @@ export function tokenRoutes(deps: CloudDeps) {
         201,
       );
     })
+    .get('/tokens', guard('admin'), async (c) => {
+      const rows = await deps.db.select().from(apiTokens).orderBy(apiTokens.createdAt, apiTokens.id);
+      return c.json({ tokens: rows.map(tokenView) });
+    })
     .post('/tokens/:id/revoke', guard('admin'), validate('param', z.object({ id: Id })), async (c) => {
       const { id } = c.req.valid('param');
       const row = await deps.db.query.apiTokens.findFirst({ where: eq(apiTokens.id, id) });
@@ -103,4 +107,21 @@ export function tokenRoutes(deps: CloudDeps) {
       }
       return c.json({ id, revokedAt: revokedAt.toISOString() });
     });
+}
+
+/** A token as listed: its id, role, scope and lifetime — never its hash. */
+function tokenView(t: typeof apiTokens.$inferSelect) {
+  const iso = (d: Date | null) => d?.toISOString() ?? null;
+  return {
+    id: t.id,
+    role: t.role,
+    vendorId: t.vendorId,
+    regionIds: t.regionIds,
+    siteId: t.siteId,
+    label: t.label,
+    createdAt: t.createdAt.toISOString(),
+    expiresAt: iso(t.expiresAt),
+    revokedAt: iso(t.revokedAt),
+    lastUsedAt: iso(t.lastUsedAt),
+  };
 }
