@@ -78,7 +78,7 @@ export const AgentSettings = z
       .int()
       .min(256)
       .max(1024 * 1024)
-      .default(2048),
+      .default(DEFAULT_MEMORY_BUDGET_MIB),
     /** How often `agent run` polls for jobs when not `--once`. */
     pollSeconds: z.number().int().min(1).default(30),
   })

@@ -11,12 +11,21 @@ export interface CloudLimits {
   modelUploadBytes: number;
   /** How far an envelope's timestamp may be from the cloud's clock, in milliseconds. */
   clockSkewMs: number;
+  /** Model uploads (and direct-upload completions) served at once; more get 503 with Retry-After. */
+  concurrentModelUploads: number;
+  /** Model downloads streamed through the API at once; more get 503 with Retry-After. */
+  concurrentModelDownloads: number;
+  /** What one vendor's models may occupy in the blob store, in bytes (each model counted at its size). */
+  vendorStorageBytes: number;
 }
 
 export const DEFAULT_LIMITS: CloudLimits = {
   jsonBytes: 1024 * 1024,
   modelUploadBytes: 512 * 1024 * 1024,
   clockSkewMs: 5 * 60 * 1000,
+  concurrentModelUploads: 4,
+  concurrentModelDownloads: 8,
+  vendorStorageBytes: 20 * 1024 * 1024 * 1024,
 };
 
 /** Everything a cloud function needs from the outside world, injected so each runtime brings its own. */

@@ -1,5 +1,8 @@
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -7,9 +10,13 @@ import {
   S3Client,
   type S3ClientConfig,
   S3ServiceException,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { assertBlobKey, type BlobStore } from './blob-store.ts';
+
+/** Multipart part size for streamed puts: S3's minimum is 5 MiB (but for the last part). */
+const PART_BYTES = 8 * 1024 * 1024;
 
 /** The longest a SigV4 presigned URL may live (seven days). */
 const MAX_URL_TTL_SECONDS = 7 * 24 * 3600;
@@ -57,6 +64,67 @@ export function createS3BlobStore(opts: { client: S3Client; bucket: string; pref
           ContentType: 'application/octet-stream',
         }),
       );
+    },
+    async putStream(key, chunks) {
+      // A multipart upload of PART_BYTES parts: one part is buffered at a time; the object appears (whole) at
+      // CompleteMultipartUpload, and an upload that fails is aborted so no parts are left behind.
+      const Key = keyOf(key);
+      const { UploadId } = await client.send(
+        new CreateMultipartUploadCommand({ Bucket: bucket, Key, ContentType: 'application/octet-stream' }),
+      );
+      const parts: { ETag: string; PartNumber: number }[] = [];
+      let size = 0;
+      try {
+        const send = async (body: Uint8Array) => {
+          const PartNumber = parts.length + 1;
+          const res = await client.send(
+            new UploadPartCommand({
+              Bucket: bucket,
+              Key,
+              UploadId,
+              PartNumber,
+              Body: body,
+              ContentLength: body.byteLength,
+            }),
+          );
+          parts.push({ ETag: res.ETag ?? '', PartNumber });
+        };
+        let pending: Uint8Array[] = [];
+        let pendingBytes = 0;
+        for await (const chunk of chunks) {
+          size += chunk.byteLength;
+          pending.push(chunk);
+          pendingBytes += chunk.byteLength;
+          if (pendingBytes >= PART_BYTES) {
+            await send(Buffer.concat(pending));
+            pending = [];
+            pendingBytes = 0;
+          }
+        }
+        // The last part may be short (or the only, empty one).
+        if (pendingBytes > 0 || parts.length === 0) await send(Buffer.concat(pending));
+        await client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key,
+            UploadId,
+            MultipartUpload: { Parts: parts },
+          }),
+        );
+        return size;
+      } catch (err) {
+        await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key, UploadId })).catch(() => {});
+        throw err;
+      }
+    },
+    async size(key) {
+      try {
+        const res = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: keyOf(key) }));
+        return res.ContentLength ?? 0;
+      } catch (err) {
+        if (isMissingKey(err)) return null;
+        throw err;
+      }
     },
     async get(key) {
       try {

@@ -3,6 +3,8 @@ import { HTTPException } from 'hono/http-exception';
 import { ApiError } from '../errors.ts';
 import type { AppEnv } from './env.ts';
 
+const RETRY_AFTER_SECONDS = 5;
+
 function errorResponse(
   c: Context<AppEnv>,
   status: ApiError['status'],
@@ -19,7 +21,11 @@ function errorResponse(
  * get a code of ours; anything unexpected becomes a bare 500 — no stack, no echo of what was sent.
  */
 export const onApiError: ErrorHandler<AppEnv> = function onApiError(err, c) {
-  if (err instanceof ApiError) return errorResponse(c, err.status, err.code, err.message, err.field);
+  if (err instanceof ApiError) {
+    // Every 503 of ours is a "not now" (a full queue, all transfer slots taken): say when to try again.
+    if (err.status === 503) c.header('retry-after', String(RETRY_AFTER_SECONDS));
+    return errorResponse(c, err.status, err.code, err.message, err.field);
+  }
   if (err instanceof HTTPException) {
     if (err.status === 413)
       return errorResponse(c, 413, 'body-too-large', 'The request body is larger than this route accepts.');

@@ -1,9 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
-import { type DirectUploadStore, directUploadsOf } from '../../../infra/blob-store.ts';
+import { type BlobStore, type DirectUploadStore, directUploadsOf } from '../../../infra/blob-store.ts';
 import { Id } from '../../../schemas/common.ts';
 import { ModelManifest } from '../../../schemas/model-manifest.ts';
 import { checkModelSignature, ModelSignature } from '../../../schemas/model-signature.ts';
@@ -13,6 +12,8 @@ import { jobs, models, modelUploads, vendorKeys, vendors } from '../../db/schema
 import { type CloudDeps, limitsOf } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
 import { admitManifest, admitOnnx } from '../../models/admission.ts';
+import { multipartBoundary, partText, readMultipart } from '../../models/multipart.ts';
+import { TransferSlots } from '../../models/transfer-slots.ts';
 import { newId } from '../../secrets.ts';
 import { createGuard } from '../auth.ts';
 import type { AppEnv, Principal } from '../env.ts';
@@ -37,26 +38,17 @@ const CompleteUpload = z
 export function modelRoutes(deps: CloudDeps) {
   const guard = createGuard(deps);
   const limit = limitsOf(deps).modelUploadBytes;
-  const tooLarge = () => {
-    throw new ApiError(413, 'body-too-large', 'The model upload is larger than this cloud accepts.');
-  };
+  const uploads = new TransferSlots(limitsOf(deps).concurrentModelUploads, 'uploads');
+  const downloads = new TransferSlots(limitsOf(deps).concurrentModelDownloads, 'downloads');
   return new Hono<AppEnv>()
-    .post(
-      '/models',
-      guard('admin', 'vendor'),
-      bodyLimit({ maxSize: limit, onError: tooLarge }),
-      async (c) => {
-        const p = c.get('principal');
-        const { manifest, onnx, signature } = await readUpload(c.req.raw);
-        const sha256 = createHash('sha256').update(onnx).digest('hex');
-        const signingKeyId = await admitModel(deps, p, manifest, sha256, signature);
-        await admitOnnx([onnx], manifest);
-        // Content-addressed: the same bytes under two model versions are stored once.
-        const blobKey = modelBlobKey(sha256);
-        if (!(await deps.blobs.exists(blobKey))) await deps.blobs.put(blobKey, onnx);
-        return c.json(await registerModel(deps, p, { manifest, sha256, signature, signingKeyId }), 201);
-      },
-    )
+    .post('/models', guard('admin', 'vendor'), async (c) => {
+      const release = uploads.take();
+      try {
+        return c.json(await receiveModel(deps, c.get('principal'), c.req.raw, limit), 201);
+      } finally {
+        release();
+      }
+    })
     .post('/models/uploads', guard('admin', 'vendor'), validate('json', CreateUpload), async (c) => {
       // Direct uploads: the bytes go to the blob store through a presigned PUT, never through the API (whose
       // body limit on AWS Lambda is 6 MB). Only stores that clients can reach have them.
@@ -64,6 +56,7 @@ export function modelRoutes(deps: CloudDeps) {
       const p = c.get('principal');
       const { size } = c.req.valid('json');
       if (size > limit) throw modelTooLarge(limit);
+      if (p.role === 'vendor' && p.vendorId) await checkVendorQuota(deps, p.vendorId, size);
       const id = `upl_${randomBytes(16).toString('hex')}`;
       const blobKey = `uploads/${id}.onnx`;
       const now = deps.clock.now();
@@ -98,57 +91,63 @@ export function modelRoutes(deps: CloudDeps) {
       validate('param', UploadParam),
       validate('json', CompleteUpload),
       async (c) => {
-        const p = c.get('principal');
-        const upload = await findOwnUpload(deps, p, c.req.valid('param').id);
-        const blobs = directUploadsOrRefuse(deps);
-        if (upload.completedAt)
-          throw new ApiError(409, 'upload-completed', 'This upload has already become a model.');
-        if (upload.expiresAt <= deps.clock.now())
-          throw new ApiError(410, 'upload-expired', 'This upload has expired: start a new one.');
-        const body = c.req.valid('json');
-        const manifest = parseManifest(body.manifest);
-        const signature = body.signature == null ? null : parseSignature(body.signature);
-        // The checks that need no bytes first, so that a refusal costs no 512 MiB read.
-        await admitModel(deps, p, manifest, null, signature);
-        // Seal: a copy under a key no URL can write, so that the bytes hashed are the bytes stored even if the
-        // staged object is PUT again meanwhile (the URL stays valid for its TTL). One sealed key per request.
-        const sealed = `uploads/${upload.id}.${randomBytes(8).toString('hex')}.sealed`;
+        const release = uploads.take();
         try {
-          if (!(await blobs.copy(upload.blobKey, sealed)))
-            throw new ApiError(
-              409,
-              'upload-missing',
-              "Nothing has been uploaded to this upload's URL: PUT the ONNX bytes there first.",
+          const p = c.get('principal');
+          const upload = await findOwnUpload(deps, p, c.req.valid('param').id);
+          const blobs = directUploadsOrRefuse(deps);
+          if (upload.completedAt)
+            throw new ApiError(409, 'upload-completed', 'This upload has already become a model.');
+          if (upload.expiresAt <= deps.clock.now())
+            throw new ApiError(410, 'upload-expired', 'This upload has expired: start a new one.');
+          const body = c.req.valid('json');
+          const manifest = parseManifest(body.manifest);
+          const signature = body.signature == null ? null : parseSignature(body.signature);
+          // The checks that need no bytes first, so that a refusal costs no 512 MiB read.
+          await admitModel(deps, p, manifest, null, signature);
+          // Seal: a copy under a key no URL can write, so that the bytes hashed are the bytes stored even if the
+          // staged object is PUT again meanwhile (the URL stays valid for its TTL). One sealed key per request.
+          const sealed = `uploads/${upload.id}.${randomBytes(8).toString('hex')}.sealed`;
+          try {
+            if (!(await blobs.copy(upload.blobKey, sealed)))
+              throw new ApiError(
+                409,
+                'upload-missing',
+                "Nothing has been uploaded to this upload's URL: PUT the ONNX bytes there first.",
+              );
+            const { sha256, size } = await hashBlob(blobs, sealed, limit);
+            if (size !== upload.size)
+              throw new ApiError(
+                400,
+                'upload-size-mismatch',
+                `The uploaded object has ${size} bytes, not the ${upload.size} declared.`,
+              );
+            const signingKeyId = await admitModel(deps, p, manifest, sha256, signature);
+            await checkVendorQuota(deps, manifest.vendor, size);
+            await admitStoredOnnx(blobs, sealed, manifest).catch(async (err) => {
+              // A refused model is not kept: the staged object goes too (its URL may be PUT again meanwhile,
+              // but nothing completes it: a new upload is needed).
+              await blobs.delete(upload.blobKey).catch(() => {});
+              throw err;
+            });
+            const blobKey = modelBlobKey(sha256);
+            if (!(await blobs.exists(blobKey)) && !(await blobs.copy(sealed, blobKey)))
+              throw new Error('the sealed upload vanished before it was stored');
+            const result = await registerModel(
+              deps,
+              p,
+              { manifest, sha256, signature, signingKeyId },
+              upload.id,
             );
-          const { sha256, size } = await hashBlob(blobs, sealed, limit);
-          if (size !== upload.size)
-            throw new ApiError(
-              400,
-              'upload-size-mismatch',
-              `The uploaded object has ${size} bytes, not the ${upload.size} declared.`,
-            );
-          const signingKeyId = await admitModel(deps, p, manifest, sha256, signature);
-          await admitStoredOnnx(blobs, sealed, manifest).catch(async (err) => {
-            // A refused model is not kept: the staged object goes too (its URL may be PUT again meanwhile,
-            // but nothing completes it: a new upload is needed).
+            // The model is registered: a staged object that fails to go is only litter, which the bucket's
+            // lifecycle rule (sst.config.ts) sweeps from uploads/.
             await blobs.delete(upload.blobKey).catch(() => {});
-            throw err;
-          });
-          const blobKey = modelBlobKey(sha256);
-          if (!(await blobs.exists(blobKey)) && !(await blobs.copy(sealed, blobKey)))
-            throw new Error('the sealed upload vanished before it was stored');
-          const result = await registerModel(
-            deps,
-            p,
-            { manifest, sha256, signature, signingKeyId },
-            upload.id,
-          );
-          // The model is registered: a staged object that fails to go is only litter, which the bucket's
-          // lifecycle rule (sst.config.ts) sweeps from uploads/.
-          await blobs.delete(upload.blobKey).catch(() => {});
-          return c.json(result, 201);
+            return c.json(result, 201);
+          } finally {
+            await blobs.delete(sealed).catch(() => {});
+          }
         } finally {
-          await blobs.delete(sealed).catch(() => {});
+          release();
         }
       },
     )
@@ -183,18 +182,148 @@ export function modelRoutes(deps: CloudDeps) {
             'cache-control': 'no-store',
           });
         }
-        const bytes = await deps.blobs.get(row.blobKey);
-        if (!bytes) throw notFound('model-artifact');
-        return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
-          'content-type': 'application/octet-stream',
-          'x-cairn-sha256': row.sha256,
-          etag: `"${row.sha256}"`,
-        });
+        // Streamed from the store (never held whole); the slot is held until the body is sent or dropped.
+        const release = downloads.take();
+        try {
+          const size = await deps.blobs.size(row.blobKey);
+          const chunks = size === null ? null : await deps.blobs.getStream(row.blobKey);
+          if (size === null || !chunks) throw notFound('model-artifact');
+          return c.body(releasingStream(chunks, release), 200, {
+            'content-type': 'application/octet-stream',
+            'content-length': String(size),
+            'x-cairn-sha256': row.sha256,
+            etag: `"${row.sha256}"`,
+          });
+        } catch (err) {
+          release();
+          throw err;
+        }
       },
     );
 }
 
 const modelBlobKey = (sha256: string) => `models/${sha256}.onnx`;
+
+/** The manifest and signature fields of a multipart upload are small JSON. */
+const FIELD_BYTES = 1024 * 1024;
+
+/**
+ * POST /v1/models: the multipart body read as a stream. The ONNX part goes straight to a staging blob while
+ * its sha256 is computed; the graph check reads the staged blob back (bounded: admission.ts); an admitted
+ * model is copied to models/<sha256>.onnx. The staging blob is deleted whatever happens. Nothing holds the
+ * model in memory.
+ */
+async function receiveModel(deps: CloudDeps, p: Principal, req: Request, limit: number) {
+  const boundary = multipartBoundary(req.headers.get('content-type'));
+  if (!boundary)
+    throw new ApiError(
+      415,
+      'unsupported-media-type',
+      'Send the model as multipart/form-data with "manifest" and "onnx".',
+    );
+  const declared = Number(req.headers.get('content-length') ?? Number.NaN);
+  if (declared > limit + 2 * FIELD_BYTES || !req.body) throw uploadTooLarge();
+  const staged = `uploads/${randomBytes(16).toString('hex')}.multipart`;
+  try {
+    let manifestText: string | undefined;
+    let signatureText: string | undefined;
+    let onnx: { sha256: string; size: number } | undefined;
+    for await (const part of readMultipart(req.body, boundary)) {
+      if (part.name === 'manifest') manifestText = await partText(part, FIELD_BYTES);
+      else if (part.name === 'signature') signatureText = await partText(part, FIELD_BYTES);
+      else if (part.name === 'onnx' && onnx === undefined) {
+        // A manifest sent first is checked first, so that a refusal costs no upload.
+        if (manifestText !== undefined)
+          await admitModel(deps, p, parseManifestText(manifestText), null, null);
+        onnx = await stageStream(deps.blobs, staged, part.body, limit);
+      }
+    }
+    if (manifestText === undefined || onnx === undefined)
+      throw new ApiError(400, 'invalid-request', 'Send a "manifest" field (JSON) and an "onnx" file.');
+    const manifest = parseManifestText(manifestText);
+    if (onnx.size === 0) throw new ApiError(400, 'invalid-request', 'The onnx file is empty.');
+    const signature = signatureText === undefined ? null : parseSignatureText(signatureText);
+    const signingKeyId = await admitModel(deps, p, manifest, onnx.sha256, signature);
+    await checkVendorQuota(deps, manifest.vendor, onnx.size);
+    const stream = await deps.blobs.getStream(staged);
+    if (!stream) throw new Error('the staged upload vanished before it was checked');
+    await admitOnnx(stream, manifest);
+    // Content-addressed: the same bytes under two model versions are stored once.
+    const blobKey = modelBlobKey(onnx.sha256);
+    if (!(await deps.blobs.exists(blobKey)) && !(await deps.blobs.copy(staged, blobKey)))
+      throw new Error('the staged upload vanished before it was stored');
+    return await registerModel(deps, p, { manifest, sha256: onnx.sha256, signature, signingKeyId });
+  } finally {
+    await deps.blobs.delete(staged).catch(() => {});
+  }
+}
+
+const uploadTooLarge = () =>
+  new ApiError(413, 'body-too-large', 'The model upload is larger than this cloud accepts.');
+
+/** Streams `body` to `key`, hashing and counting it; refused as soon as it passes `limit` bytes. */
+async function stageStream(
+  blobs: BlobStore,
+  key: string,
+  body: AsyncIterable<Uint8Array>,
+  limit: number,
+): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  async function* hashed() {
+    for await (const chunk of body) {
+      size += chunk.byteLength;
+      if (size > limit) throw uploadTooLarge();
+      hash.update(chunk);
+      yield chunk;
+    }
+  }
+  await blobs.putStream(key, hashed());
+  return { sha256: hash.digest('hex'), size };
+}
+
+/**
+ * The per-vendor storage quota: the vendor's models (each at its blob's size) plus the one arriving must fit.
+ * Checked before the model is registered; two of one vendor's uploads racing may both pass by one model.
+ */
+async function checkVendorQuota(deps: CloudDeps, vendorId: string, incoming: number): Promise<void> {
+  const quota = limitsOf(deps).vendorStorageBytes;
+  const rows = await deps.db
+    .select({ blobKey: models.blobKey })
+    .from(models)
+    .where(eq(models.vendorId, vendorId));
+  let used = 0;
+  for (const r of rows) used += (await deps.blobs.size(r.blobKey)) ?? 0;
+  if (used + incoming > quota)
+    throw new ApiError(
+      413,
+      'vendor-storage-quota-exceeded',
+      `This vendor's models use ${used} bytes of its ${quota}-byte storage quota; this model (${incoming} bytes) does not fit.`,
+    );
+}
+
+/** A web stream over `chunks` that calls `release` once it ends, fails or is cancelled (the client left). */
+function releasingStream(chunks: AsyncIterable<Uint8Array>, release: () => void): ReadableStream<Uint8Array> {
+  const it = chunks[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await it.next();
+        if (next.done) {
+          release();
+          controller.close();
+        } else controller.enqueue(next.value);
+      } catch (err) {
+        release();
+        controller.error(err);
+      }
+    },
+    async cancel() {
+      release();
+      await it.return?.();
+    },
+  });
+}
 
 const modelTooLarge = (limit: number) =>
   new ApiError(413, 'model-too-large', `The model is larger than this cloud accepts (${limit} bytes).`);
@@ -222,7 +351,7 @@ async function findOwnUpload(deps: CloudDeps, p: Principal, id: string) {
 
 /** sha256 and length of a stored blob, read as a stream; refused as soon as it passes `limit` bytes. */
 async function hashBlob(
-  blobs: DirectUploadStore,
+  blobs: BlobStore,
   key: string,
   limit: number,
 ): Promise<{ sha256: string; size: number }> {
@@ -239,7 +368,7 @@ async function hashBlob(
 }
 
 /** The graph check of a stored blob, read as a stream (only the graph without its weights is held). */
-async function admitStoredOnnx(blobs: DirectUploadStore, key: string, manifest: ModelManifest) {
+async function admitStoredOnnx(blobs: BlobStore, key: string, manifest: ModelManifest) {
   const stream = await blobs.getStream(key);
   if (!stream) throw new Error('the sealed upload vanished before it was checked');
   await admitOnnx(stream, manifest);
@@ -409,48 +538,24 @@ async function checkSubmissionSignature(
   return key.keyId;
 }
 
-async function readUpload(
-  req: Request,
-): Promise<{ manifest: ModelManifest; onnx: Uint8Array; signature: ModelSignature | null }> {
-  if (!req.headers.get('content-type')?.startsWith('multipart/form-data'))
-    throw new ApiError(
-      415,
-      'unsupported-media-type',
-      'Send the model as multipart/form-data with "manifest" and "onnx".',
-    );
-  let form: FormData;
-  try {
-    form = await req.formData();
-  } catch {
-    throw new ApiError(400, 'invalid-request', 'The multipart body could not be read.');
-  }
-  const manifestField = form.get('manifest');
-  const onnxField = form.get('onnx');
-  if (manifestField === null || !(onnxField instanceof Blob))
-    throw new ApiError(400, 'invalid-request', 'Send a "manifest" field (JSON) and an "onnx" file.');
-  const manifestText = typeof manifestField === 'string' ? manifestField : await manifestField.text();
-  let manifestJson: unknown;
-  try {
-    manifestJson = JSON.parse(manifestText);
-  } catch {
-    throw new ApiError(400, 'invalid-manifest', 'The manifest field is not valid JSON.');
-  }
-  const manifest = parseManifest(manifestJson);
-  const onnx = new Uint8Array(await onnxField.arrayBuffer());
-  if (onnx.length === 0) throw new ApiError(400, 'invalid-request', 'The onnx file is empty.');
-  return { manifest, onnx, signature: await readSignature(form.get('signature')) };
-}
-
 function parseManifest(json: unknown): ModelManifest {
   const parsed = ModelManifest.safeParse(json);
   if (!parsed.success) throw invalidRequest(parsed.error, 'invalid-manifest');
   return parsed.data;
 }
 
+function parseManifestText(text: string): ModelManifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'invalid-manifest', 'The manifest field is not valid JSON.');
+  }
+  return parseManifest(json);
+}
+
 /** The optional "signature" part: the .sig JSON that `cairn model sign` writes, as a field or a file. */
-async function readSignature(field: ReturnType<FormData['get']>): Promise<ModelSignature | null> {
-  if (field === null) return null;
-  const text = typeof field === 'string' ? field : await field.text();
+function parseSignatureText(text: string): ModelSignature {
   let json: unknown;
   try {
     json = JSON.parse(text);
