@@ -135,6 +135,53 @@ describe.each(implementations)('the blob store contract: $name', ({ presigns, op
   });
 });
 
+describe.each(implementations)('streams: $name', ({ open }) => {
+  async function read(store: BlobStore, key: string): Promise<Uint8Array | null> {
+    const stream = await store.getStream(key);
+    if (!stream) return null;
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    return new Uint8Array(Buffer.concat(chunks));
+  }
+  async function* inChunks(bytes: Uint8Array, size: number) {
+    for (let i = 0; i < bytes.byteLength; i += size) yield bytes.subarray(i, i + size);
+  }
+
+  it('stores a stream of many chunks (more than one S3 part) and streams it back; size, copy and delete', async () => {
+    const store = open();
+    const bytes = new Uint8Array(Buffer.concat([everyByte(), randomBytes(9 * 1024 * 1024)]));
+    expect(await store.putStream('models/big.onnx', inChunks(bytes, 300_000))).toBe(bytes.byteLength);
+    expect(await store.size('models/big.onnx')).toBe(bytes.byteLength);
+    // (Compared as Buffers: a deep equality of 9 M elements takes minutes.)
+    expect(Buffer.from((await read(store, 'models/big.onnx'))!).equals(bytes)).toBe(true);
+    expect(await store.copy('models/big.onnx', 'models/copy.onnx')).toBe(true);
+    expect(await store.size('models/copy.onnx')).toBe(bytes.byteLength);
+    await store.delete('models/big.onnx');
+    expect(await store.exists('models/big.onnx')).toBe(false);
+    expect(await store.size('models/big.onnx')).toBeNull();
+    expect(await read(store, 'models/big.onnx')).toBeNull();
+    expect(await store.copy('models/big.onnx', 'models/again.onnx')).toBe(false);
+    await store.delete('models/big.onnx'); // a missing blob is not an error
+  });
+
+  it('stores an empty stream as an empty blob', async () => {
+    const store = open();
+    expect(await store.putStream('models/empty.onnx', inChunks(new Uint8Array(), 1))).toBe(0);
+    expect(await store.get('models/empty.onnx')).toEqual(new Uint8Array());
+  });
+
+  it('stores nothing when the stream fails midway, and rethrows its error', async () => {
+    const store = open();
+    async function* failing() {
+      yield randomBytes(6 * 1024 * 1024);
+      yield randomBytes(3 * 1024 * 1024);
+      throw new RangeError('the client went away');
+    }
+    await expect(store.putStream('models/half.onnx', failing())).rejects.toThrow('the client went away');
+    expect(await store.exists('models/half.onnx')).toBe(false);
+  });
+});
+
 describe.each(implementations)('direct uploads: $name', ({ presigns, open }) => {
   it(
     presigns
