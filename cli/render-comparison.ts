@@ -9,7 +9,8 @@ function withCi(m: Auc | Proportion | PooledEstimate | null): string {
   return `${f3(m.estimate)} (${f3(m.ciLow)}–${f3(m.ciHigh)})`;
 }
 
-function table(header: string[], rows: string[][]): string {
+/** Columns padded to their widest cell, under a header and a rule. */
+export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells

@@ -132,7 +132,6 @@ async function runPass(
   const outcomes: JobOutcome[] = [];
   const signer: Signer = { siteId: me.siteId, keyId: me.keyId, privateKeyPkcs8: me.privateKey };
   try {
-    // Not inside `events.flushed?.(…)`: an optional call skips evaluating its arguments when there is no listener.
     await flushAll(db, api, signer, events);
     await pullJobs(db, api);
   } catch (err) {
@@ -152,7 +151,7 @@ async function runPass(
     events.statusesSent?.(told);
     const peers = scoredByCampaign.get(job.campaignId) ?? [];
     scoredByCampaign.set(job.campaignId, peers);
-    const outcome = await evaluateJob(db, api, me, settings, stateDir, job, events, peers);
+    const outcome = await evaluateJob({ db, api, me, settings, stateDir, events }, job, peers);
     if (!outcome) continue; // the cloud went away before the model was here: the job runs on a later pass
     await noteJobStatus(db, job.jobId, outcome.status === 'failed' ? 'failed' : cloudStatusOf(outcome));
     outcomes.push(outcome);
@@ -217,6 +216,16 @@ async function pullJobs(db: AgentDb, api: CloudApi): Promise<void> {
   }
 }
 
+/** What every job of one pass works with. */
+interface PassContext {
+  db: AgentDb;
+  api: CloudApi;
+  me: Identity;
+  settings: AgentSettings;
+  stateDir: string;
+  events: AgentEvents;
+}
+
 /** Where in a job an unexpected error came from: it decides the failure code (see `failureOf`). */
 type Stage = 'model' | 'inference' | 'report';
 
@@ -239,27 +248,22 @@ interface JobTrace {
  *   for a bug), and the job stays pending for the fixed agent.
  */
 async function evaluateJob(
-  db: AgentDb,
-  api: CloudApi,
-  me: Identity,
-  settings: AgentSettings,
-  stateDir: string,
+  ctx: PassContext,
   job: Job,
-  events: AgentEvents,
   peers: ScoredModel[] = [],
 ): Promise<JobOutcome | undefined> {
   const trace: JobTrace = { stage: 'model' };
   try {
-    return await evaluate(db, api, me, settings, stateDir, job, events, peers, trace);
+    return await evaluate(ctx, job, peers, trace);
   } catch (err) {
     if (err instanceof CloudUnreachable) {
-      events.offline?.(err.message);
+      ctx.events.offline?.(err.message);
       return undefined;
     }
     const failure = failureOf(err, trace.stage);
     if (!failure) throw err;
     const message = (err as Error).message;
-    return failJob(db, job.jobId, failure, trace.counts, message.replace(`${failure}: `, ''));
+    return failJob(ctx.db, job.jobId, failure, trace.counts, message.replace(`${failure}: `, ''));
   }
 }
 
@@ -278,16 +282,12 @@ function failureOf(err: unknown, stage: Stage): JobFailureReason | undefined {
 }
 
 async function evaluate(
-  db: AgentDb,
-  api: CloudApi,
-  me: Identity,
-  settings: AgentSettings,
-  stateDir: string,
+  ctx: PassContext,
   job: Job,
-  events: AgentEvents,
   peers: ScoredModel[],
   trace: JobTrace,
 ): Promise<JobOutcome> {
+  const { db, api, me, settings, stateDir, events } = ctx;
   const started = performance.now();
   const model = await fetchVerifiedModel(api, stateDir, job);
   if (!model) return failJob(db, job.jobId, 'model-sha256-mismatch');

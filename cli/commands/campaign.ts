@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import type { CloudApi } from '../cloud-api.ts';
 import { print } from '../output.ts';
+import { table } from '../render-comparison.ts';
 
 interface ApiFlags {
   cloud: string;
@@ -36,17 +37,6 @@ interface JobState {
   failure?: string;
   withheld?: string;
   failureCounts?: { filesScanned?: number; excluded?: Record<string, number> };
-}
-
-/** Columns padded to their widest cell; the header names them. */
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
 }
 
 const reasonOf = (j: JobState) => j.failure ?? j.withheld ?? '';

@@ -240,8 +240,17 @@ function runAgentProcess(siteId: string, say: Say, args: string[]): Promise<numb
 async function waitForReports(api: CloudApi, campaignId: string): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const c = await api.json<{ jobs: { status: string }[] }>('GET', `/v1/campaigns/${campaignId}`);
-    if (c.jobs.every((j) => j.status === 'done')) return;
+    const c = await api.json<{ jobs: { state: string; siteId: string; model: string; failure?: string }[] }>(
+      'GET',
+      `/v1/campaigns/${campaignId}/status`,
+    );
+    // A failed job no longer fails its agent's run: it is reported to the cloud with its code instead.
+    const failed = c.jobs.filter((j) => j.state === 'failed');
+    if (failed.length)
+      throw new CliError(
+        `some jobs failed: ${failed.map((j) => `${j.siteId} ${j.model}: ${j.failure}`).join('; ')}`,
+      );
+    if (c.jobs.every((j) => j.state === 'reported' || j.state === 'withheld')) return;
     if (Date.now() > deadline) throw new CliError('reports were sent but not all were ingested within 120 s');
     await new Promise((r) => setTimeout(r, 200));
   }

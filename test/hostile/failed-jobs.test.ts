@@ -58,9 +58,9 @@ interface JobState {
   failureCounts?: { filesScanned?: number };
 }
 
+/** The campaign's jobs by model, as `cairn campaign status --output json` prints them (the route behind it). */
 async function campaignStatus(campaignId: string): Promise<Record<string, JobState>> {
-  const r = await coordinatorCli(['campaign', 'status', '--campaign', campaignId]);
-  const jobs = (JSON.parse(r.stdout) as { jobs: JobState[] }).jobs;
+  const { jobs } = await coordinator.json<{ jobs: JobState[] }>('GET', `/v1/campaigns/${campaignId}/status`);
   const byModel = Object.fromEntries(Object.entries(models).map(([k, id]) => [id, k]));
   return Object.fromEntries(jobs.map((j) => [byModel[j.modelId] as string, j]));
 }
@@ -201,6 +201,14 @@ describe('hostile: a model the site cannot load or run', () => {
     expect(after.reshape?.failureCounts?.filesScanned).toBe(32);
     expect(after.mistyped).toMatchObject({ state: 'failed', failure: 'model-load-failed', attempt: 1 });
 
+    const json = JSON.parse((await coordinatorCli(['campaign', 'status', '--campaign', campaignId])).stdout);
+    expect(
+      Object.fromEntries((json.jobs as JobState[]).map((j) => [j.modelId, [j.state, j.failure ?? null]])),
+    ).toEqual({
+      [models.reshape]: ['failed', 'inference-failed'],
+      [models.mistyped]: ['failed', 'model-load-failed'],
+      [models.good]: ['reported', null],
+    });
     const table = await cli([
       'campaign',
       'status',
@@ -281,7 +289,7 @@ describe('hostile: a model the site cannot load or run', () => {
 
   it('a failure noticed offline is kept and reported on the next pass that reaches the cloud', async () => {
     const jobs = await campaignStatus(await newCampaign('offline', ['mistyped']));
-    await cli(['agent', 'run', '--once', '--state', agentState()]);
+    await runAgent({ stateDir: agentState(), once: true });
     const statusUrl = `/v1/jobs/${jobs.mistyped?.jobId}/status`;
     const delivered = async () =>
       (await sentBodies()).filter((s) => s.url.endsWith(statusUrl) && s.status === 200);
@@ -300,7 +308,7 @@ describe('hostile: a model the site cannot load or run', () => {
       expect(offline.stderr).toMatch(/job statuses: 0 sent, 0 refused, \d+ waiting for the network/);
       expect(await waiting()).toBeGreaterThan(0);
       await db.execute({ sql: 'UPDATE identity SET cloud_url = ?', args: [cloud.url] });
-      await cli(['agent', 'run', '--once', '--state', agentState()]);
+      await runAgent({ stateDir: agentState(), once: true });
       expect(await waiting()).toBe(0);
     } finally {
       db.close();
@@ -340,7 +348,7 @@ describe('hostile: a model the site cannot load or run', () => {
       ).toBe(true);
     }
     for (const s of sent) {
-      for (const canary of [NAME_CANARY, LABEL_CANARY, dir, 'Reshape', 'Type Error'])
+      for (const canary of [NAME_CANARY, LABEL_CANARY, 'DOE^JANE', dir, 'Reshape', 'Type Error'])
         expect(`${s.url}\n${s.body}`).not.toContain(canary);
     }
   });

@@ -154,11 +154,7 @@ export function campaignRoutes(deps: CloudDeps) {
       guard('admin', 'coordinator', 'vendor'),
       validate('param', z.object({ id: Id })),
       async (c) => {
-        const row = await deps.db.query.campaigns.findFirst({
-          where: eq(campaigns.id, c.req.valid('param').id),
-        });
-        const view = row ? await campaignView(deps, c.get('principal'), row) : null;
-        if (!view) throw notFound('campaign');
+        const view = await visibleCampaign(deps, c.get('principal'), c.req.valid('param').id);
         return c.json(view);
       },
     )
@@ -167,11 +163,7 @@ export function campaignRoutes(deps: CloudDeps) {
       guard('admin', 'coordinator', 'vendor'),
       validate('param', z.object({ id: Id })),
       async (c) => {
-        const row = await deps.db.query.campaigns.findFirst({
-          where: eq(campaigns.id, c.req.valid('param').id),
-        });
-        const view = row ? await campaignView(deps, c.get('principal'), row) : null;
-        if (!view) throw notFound('campaign');
+        const view = await visibleCampaign(deps, c.get('principal'), c.req.valid('param').id);
         return c.json({ campaignId: view.campaignId, name: view.name, jobs: await jobStates(deps, view) });
       },
     )
@@ -183,11 +175,7 @@ export function campaignRoutes(deps: CloudDeps) {
       async (c) => {
         const p = c.get('principal');
         const filter = c.req.valid('json');
-        const row = await deps.db.query.campaigns.findFirst({
-          where: eq(campaigns.id, c.req.valid('param').id),
-        });
-        const view = row ? await campaignView(deps, p, row) : null;
-        if (!view) throw notFound('campaign');
+        const view = await visibleCampaign(deps, p, c.req.valid('param').id);
         // Only failed jobs: a pending one waits anyway, and a reported one is reopened by voiding its report.
         const chosen = view.jobs.filter(
           (j) =>
@@ -236,6 +224,14 @@ export function campaignRoutes(deps: CloudDeps) {
 }
 
 type CampaignView = NonNullable<Awaited<ReturnType<typeof campaignView>>>;
+
+/** The campaign as `p` may see it, or a 404 that names nothing. */
+async function visibleCampaign(deps: CloudDeps, p: Principal, id: string): Promise<CampaignView> {
+  const row = await deps.db.query.campaigns.findFirst({ where: eq(campaigns.id, id) });
+  const view = row ? await campaignView(deps, p, row) : null;
+  if (!view) throw notFound('campaign');
+  return view;
+}
 
 /**
  * Each visible job's state as a coordinator reads it: what the site's agent last said (running, held for the
