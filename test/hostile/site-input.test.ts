@@ -23,6 +23,7 @@ import { type ServedCloud, serveCloud } from '../../functions/serve.ts';
 import { deflateBomb } from '../../synthetic/bomb.ts';
 import { type SyntheticSite, writeSyntheticSite } from '../../synthetic/dicom.ts';
 import { buildNoduleDetectorOnnx, demoManifest } from '../../synthetic/model.ts';
+import { runCairn } from '../cli.test-util.ts';
 
 /**
  * Hostile suite, broken and hostile site input (engineer "input"). A real cloud over HTTP and the real agent
@@ -206,6 +207,26 @@ describe('hostile site input', () => {
     const stateDir = await agentFor('empty', empty, good.labelsPath);
     expect((await runJob(stateDir)).failure).toBe('no-cases');
     expect(await reportsOf('empty', stateDir)).toEqual({ cloud: 0, agent: 0 });
+  }, 60_000);
+
+  it('`cairn agent score` on a missing folder: one line naming dicom-folder-unreadable, no path', async () => {
+    const missing = join(dir, 'no-such-PATIENT-folder');
+    const r = await runCairn([
+      'agent',
+      'score',
+      '--manifest',
+      join(dir, 'manifest.json'),
+      '--onnx',
+      join(dir, 'model.onnx'),
+      '--dicom',
+      missing,
+      '--state',
+      join(dir, 'agents', 'score'),
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      'cairn: dicom-folder-unreadable: scan: the DICOM folder does not exist or cannot be read',
+    );
   }, 60_000);
 
   it('fails a job on a missing folder as dicom-folder-unreadable and sends no report', async () => {
