@@ -276,6 +276,7 @@ export function registerAgentCommands(program: Command): void {
       const { predictionCache } = await import('../../edge-agent/state/predictions.ts');
       const { folderSource } = await import('../../edge-agent/sources/folder.ts');
       const { dicomWebSource } = await import('../../edge-agent/sources/dicomweb.ts');
+      const { JobFailure } = await import('../../edge-agent/pipeline/job-failure.ts');
       const flags = settingsFromFlags(opts);
       if (Boolean(flags.dicom) === Boolean(flags.dicomweb))
         throw new CliError('score needs exactly one of --dicom <dir> or --dicomweb-url <url>');
@@ -307,6 +308,10 @@ export function registerAgentCommands(program: Command): void {
           ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
           cache: predictionCache(state.db, predictionCacheKey(model, manifest)),
           onProgress: (p) => printer.update(progressLine(p)),
+        }).catch((err: unknown) => {
+          // A folder that cannot be read is the user's input: one line (the message names no path).
+          if (err instanceof JobFailure) throw new CliError(`${err.code}: ${err.message}`);
+          throw err;
         });
         const summary = {
           provider: r.provider,

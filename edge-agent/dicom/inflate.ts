@@ -69,22 +69,31 @@ function declaredSize(prefix: Uint8Array): { pixelOffset: number; pixelBytes: nu
 }
 
 /**
- * The inflated data set of `deflated` (the bytes after the File Meta Information), bounded as described
- * above. Throws InflationRefused for a bomb, and zlib's own error for a corrupt or cut stream.
+ * Step 1: the inflated elements up to Pixel Data (`prefix`, which may also hold the start of its value) and
+ * the most the whole data set may inflate to (`limit`). Throws InflationRefused when the header is larger
+ * than the allowance or declares more than the cap.
  */
-export function inflateDataSet(deflated: Uint8Array): Uint8Array {
-  let limit = HEADER_ALLOWANCE_BYTES;
+export function inflateHeader(deflated: Uint8Array): { prefix: Uint8Array; limit: number } {
   for (let take = FIRST_PROBE_BYTES; ; take *= 2) {
     const whole = take >= deflated.length;
     const prefix = inflateAtMost(deflated.subarray(0, take), HEADER_ALLOWANCE_BYTES, true);
     const declared = declaredSize(prefix);
-    if (declared) {
-      limit = declared.pixelOffset + declared.pixelBytes + TRAILER_SLACK_BYTES;
-      break;
-    }
     // No Pixel Data in the whole stream: the data set is all header, bounded by the allowance.
-    if (whole) break;
+    const limit = declared
+      ? declared.pixelOffset + declared.pixelBytes + TRAILER_SLACK_BYTES
+      : whole
+        ? HEADER_ALLOWANCE_BYTES
+        : undefined;
+    if (limit === undefined) continue;
+    if (limit > MAX_EXPANDED_BYTES) throw new InflationRefused();
+    return { prefix, limit };
   }
-  if (limit > MAX_EXPANDED_BYTES) throw new InflationRefused();
-  return inflateAtMost(deflated, limit, false);
+}
+
+/**
+ * The inflated data set of `deflated` (the bytes after the File Meta Information), bounded as described
+ * above. Throws InflationRefused for a bomb, and zlib's own error for a corrupt or cut stream.
+ */
+export function inflateDataSet(deflated: Uint8Array): Uint8Array {
+  return inflateAtMost(deflated, inflateHeader(deflated).limit, false);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deflateBomb } from '../../synthetic/bomb.ts';
 import { bareDataSet, makeDicom, metaEnd, TS } from './fixtures.test-util.ts';
-import { parseDicom } from './parse.ts';
+import { parseDicom, parseDicomHeader } from './parse.ts';
 
 function reasonOf(bytes: Uint8Array) {
   const r = parseDicom(bytes);
@@ -172,6 +172,22 @@ describe('parseDicom', () => {
       expect(r.image.pixelData.length).toBe(64 * 64 * 2);
       // No second copy: the pixel view sits in the one inflation buffer, sized by the header (+ 64 KiB slack).
       expect(r.image.pixelData.buffer.byteLength).toBeLessThan(64 * 64 * 2 + 65 * 1024 + 1024);
+    });
+
+    it('reads the header of a bomb without inflating its pixel data; the full parse then refuses it', async () => {
+      const bomb = await deflateBomb({ ...spec, inflatedBytes: 64 * 1024 * 1024 });
+      const header = parseDicomHeader(bomb);
+      expect(header.ok && header.image).toMatchObject({
+        sopInstanceUid: '1.2.3.4.5',
+        rows: 64,
+        pixelsDeferred: true,
+        pixelData: new Uint8Array(0),
+      });
+      expect(reasonOf(bomb)).toBe('decompression-bomb');
+      // Other syntaxes are parsed in full by the header parse (their pixels are a view, nothing expands).
+      const plain = parseDicomHeader(makeDicom({ rows: 2, columns: 2 }));
+      expect(plain.ok && plain.image.pixelsDeferred).toBeUndefined();
+      expect(plain.ok && plain.image.pixelData.length).toBe(8);
     });
 
     it('accepts highly compressible pixels (a black 512×512 image) within the header allowance', async () => {

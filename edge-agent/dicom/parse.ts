@@ -1,6 +1,6 @@
 import dicomParser, { type DataSet } from 'dicom-parser';
 import type { IMAGE_EXCLUSION_REASONS } from '../../schemas/exclusion-reasons.ts';
-import { InflationRefused, inflateDataSet } from './inflate.ts';
+import { InflationRefused, inflateDataSet, inflateHeader } from './inflate.ts';
 
 /**
  * Parse operator: bytes of one file → the header fields the pipeline needs plus a zero-copy view of the pixel
@@ -97,6 +97,11 @@ export interface DicomImage {
   littleEndian: boolean;
   /** View into the file's (or, for deflate, the inflated) buffer — never a copy. */
   pixelData: Uint8Array;
+  /**
+   * Set by parseDicomHeader on a deflated file: only the header was inflated and `pixelData` is empty —
+   * parseDicom on the same bytes gives the full image (so a duplicate is found without inflating it).
+   */
+  pixelsDeferred?: true;
   /** 'OB' | 'OW' when the file states it (explicit VR); needed for the big-endian byte order of 8-bit data. */
   pixelDataVr?: string;
   encapsulated: boolean;
@@ -187,15 +192,19 @@ function classifyThrown(thrown: unknown): ImageExclusionReason {
  * handed back (no copy of the meta group in front of it); see inflate.ts for the bounds.
  */
 const inflate = (bytes: Uint8Array, position: number): Uint8Array => inflateDataSet(bytes.subarray(position));
+const inflatePrefix = (bytes: Uint8Array, position: number): Uint8Array =>
+  inflateHeader(bytes.subarray(position)).prefix;
 
 /**
  * dicom-parser does not notice when the last element of a data set (or of the meta group) runs past the end.
- * `skipMeta`: the meta group's offsets refer to the file, not to an inflated data set (checked on the file).
+ * `skipMeta`: the meta group's offsets refer to the file, not to an inflated data set (checked on the file);
+ * `skipPixels`: a header-only parse has Pixel Data's tag and length but not its value.
  */
-function elementsFit(dataSet: DataSet, available: number, skipMeta = false): boolean {
+function elementsFit(dataSet: DataSet, available: number, skipMeta = false, skipPixels = false): boolean {
   for (const [tag, element] of Object.entries(dataSet.elements)) {
     if (element.hadUndefinedLength || element.encapsulatedPixelData) continue;
     if (skipMeta && tag.startsWith('x0002')) continue;
+    if (skipPixels && tag === TAG.pixelData) continue;
     if (element.dataOffset + element.length > available) return false;
   }
   return true;
@@ -206,17 +215,31 @@ function positiveInt(value: number | undefined): number | undefined {
 }
 
 export function parseDicom(bytes: Uint8Array): ParseResult {
+  return parseGuarded(bytes, false);
+}
+
+/**
+ * The header only: for a deflated file, the data set is inflated up to Pixel Data and the image comes back
+ * with `pixelsDeferred` and no pixel data; every other syntax is parsed in full (its pixel data is a view of
+ * the file, nothing is expanded). The pipeline claims the SOP Instance UID from this, then calls parseDicom.
+ */
+export function parseDicomHeader(bytes: Uint8Array): ParseResult {
+  return parseGuarded(bytes, true);
+}
+
+function parseGuarded(bytes: Uint8Array, headerOnly: boolean): ParseResult {
   try {
-    return parseUnchecked(bytes);
+    return parseUnchecked(bytes, headerOnly);
   } catch {
     // Anything unexpected (a bug here or in dicom-parser) must still end as one reason, never as a message.
     return fail('unreadable');
   }
 }
 
-function parseUnchecked(bytes: Uint8Array): ParseResult {
+function parseUnchecked(bytes: Uint8Array, headerOnly: boolean): ParseResult {
   let transferSyntaxUid: string;
   let dataSet: DataSet;
+  let deferred = false;
   if (hasPreamble(bytes)) {
     let meta: DataSet;
     try {
@@ -236,8 +259,12 @@ function parseUnchecked(bytes: Uint8Array): ParseResult {
     // Gate on the syntax before parsing the body: an unsupported encoding may not even parse.
     if (!SUPPORTED_TRANSFER_SYNTAXES.has(ts)) return fail('unsupported-transfer-syntax');
     transferSyntaxUid = ts;
+    deferred = headerOnly && ts === TRANSFER_SYNTAX.deflatedExplicitLittle;
     try {
-      dataSet = dicomParser.parseDicom(bytes, { inflater: inflate });
+      dataSet = dicomParser.parseDicom(
+        bytes,
+        deferred ? { inflater: inflatePrefix, untilTag: TAG.pixelData } : { inflater: inflate },
+      );
     } catch (thrown) {
       if (thrown instanceof InflationRefused) return fail('decompression-bomb');
       return fail(classifyThrown(thrown));
@@ -255,7 +282,7 @@ function parseUnchecked(bytes: Uint8Array): ParseResult {
 
   const byteArray = dataSet.byteArray;
   const deflated = transferSyntaxUid === TRANSFER_SYNTAX.deflatedExplicitLittle;
-  if (!elementsFit(dataSet, byteArray.length, deflated)) return fail('truncated');
+  if (!elementsFit(dataSet, byteArray.length, deflated, deferred)) return fail('truncated');
   if (dataSet.warnings.some((w) => TRUNCATION.test(w))) return fail('truncated');
 
   const sopInstanceUid = dataSet.string(TAG.sopInstanceUid);
@@ -312,11 +339,9 @@ function parseUnchecked(bytes: Uint8Array): ParseResult {
     const perPixel = photometric === 'YBR_FULL_422' ? 2 : samplesPerPixel!;
     const expectedBytes = Math.ceil((rows * columns * frames * perPixel * bitsAllocated) / 8);
     if (pixelElement.length < expectedBytes) return fail('truncated');
-    pixelData = new Uint8Array(
-      byteArray.buffer,
-      byteArray.byteOffset + pixelElement.dataOffset,
-      pixelElement.length,
-    );
+    pixelData = deferred
+      ? new Uint8Array(0)
+      : new Uint8Array(byteArray.buffer, byteArray.byteOffset + pixelElement.dataOffset, pixelElement.length);
   } else {
     const grouped = groupFragments(byteArray, pixelElement, frames, codec);
     if (typeof grouped === 'string') return fail(grouped);
@@ -347,6 +372,7 @@ function parseUnchecked(bytes: Uint8Array): ParseResult {
     pixelData,
     encapsulated,
   };
+  if (deferred) image.pixelsDeferred = true;
   if (codec !== undefined) {
     image.codec = codec;
     image.frameFragments = frameFragments!;

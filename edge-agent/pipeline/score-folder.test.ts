@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExclusionCounts } from '../../schemas/exclusion-reasons.ts';
 import { ModelManifest, type ModelManifestInput } from '../../schemas/model-manifest.ts';
+import { deflateBomb } from '../../synthetic/bomb.ts';
 import { makeDicom, TS, uid } from '../dicom/fixtures.test-util.ts';
 import { JobFailure } from './job-failure.ts';
 import { tinyModel } from './onnx-model.test-util.ts';
@@ -104,6 +105,27 @@ describe('scoreFolder', () => {
     expect(result.images.used + sum(result.excluded)).toBe(result.images.seen);
     expect([...result.studyScores.keys()]).toEqual([study]);
     expect(progress.at(-1)).toBe(19);
+  });
+
+  it('settles a deflated duplicate from its header, never inflating it, and refuses a bomb with its own UID', async () => {
+    const study = uid();
+    const sop = uid();
+    const bomb = (sopInstanceUid: string) =>
+      deflateBomb({
+        sopInstanceUid,
+        studyInstanceUid: study,
+        rows: 4,
+        columns: 4,
+        inflatedBytes: 64 * 1024 * 1024,
+      });
+    const root = await folder('bombs', {
+      'a-good.dcm': makeDicom({ studyInstanceUid: study, sopInstanceUid: sop, transferSyntax: TS.deflated }),
+      'b-same-uid-bomb.dcm': await bomb(sop),
+      'c-own-uid-bomb.dcm': await bomb(uid()),
+    });
+    const r = await scoreFolder({ dicomDir: root, manifest: manifest(), model, threads: 1, workers: 1 });
+    expect(r.images).toEqual({ seen: 3, used: 1 });
+    expect(r.excluded).toEqual({ 'duplicate-instance': 1, 'decompression-bomb': 1 });
   });
 
   it('aggregates per study by max or mean, with exact scores', async () => {

@@ -2,14 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import type { ModelManifest } from '../../schemas/model-manifest.ts';
 import { initCodecs } from '../dicom/codecs.ts';
-import { type DicomImage, type ImageExclusionReason, parseDicom } from '../dicom/parse.ts';
+import { type DicomImage, type ImageExclusionReason, parseDicom, parseDicomHeader } from '../dicom/parse.ts';
 import { selectImage } from './select.ts';
 import { type StudyAttributes, studyAttributesOf } from './study-attributes.ts';
 import { frameToTensor } from './tensor.ts';
 
 /**
- * Pipeline worker: read → parse → select → (wait for the go-ahead) → decode → preprocess, one file at a time,
- * frames in chunks. The main thread owns back-pressure: after a header the worker waits for `go` (or `skip`
+ * Pipeline worker: read → parse the header → select → (wait for the go-ahead) → [inflate, for deflated
+ * files] → decode → preprocess, one file at a time, frames in chunks. The main thread owns back-pressure: after a header the worker waits for `go` (or `skip`
  * for a cached or duplicate instance), and after each chunk of tensors for `more`.
  *
  * Nothing read from a file is ever put in an error: failures are the closed reason enum.
@@ -43,7 +43,8 @@ if (!port) throw new Error('worker: must run as a worker thread');
 
 let manifest: ModelManifest | undefined;
 let chunk = 8;
-let current: { id: number; image: DicomImage; next: number } | undefined;
+/** The file being produced; `bytes` are kept only until a deferred (deflated) file is parsed in full. */
+let current: { id: number; image: DicomImage; next: number; bytes?: Uint8Array | undefined } | undefined;
 // Without codecs, compressed files end as decode-error; everything else still works.
 let codecs: Promise<void> = Promise.resolve();
 
@@ -62,14 +63,15 @@ async function onItem(id: number, path?: string, bytes?: Uint8Array): Promise<vo
       return;
     }
   }
-  const parsed = parseDicom(data);
+  // Header first: a deflated file is inflated only after the main thread has settled duplicates and the cache.
+  const parsed = parseDicomHeader(data);
   if (!parsed.ok) {
     send({ t: 'excluded', id, reason: parsed.reason });
     return;
   }
   const image = parsed.image;
   const rejected = selectImage(image, manifest!);
-  current = { id, image, next: 0 };
+  current = { id, image, next: 0, ...(image.pixelsDeferred ? { bytes: data } : {}) };
   send({
     t: 'header',
     id,
@@ -83,6 +85,17 @@ async function onItem(id: number, path?: string, bytes?: Uint8Array): Promise<vo
 
 function produce(id: number): void {
   if (!current || current.id !== id) return;
+  if (current.bytes) {
+    // The go-ahead for a deflated file: now inflate it (bounded by its header; a bomb ends here).
+    const full = parseDicom(current.bytes);
+    current.bytes = undefined;
+    if (!full.ok) {
+      current = undefined;
+      send({ t: 'failed', id, reason: full.reason });
+      return;
+    }
+    current.image = full.image;
+  }
   const { image } = current;
   const end = Math.min(image.frames, current.next + chunk);
   const tensors: Float32Array[] = [];

@@ -13,16 +13,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloudApi } from '../../cli/cloud-api.ts';
-import { submitModel } from '../../cli/commands/network.ts';
+import type { CloudApi } from '../../cli/cloud-api.ts';
 import { AgentSettings } from '../../edge-agent/config.ts';
 import { enrollAgent } from '../../edge-agent/enroll.ts';
 import { JobFailure } from '../../edge-agent/pipeline/job-failure.ts';
 import { type JobOutcome, runAgent } from '../../edge-agent/run.ts';
-import { type ServedCloud, serveCloud } from '../../functions/serve.ts';
+import type { ServedCloud } from '../../functions/serve.ts';
 import { deflateBomb } from '../../synthetic/bomb.ts';
 import { type SyntheticSite, writeSyntheticSite } from '../../synthetic/dicom.ts';
-import { buildNoduleDetectorOnnx, demoManifest } from '../../synthetic/model.ts';
+import { runCairn } from '../cli.test-util.ts';
+import { startDemoNetwork } from './demo-network.test-util.ts';
 
 /**
  * Hostile suite, broken and hostile site input (engineer "input"). A real cloud over HTTP and the real agent
@@ -48,28 +48,15 @@ const MIN_CELL = 2;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cairn-hostile-input-'));
-  cloud = await serveCloud({ port: 0, dataDir: join(dir, 'cloud') });
-  const admin = new CloudApi(cloud.url, readFileSync(cloud.adminTokenPath, 'utf8').trim());
-  await admin.json('POST', '/v1/regions', { json: { id: 'east', name: 'East' } });
-  await admin.json('POST', '/v1/vendors', { json: { id: 'acme-ai', name: 'Acme' } });
-  const vendor = await admin.json<{ token: string }>('POST', '/v1/tokens', {
-    json: { role: 'vendor', vendorId: 'acme-ai', label: 'acme' },
-  });
-  const coord = await admin.json<{ token: string }>('POST', '/v1/tokens', {
-    json: { role: 'coordinator', label: 'coord' },
-  });
-  coordinator = new CloudApi(cloud.url, coord.token);
-  for (const id of ['mixed', 'empty', 'missing', 'yes-no', 'semicolon', 'conflict', 'enroll'])
-    await admin.json('POST', '/v1/sites', { json: { id, regionId: 'east', name: id } });
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(demoManifest(1)));
-  writeFileSync(join(dir, 'model.onnx'), buildNoduleDetectorOnnx(1));
-  modelId = (
-    await submitModel(
-      new CloudApi(cloud.url, vendor.token),
-      join(dir, 'manifest.json'),
-      join(dir, 'model.onnx'),
-    )
-  ).modelId;
+  ({ cloud, coordinator, modelId } = await startDemoNetwork(dir, [
+    'mixed',
+    'empty',
+    'missing',
+    'yes-no',
+    'semicolon',
+    'conflict',
+    'enroll',
+  ]));
   good = await writeSyntheticSite(
     {
       siteId: 'good',
@@ -206,6 +193,26 @@ describe('hostile site input', () => {
     const stateDir = await agentFor('empty', empty, good.labelsPath);
     expect((await runJob(stateDir)).failure).toBe('no-cases');
     expect(await reportsOf('empty', stateDir)).toEqual({ cloud: 0, agent: 0 });
+  }, 60_000);
+
+  it('`cairn agent score` on a missing folder: one line naming dicom-folder-unreadable, no path', async () => {
+    const missing = join(dir, 'no-such-PATIENT-folder');
+    const r = await runCairn([
+      'agent',
+      'score',
+      '--manifest',
+      join(dir, 'manifest.json'),
+      '--onnx',
+      join(dir, 'model.onnx'),
+      '--dicom',
+      missing,
+      '--state',
+      join(dir, 'agents', 'score'),
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      'cairn: dicom-folder-unreadable: scan: the DICOM folder does not exist or cannot be read',
+    );
   }, 60_000);
 
   it('fails a job on a missing folder as dicom-folder-unreadable and sends no report', async () => {

@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloudApi } from '../../cli/cloud-api.ts';
-import { submitModel } from '../../cli/commands/network.ts';
-import { type ServedCloud, serveCloud } from '../../functions/serve.ts';
+import type { CloudApi } from '../../cli/cloud-api.ts';
+import type { ServedCloud } from '../../functions/serve.ts';
 import { SiteReport } from '../../schemas/site-report.ts';
 import { writeSyntheticSite } from '../../synthetic/dicom.ts';
-import { buildNoduleDetectorOnnx, demoManifest } from '../../synthetic/model.ts';
 import { runCairn } from '../cli.test-util.ts';
+import { startDemoNetwork } from './demo-network.test-util.ts';
 
 /**
  * Hostile suite, site privacy (engineer A). Both attacks of the issue, end to end: a real cloud over HTTP and
@@ -142,28 +141,7 @@ async function campaign(siteId: string, subgroupAttributes: string[]): Promise<s
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cairn-hostile-site-'));
-  cloud = await serveCloud({ port: 0, dataDir: join(dir, 'cloud') });
-  const admin = new CloudApi(cloud.url, readFileSync(cloud.adminTokenPath, 'utf8').trim());
-  await admin.json('POST', '/v1/regions', { json: { id: 'east', name: 'East' } });
-  for (const id of ['alpha', 'beta'])
-    await admin.json('POST', '/v1/sites', { json: { id, regionId: 'east', name: id } });
-  await admin.json('POST', '/v1/vendors', { json: { id: 'acme-ai', name: 'Acme' } });
-  const vendor = await admin.json<{ token: string }>('POST', '/v1/tokens', {
-    json: { role: 'vendor', vendorId: 'acme-ai', label: 'acme' },
-  });
-  const coord = await admin.json<{ token: string }>('POST', '/v1/tokens', {
-    json: { role: 'coordinator', label: 'coord' },
-  });
-  coordinator = new CloudApi(cloud.url, coord.token);
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(demoManifest(1)));
-  writeFileSync(join(dir, 'model.onnx'), buildNoduleDetectorOnnx(1));
-  modelId = (
-    await submitModel(
-      new CloudApi(cloud.url, vendor.token),
-      join(dir, 'manifest.json'),
-      join(dir, 'model.onnx'),
-    )
-  ).modelId;
+  ({ cloud, coordinator, modelId } = await startDemoNetwork(dir, ['alpha', 'beta']));
 }, 120_000);
 
 afterAll(async () => {
