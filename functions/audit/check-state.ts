@@ -114,7 +114,7 @@ export async function checkStateAgainstChain(
       await db.select().from(reports),
       (r) => r.reportId,
       recorded.reports,
-      (row, chain, add) => compareReport(row, chain, trustedKeys, add),
+      (row, chain, add) => compareReport(row, chain, { trustedKeys, models: recorded.models }, add),
     ),
   };
   return { checked, disagreements };
@@ -282,21 +282,30 @@ function compareCampaign(
 function compareReport(
   row: typeof reports.$inferSelect,
   chain: RecordedReport,
-  trustedKeys: Map<string, string>,
+  vouched: { trustedKeys: Map<string, string>; models: Map<string, RecordedModel> },
   add: Add,
 ): void {
   try {
     const envelope = parseEnvelope(row.envelope);
-    const publicKey = trustedKeys.get(`${envelope.siteId}/${envelope.keyId}`);
+    const publicKey = vouched.trustedKeys.get(`${envelope.siteId}/${envelope.keyId}`);
     if (envelope.siteId !== row.siteId || !publicKey)
       add('envelope-invalid', 'its envelope names a site key the audit chain does not vouch for');
     else {
       verifyEnvelopeSignature(envelope, publicKey);
       const signed = decodeReportPayload(envelope.payload);
       const ids = [signed.reportId, signed.jobId, signed.campaignId, signed.siteId];
+      // The model the row is pooled under must be the one the site says it ran (as the chain records it).
+      const model = vouched.models.get(row.modelId);
+      const sameModel =
+        model !== undefined &&
+        sameJson(
+          [model.vendorId, model.name, model.version, model.sha256],
+          [signed.model.vendor, signed.model.name, signed.model.version, signed.model.sha256],
+        );
       if (
         !sameJson(signed, row.report) ||
-        !sameJson(ids, [row.reportId, row.jobId, row.campaignId, row.siteId])
+        !sameJson(ids, [row.reportId, row.jobId, row.campaignId, row.siteId]) ||
+        !sameModel
       )
         add('report-edited', 'the stored report differs from the payload its site signed');
     }

@@ -118,6 +118,12 @@ describe('insider SQL edits are named by `audit verify`, with the reason code', 
     expect(JSON.stringify(found)).not.toContain('0.99');
   });
 
+  it('moving a stored report to another model → report report-edited', async () => {
+    await sql('UPDATE reports SET model_id = ? WHERE report_id = ?', [net.globexModel.modelId, reportId]);
+    const { found } = await disagreements();
+    expect(found).toEqual([expect.objectContaining({ kind: 'report', id: reportId, code: 'report-edited' })]);
+  });
+
   it("editing the signed envelope's payload too → report envelope-invalid (bad-signature)", async () => {
     const [row] = await cloud.deps.db.select().from(reports).where(eq(reports.reportId, reportId));
     const envelope = row!.envelope as { payload: string };
