@@ -222,6 +222,18 @@ describe('insider SQL edits are named by `audit verify`, with the reason code', 
     ]);
   });
 
+  it('a value made unreadable (a report that is not JSON, an expiry that is not a time) → unreadable-row, the rest still checked', async () => {
+    await sql("UPDATE reports SET report = 'not json' WHERE report_id = ?", [reportId]);
+    await sql("UPDATE api_tokens SET expires_at = 'soon' WHERE id = ?", [revokedTokenId]);
+    await sql('UPDATE campaigns SET min_cell = 1 WHERE id = ?', [net.campaign.campaignId]);
+    const { found } = await disagreements();
+    expect(found.map((d) => [d.kind, d.id, d.code])).toEqual([
+      ['token', revokedTokenId, 'unreadable-row'],
+      ['campaign', net.campaign.campaignId, 'differs-from-chain'],
+      ['report', reportId, 'unreadable-row'],
+    ]);
+  });
+
   it('`cairn audit verify` exits 1 and lists each edit on its own line, with no report content', async () => {
     await sql('UPDATE api_tokens SET revoked_at = NULL WHERE id = ?', [revokedTokenId]);
     await sql('UPDATE campaigns SET min_cell = 1 WHERE id = ?', [net.campaign.campaignId]);
