@@ -5,6 +5,7 @@ import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCairn } from '../test/cli.test-util.ts';
 import { type ServedCloud, serveCloud } from './serve.ts';
 import { LOCK_FILE } from './serve-lock.ts';
 import {
@@ -208,5 +209,22 @@ describe('serveCloud hygiene', () => {
     });
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('`cairn cloud serve` refusals', () => {
+  it('a second serve on a folder in use, or a port in use: one line each, nothing left behind', async () => {
+    const first = await start();
+    const again = await runCairn(['cloud', 'serve', '--data', dataDir, '--port', '0']);
+    expect(again.status).toBe(1);
+    expect(again.stderr.trim().split('\n')).toEqual([
+      `cairn: ${dataDir} is already served by another cairn cloud (pid ${process.pid}); stop it or pick another --data`,
+    ]);
+    const fresh = join(dataDir, 'other');
+    const taken = await runCairn(['cloud', 'serve', '--data', fresh, '--port', String(first.port)]);
+    expect(taken.stderr.trim().split('\n')).toEqual([
+      `cairn: port ${first.port} on 127.0.0.1 is already in use; pick another with --port`,
+    ]);
+    expect(existsSync(fresh)).toBe(false);
   });
 });

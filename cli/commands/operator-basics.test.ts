@@ -94,22 +94,31 @@ describe('list commands', () => {
     ]);
   });
 
-  it('model list orders versions by semver precedence: 1.9.0 before 1.10.0', async () => {
-    for (const version of ['1.10.0', '1.9.0', '1.10.0-rc.1'])
-      expect(
-        (
-          await call(cloud, 'POST', '/v1/models', {
-            token: net.acmeToken,
-            body: modelUploadForm(testManifest({ name: 'ordering', version }), fakeOnnx(version)),
-          })
-        ).status,
-      ).toBe(201);
+  it('model list and the comparison order versions by semver precedence: 1.9.0 before 1.10.0', async () => {
+    const modelIds: string[] = [];
+    for (const version of ['1.10.0', '1.9.0', '1.10.0-rc.1']) {
+      const r = await call(cloud, 'POST', '/v1/models', {
+        token: net.acmeToken,
+        body: modelUploadForm(testManifest({ name: 'ordering', version }), fakeOnnx(version)),
+      });
+      expect(r.status).toBe(201);
+      modelIds.push(r.body.modelId);
+    }
     const r = await runCairn(['model', 'list', '--cloud', url, '--token', net.acmeToken]);
     const versions = r.stdout
       .split('\n')
       .filter((l) => l.includes('acme/ordering'))
       .map((l) => l.split(' ').at(-1));
     expect(versions).toEqual(['1.9.0', '1.10.0-rc.1', '1.10.0']);
+
+    const campaign = await call(cloud, 'POST', '/v1/campaigns', {
+      token: cloud.adminToken,
+      json: { name: 'ordering', minCell: 3, modelIds, siteIds: ['site-a'] },
+    });
+    const comparison = await call(cloud, 'GET', `/v1/campaigns/${campaign.body.campaignId}/comparison`, {
+      token: cloud.adminToken,
+    });
+    expect(comparison.body.models.map((m: { version: string }) => m.version)).toEqual(versions);
   });
 });
 

@@ -1,4 +1,4 @@
-import { count } from 'drizzle-orm';
+import { type AnyColumn, count, getTableColumns, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../../infra/database.ts';
 import { canonicalJson } from '../../schemas/canonical-json.ts';
 import { vendorKeyId } from '../../schemas/model-signature.ts';
@@ -43,6 +43,8 @@ export const DISAGREEMENT_CODES = [
   'report-edited',
   /** A stored envelope that no longer verifies (its signature, its key, its payload). */
   'envelope-invalid',
+  /** A stored value that cannot be read at all (not JSON, not a time). */
+  'unreadable-row',
 ] as const;
 export type DisagreementCode = (typeof DISAGREEMENT_CODES)[number];
 
@@ -67,6 +69,27 @@ export interface StateChecked {
 type Add = (code: DisagreementCode, problem: string) => void;
 
 /**
+ * A JSON column as its stored text: drizzle would parse it while reading the table, and one row an insider
+ * made unparseable would then stop the whole check instead of being named.
+ */
+const asText = (column: AnyColumn): SQL<string | null> => sql<string | null>`${column}`;
+const parseJson = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
+
+/** The tables with their JSON columns as text (see asText). */
+const tokenRows = (db: Database) =>
+  db.select({ ...getTableColumns(apiTokens), regionIds: asText(apiTokens.regionIds) }).from(apiTokens);
+const modelRowsOf = (db: Database) =>
+  db.select({ ...getTableColumns(models), manifest: asText(models.manifest) }).from(models);
+const reportRows = (db: Database) =>
+  db
+    .select({
+      ...getTableColumns(reports),
+      report: asText(reports.report),
+      envelope: asText(reports.envelope),
+    })
+    .from(reports);
+
+/**
  * Compares the security state in the tables with the state the chain records, and re-verifies every stored
  * report against the envelope its site signed with a key the chain vouches for. Read-only. Each disagreement
  * names the row by its id and the field that differs — values only where they are parameters (minCell),
@@ -89,7 +112,7 @@ export async function checkStateAgainstChain(
         disagreements.push({ kind, id, code, problem }),
       );
 
-  const tokens = on('token')(await db.select().from(apiTokens), (r) => r.id, recorded.tokens, compareToken);
+  const tokens = on('token')(await tokenRows(db), (r) => r.id, recorded.tokens, compareToken);
   const trustedKeys = new Map<string, string>();
   const siteKeyRows = on('site-key')(
     await db.select().from(siteKeys),
@@ -108,13 +131,13 @@ export async function checkStateAgainstChain(
       recorded.vendorKeys,
       compareVendorKey,
     ),
-    models: on('model')(await db.select().from(models), (r) => r.id, recorded.models, compareModel),
+    models: on('model')(await modelRowsOf(db), (r) => r.id, recorded.models, compareModel),
     campaigns: on('campaign')(await campaignRows(db), (r) => r.id, recorded.campaigns, compareCampaign),
     reports: on('report')(
-      await db.select().from(reports),
+      await reportRows(db),
       (r) => r.reportId,
       recorded.reports,
-      (row, chain, add) => compareReport(row, chain, trustedKeys, add),
+      (row, chain, add) => compareReport(row, chain, { trustedKeys, models: recorded.models }, add),
     ),
   };
   return { checked, disagreements };
@@ -133,8 +156,15 @@ function compareRows<R, C extends { seq: number }>(
     const id = idOf(row);
     seen.add(id);
     const recordedRow = chain.get(id);
-    if (recordedRow) compare(row, recordedRow, (code, problem) => push(id, code, problem));
-    else push(id, 'not-in-chain', 'is in the database but the audit chain never recorded it');
+    if (!recordedRow) {
+      push(id, 'not-in-chain', 'is in the database but the audit chain never recorded it');
+      continue;
+    }
+    try {
+      compare(row, recordedRow, (code, problem) => push(id, code, problem));
+    } catch (err) {
+      push(id, 'unreadable-row', `a stored value cannot be read (${(err as Error).name})`);
+    }
   }
   for (const [id, r] of chain)
     if (!seen.has(id))
@@ -168,13 +198,17 @@ function compareRevocation(
     add('revocation-unrecorded', `is ${what.done} in the database but the audit chain never recorded it`);
 }
 
-function compareToken(row: typeof apiTokens.$inferSelect, chain: RecordedToken, add: Add): void {
+function compareToken(
+  row: Awaited<ReturnType<typeof tokenRows>>[number],
+  chain: RecordedToken,
+  add: Add,
+): void {
   compareFields(
     chain.seq,
     [
       ['role', row.role === chain.role],
       ['vendor scope', (row.vendorId ?? null) === chain.vendorId],
-      ['region scope', sameJson(sorted(row.regionIds), chain.regionIds)],
+      ['region scope', sameJson(sorted(parseJson(row.regionIds) as string[] | null), chain.regionIds)],
       ['site scope', chain.role !== 'site' || row.siteId === chain.siteId],
       ['expiry', (row.expiresAt?.toISOString() ?? null) === chain.expiresAt],
     ],
@@ -216,8 +250,12 @@ function compareVendorKey(row: typeof vendorKeys.$inferSelect, chain: RecordedVe
   compareRevocation(row.revokedAt !== null, chain.revoked, { done: 'revoked', undone: 'active' }, add);
 }
 
-function compareModel(row: typeof models.$inferSelect, chain: RecordedModel, add: Add): void {
-  const pinned = (row.manifest as { sha256?: unknown } | null)?.sha256;
+function compareModel(
+  row: Awaited<ReturnType<typeof modelRowsOf>>[number],
+  chain: RecordedModel,
+  add: Add,
+): void {
+  const pinned = (parseJson(row.manifest) as { sha256?: unknown } | null)?.sha256;
   compareFields(
     chain.seq,
     [
@@ -233,7 +271,13 @@ function compareModel(row: typeof models.$inferSelect, chain: RecordedModel, add
 
 /** Each campaign with the models, sites and number of jobs it has in the tables. */
 async function campaignRows(db: Database) {
-  const rows = await db.select().from(campaigns);
+  const rows = await db
+    .select({
+      ...getTableColumns(campaigns),
+      binEdges: asText(campaigns.binEdges),
+      subgroupAttributes: asText(campaigns.subgroupAttributes),
+    })
+    .from(campaigns);
   const modelRows = await db.select().from(campaignModels);
   const jobCounts = await db
     .select({ campaignId: jobs.campaignId, n: count() })
@@ -267,8 +311,11 @@ function compareCampaign(
       ['the model list', sameJson(sorted(row.modelIds), chain.modelIds)],
       ['the site list', sameJson(sorted(row.siteIds), chain.siteIds)],
       ['the number of jobs', row.jobs === chain.jobs],
-      ['the bin edges', unrecordedOr(chain.binEdgesSha256, row.binEdges)],
-      ['the subgroup attributes', unrecordedOr(chain.subgroupAttributesSha256, row.subgroupAttributes)],
+      ['the bin edges', unrecordedOr(chain.binEdgesSha256, parseJson(row.binEdges))],
+      [
+        'the subgroup attributes',
+        unrecordedOr(chain.subgroupAttributesSha256, parseJson(row.subgroupAttributes)),
+      ],
     ],
     add,
   );
@@ -280,23 +327,32 @@ function compareCampaign(
  * swapped for another, fails one of the two.
  */
 function compareReport(
-  row: typeof reports.$inferSelect,
+  row: Awaited<ReturnType<typeof reportRows>>[number],
   chain: RecordedReport,
-  trustedKeys: Map<string, string>,
+  vouched: { trustedKeys: Map<string, string>; models: Map<string, RecordedModel> },
   add: Add,
 ): void {
   try {
-    const envelope = parseEnvelope(row.envelope);
-    const publicKey = trustedKeys.get(`${envelope.siteId}/${envelope.keyId}`);
+    const envelope = parseEnvelope(parseJson(row.envelope));
+    const publicKey = vouched.trustedKeys.get(`${envelope.siteId}/${envelope.keyId}`);
     if (envelope.siteId !== row.siteId || !publicKey)
       add('envelope-invalid', 'its envelope names a site key the audit chain does not vouch for');
     else {
       verifyEnvelopeSignature(envelope, publicKey);
       const signed = decodeReportPayload(envelope.payload);
       const ids = [signed.reportId, signed.jobId, signed.campaignId, signed.siteId];
+      // The model the row is pooled under must be the one the site says it ran (as the chain records it).
+      const model = vouched.models.get(row.modelId);
+      const sameModel =
+        model !== undefined &&
+        sameJson(
+          [model.vendorId, model.name, model.version, model.sha256],
+          [signed.model.vendor, signed.model.name, signed.model.version, signed.model.sha256],
+        );
       if (
-        !sameJson(signed, row.report) ||
-        !sameJson(ids, [row.reportId, row.jobId, row.campaignId, row.siteId])
+        !sameJson(signed, parseJson(row.report)) ||
+        !sameJson(ids, [row.reportId, row.jobId, row.campaignId, row.siteId]) ||
+        !sameModel
       )
         add('report-edited', 'the stored report differs from the payload its site signed');
     }

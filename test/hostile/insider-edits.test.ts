@@ -118,6 +118,12 @@ describe('insider SQL edits are named by `audit verify`, with the reason code', 
     expect(JSON.stringify(found)).not.toContain('0.99');
   });
 
+  it('moving a stored report to another model → report report-edited', async () => {
+    await sql('UPDATE reports SET model_id = ? WHERE report_id = ?', [net.globexModel.modelId, reportId]);
+    const { found } = await disagreements();
+    expect(found).toEqual([expect.objectContaining({ kind: 'report', id: reportId, code: 'report-edited' })]);
+  });
+
   it("editing the signed envelope's payload too → report envelope-invalid (bad-signature)", async () => {
     const [row] = await cloud.deps.db.select().from(reports).where(eq(reports.reportId, reportId));
     const envelope = row!.envelope as { payload: string };
@@ -213,6 +219,18 @@ describe('insider SQL edits are named by `audit verify`, with the reason code', 
     const { found } = await disagreements();
     expect(found).toEqual([
       expect.objectContaining({ kind: 'report', id: reportId, code: 'revocation-undone' }),
+    ]);
+  });
+
+  it('a value made unreadable (a report that is not JSON, an expiry that is not a time) → unreadable-row, the rest still checked', async () => {
+    await sql("UPDATE reports SET report = 'not json' WHERE report_id = ?", [reportId]);
+    await sql("UPDATE api_tokens SET expires_at = 'soon' WHERE id = ?", [revokedTokenId]);
+    await sql('UPDATE campaigns SET min_cell = 1 WHERE id = ?', [net.campaign.campaignId]);
+    const { found } = await disagreements();
+    expect(found.map((d) => [d.kind, d.id, d.code])).toEqual([
+      ['token', revokedTokenId, 'unreadable-row'],
+      ['campaign', net.campaign.campaignId, 'differs-from-chain'],
+      ['report', reportId, 'unreadable-row'],
     ]);
   });
 
