@@ -310,7 +310,8 @@ export function registerAgentCommands(program: Command): void {
           onProgress: (p) => printer.update(progressLine(p)),
         }).catch((err: unknown) => {
           // A folder that cannot be read is the user's input: one line (the message names no path).
-          if (err instanceof JobFailure) throw new CliError(`${err.code}: ${err.message}`);
+          // The failure's message starts with its code.
+          if (err instanceof JobFailure) throw new CliError(err.message);
           throw err;
         });
         const summary = {

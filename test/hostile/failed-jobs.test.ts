@@ -197,8 +197,8 @@ describe('hostile: a model the site cannot load or run', () => {
     await waitForState(campaignId, 'good', 'reported');
     const after = await campaignStatus(campaignId);
     expect(after.reshape).toMatchObject({ state: 'failed', failure: 'inference-failed', attempt: 1 });
-    // The counts that came with the failure: every image was scanned before the runtime gave up.
-    expect(after.reshape?.failureCounts?.filesScanned).toBe(32);
+    // The agent tries the model on one blank image before it reads any file: refused there, nothing was scanned.
+    expect(after.reshape?.failureCounts?.filesScanned ?? 0).toBe(0);
     expect(after.mistyped).toMatchObject({ state: 'failed', failure: 'model-load-failed', attempt: 1 });
 
     const json = JSON.parse((await coordinatorCli(['campaign', 'status', '--campaign', campaignId])).stdout);
