@@ -17,6 +17,8 @@ export const JOB_FAILURE_REASONS = [
   'model-unsigned',
   'model-signature-invalid',
   'privacy-budget-exhausted',
+  // Not a fault: the site admin rejected the held report (`cairn agent review --reject`), so none will come.
+  'release-declined-at-site',
 ] as const;
 export const JobFailureReason = z.enum(JOB_FAILURE_REASONS);
 export type JobFailureReason = z.infer<typeof JobFailureReason>;

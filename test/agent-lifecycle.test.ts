@@ -46,6 +46,15 @@ async function jobStatuses(campaignId: string): Promise<string[]> {
   return c.jobs.map((j) => j.status);
 }
 
+/** Each job's failure code, from the coordinator's per-site view (GET /v1/campaigns/:id/status). */
+async function jobFailures(campaignId: string): Promise<(string | null)[]> {
+  const c = await coordinator.json<{ jobs: { failure?: string }[] }>(
+    'GET',
+    `/v1/campaigns/${campaignId}/status`,
+  );
+  return c.jobs.map((j) => j.failure ?? null);
+}
+
 async function waitForDone(campaignId: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while ((await jobStatuses(campaignId))[0] !== 'done' && Date.now() < deadline)
@@ -197,7 +206,9 @@ describe('an edge agent against a real cloud', () => {
     }
     await runAgent({ stateDir: stateDir(), once: true });
     expect((await agentStatus(stateDir())).outbox).toMatchObject({ held: 0, rejected: 1, sent: 1 });
-    expect(await jobStatuses(campaignId)).toEqual(['held']);
+    // The coordinator hears that no report will come (a code, nothing of the report).
+    expect(await jobStatuses(campaignId)).toEqual(['failed']);
+    expect(await jobFailures(campaignId)).toEqual(['release-declined-at-site']);
   });
 
   it('keeps a report in the outbox while the cloud is down and sends it once it is back', async () => {

@@ -2,7 +2,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import { CliError } from '../../cli/errors.ts';
 import { SiteReport } from '../../schemas/site-report.ts';
 import type { ColumnRefusal } from '../privacy/subgroup-columns.ts';
-import { outbox } from '../state/schema.ts';
+import { jobs, outbox } from '../state/schema.ts';
 import type { AgentDb } from '../state/store.ts';
 import { describeRefusals, refusalsByJob } from './refusals.ts';
 
@@ -53,8 +53,20 @@ export async function decideHeldReport(
         : { status: 'rejected', approvedBy: null },
     )
     .where(and(eq(outbox.reportId, reportId), eq(outbox.status, 'held')))
-    .returning({ reportId: outbox.reportId });
-  if (changed.length === 0) throw new CliError(`no report ${reportId} is waiting for review`);
+    .returning({ jobId: outbox.jobId });
+  const [decided] = changed;
+  if (!decided) throw new CliError(`no report ${reportId} is waiting for review`);
+  // The coordinator would otherwise see the job held forever: it ends as declined, and a rerun can ask again.
+  if (decision === 'reject')
+    await db
+      .update(jobs)
+      .set({
+        status: 'failed',
+        failure: 'release-declined-at-site',
+        statusToSend: 'failed',
+        updatedAt: new Date().toISOString(),
+      })
+      .where(eq(jobs.jobId, decided.jobId));
 }
 
 const pct = (x: number | null) => (x === null ? 'withheld' : `${(x * 100).toFixed(1)} %`);
