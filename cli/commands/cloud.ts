@@ -22,11 +22,21 @@ export function registerCloudCommands(program: Command): void {
     .option('--port <n>', 'TCP port (0 picks a free one)', '8787')
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--data <dir>', 'where the database, blobs and logs live', '.cairn/cloud')
-    .action(async (opts: { port: string; host: string; data: string }) => {
+    .option('--vendor-quota-mib <n>', "what one vendor's models may occupy in the blob store (default 20480)")
+    .action(async (opts: { port: string; host: string; data: string; vendorQuotaMib?: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new CliError(`--port: ${opts.port} is not a port`);
-      const server = await serveCloud({ port, host: opts.host, dataDir: resolve(opts.data) }).catch((err) => {
+      const quota = opts.vendorQuotaMib === undefined ? undefined : Number(opts.vendorQuotaMib);
+      if (quota !== undefined && !(Number.isInteger(quota) && quota > 0))
+        throw new CliError(`--vendor-quota-mib: ${opts.vendorQuotaMib} is not a whole number of MiB`);
+      const limits = quota === undefined ? {} : { limits: { vendorStorageBytes: quota * 1024 * 1024 } };
+      const server = await serveCloud({
+        port,
+        host: opts.host,
+        dataDir: resolve(opts.data),
+        ...limits,
+      }).catch((err) => {
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
           throw new CliError(`port ${port} on ${opts.host} is already in use; pick another with --port`);
         throw new CliError((err as Error).message);

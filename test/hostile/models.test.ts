@@ -18,6 +18,7 @@ import {
   testOnnxOfSize,
 } from '../../functions/test-fixtures.ts';
 import { ModelManifest, type ModelManifestInput } from '../../schemas/model-manifest.ts';
+import { runCairn } from '../cli.test-util.ts';
 
 /**
  * Hostile models: bytes that are not a model, or a model that does not fit its manifest. Today's cloud
@@ -173,5 +174,22 @@ describe('hostile models at the agent (a model that reached it without admission
 
   it('a good model runs (on no images here)', async () => {
     expect(await score(fakeOnnx())).toBe('ran');
+  });
+});
+
+describe('the storage quota setting', () => {
+  it('cairn cloud serve --vendor-quota-mib takes whole MiB; anything else is one error line', async () => {
+    const r = await runCairn([
+      'cloud',
+      'serve',
+      '--port',
+      '0',
+      '--vendor-quota-mib',
+      '1.5',
+      '--data',
+      tmpdir(),
+    ]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.trim()).toBe('cairn: --vendor-quota-mib: 1.5 is not a whole number of MiB');
   });
 });
