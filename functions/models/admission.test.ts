@@ -95,6 +95,17 @@ describe('model admission: the graph', () => {
     expect(r.ok ? '' : r.reason).toContain("'image'");
   });
 
+  it('refuses a graph with a second input, or an input that is not float32, naming input.name', async () => {
+    const twoInputs = edited((m) => {
+      m.graph!.input!.push(onnx.ValueInfoProto.create({ name: 'mask', type: m.graph!.input![0]!.type }));
+    });
+    expect(await refusal(twoInputs)).toEqual({ code: 'input-name-mismatch', field: 'input.name' });
+    const uint8 = edited((m) => {
+      m.graph!.input![0]!.type!.tensorType!.elemType = onnx.TensorProto.DataType.UINT8;
+    });
+    expect(await refusal(uint8)).toEqual({ code: 'input-type-mismatch', field: 'input.name' });
+  });
+
   it('refuses channels, height or width that contradict static dims; symbolic dims are free', async () => {
     const dims = (channels: 1 | 3, height: number, width: number) =>
       manifest({ input: { name: 'image', channels, height, width } });
