@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobFailure } from '../../edge-agent/pipeline/job-failure.ts';
 import { scoreFolder } from '../../edge-agent/pipeline/score-folder.ts';
@@ -19,6 +20,8 @@ import {
 } from '../../functions/test-fixtures.ts';
 import { ModelManifest, type ModelManifestInput } from '../../schemas/model-manifest.ts';
 import { runCairn } from '../cli.test-util.ts';
+
+const { onnx } = onnxProto;
 
 /**
  * Hostile models: bytes that are not a model, or a model that does not fit its manifest. Today's cloud
@@ -170,6 +173,24 @@ describe('hostile models at the agent (a model that reached it without admission
       code: 'model-load-failed',
       detail: 'threshold-out-of-range',
     });
+  });
+
+  it('a model that loads but cannot run one blank image → inference-failed, before any image is read', async () => {
+    // The image's 4096 values reshaped to rows of 7 (shape inference cannot know the batch size, so it loads;
+    // 4096 is no multiple of 7, so every run fails) and back to [N, 1, 64, 64].
+    const m = onnx.ModelProto.decode(fakeOnnx());
+    const g = m.graph!;
+    const INT64 = onnx.TensorProto.DataType.INT64;
+    g.initializer!.push(
+      onnx.TensorProto.create({ name: 'rows7', dataType: INT64, dims: [2], int64Data: [-1, 7] }),
+      onnx.TensorProto.create({ name: 'nchw', dataType: INT64, dims: [4], int64Data: [-1, 1, 64, 64] }),
+    );
+    g.node!.unshift(
+      onnx.NodeProto.create({ opType: 'Reshape', input: ['input', 'rows7'], output: ['r7'] }),
+      onnx.NodeProto.create({ opType: 'Reshape', input: ['r7', 'nchw'], output: ['back'] }),
+    );
+    g.node![2]!.input![0] = 'back';
+    expect(await score(onnx.ModelProto.encode(m).finish())).toMatchObject({ code: 'inference-failed' });
   });
 
   it('a good model runs (on no images here)', async () => {
