@@ -22,6 +22,7 @@ import { createDbQueue, type DbQueue } from '../infra/queue-db.ts';
 import { canonicalJson } from '../schemas/canonical-json.ts';
 import { type Envelope, envelopeSigningInput } from '../schemas/envelope.ts';
 import type { ModelManifestInput } from '../schemas/model-manifest.ts';
+import { encodeVarint } from '../schemas/onnx-graph.ts';
 import type { SiteReport } from '../schemas/site-report.ts';
 import { wilson } from '../stats/binomial.ts';
 import { largeOnnx } from '../synthetic/large-onnx.ts';
@@ -137,15 +138,7 @@ export function fakeOnnx(seed = 'model'): Uint8Array {
   const graph = tinyModel({ inputName: 'input', outputName: 'score', channels: 1, height: 64, width: 64 });
   // ModelProto field 6 (doc_string), appended: protobuf readers take fields in any order.
   const doc = new TextEncoder().encode(seed);
-  const length: number[] = [];
-  for (let n = doc.byteLength; ; n >>>= 7) {
-    if (n < 0x80) {
-      length.push(n);
-      break;
-    }
-    length.push((n & 0x7f) | 0x80);
-  }
-  return new Uint8Array(Buffer.concat([graph, Uint8Array.from([0x32, ...length]), doc]));
+  return new Uint8Array(Buffer.concat([graph, Uint8Array.from([0x32]), encodeVarint(doc.byteLength), doc]));
 }
 
 /** A real ONNX model that fits `testManifest()`, of about `size` bytes (random weights: other bytes each call). */

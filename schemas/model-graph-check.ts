@@ -14,10 +14,15 @@ import { NotOnnx, type OnnxGraph, readOnnxGraph } from './onnx-graph.ts';
  * an upgrade of onnxruntime-node that moves the limit fails that test until this number follows.
  */
 export const MAX_SUPPORTED_OPSET = 26;
+/** The same, measured the same way, for the ai.onnx.ml domain (5 loads, 6 is refused). */
+export const MAX_SUPPORTED_ML_OPSET = 5;
+/** The highest ONNX IR version it loads (13 loads, 14 is refused in onnxruntime::Model::Model, model.cc). */
+export const MAX_SUPPORTED_IR_VERSION = 13;
 
 export type ModelRefusalCode =
   | 'not-onnx'
   | 'opset-unsupported'
+  | 'ir-version-unsupported'
   | 'input-name-mismatch'
   | 'input-type-mismatch'
   | 'input-shape-mismatch'
@@ -73,13 +78,25 @@ export function checkThreshold(manifest: ModelManifest): ModelRefusal | undefine
 const FLOAT = 1;
 
 export function checkGraph(graph: OnnxGraph, manifest: ModelManifest): ModelRefusal | undefined {
-  const opset = graph.opsets.get('');
-  if (opset !== undefined && opset > MAX_SUPPORTED_OPSET)
+  const runtime = "the agents' ONNX Runtime (onnxruntime-node 1.30)";
+  if (graph.irVersion > MAX_SUPPORTED_IR_VERSION)
     return {
-      code: 'opset-unsupported',
+      code: 'ir-version-unsupported',
       field: 'onnx',
-      reason: `The model needs ai.onnx opset ${opset}; the agents' ONNX Runtime (onnxruntime-node 1.30) runs opsets up to ${MAX_SUPPORTED_OPSET}.`,
+      reason: `The model has ONNX IR version ${graph.irVersion}; ${runtime} loads IR versions up to ${MAX_SUPPORTED_IR_VERSION}.`,
     };
+  for (const [domain, max] of [
+    ['', MAX_SUPPORTED_OPSET],
+    ['ai.onnx.ml', MAX_SUPPORTED_ML_OPSET],
+  ] as const) {
+    const opset = graph.opsets.get(domain);
+    if (opset !== undefined && opset > max)
+      return {
+        code: 'opset-unsupported',
+        field: 'onnx',
+        reason: `The model needs ${domain || 'ai.onnx'} opset ${opset}; ${runtime} runs opsets up to ${max} there.`,
+      };
+  }
   const { input, output } = manifest;
   const names = (values: { name: string }[]) => values.map((v) => `'${v.name}'`).join(', ') || 'none';
   const fed = graph.inputs.find((v) => v.name === input.name);

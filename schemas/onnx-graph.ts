@@ -246,7 +246,8 @@ class ChunkReader {
   }
 }
 
-function encodeVarint(n: number): Uint8Array {
+/** A protobuf varint (for tags and lengths up to 2^53). */
+export function encodeVarint(n: number): Uint8Array {
   const out: number[] = [];
   let v = n;
   while (v >= 0x80) {

@@ -1,3 +1,7 @@
+import { encodeVarint } from '../schemas/onnx-graph.ts';
+
+const varint = (n: number) => [...encodeVarint(n)];
+
 /**
  * A valid ONNX model of any size: a real small model followed by one more (unused) initializer of `weightBytes`
  * bytes of raw data. Protobuf merges a repeated embedded message field, so the appended `graph` field adds the
@@ -37,15 +41,4 @@ export function largeOnnx(model: Uint8Array, size: number, fill: (n: number) => 
     if (head.byteLength + w <= size) return new Uint8Array(Buffer.concat([head, fill(w)]));
   }
   throw new RangeError(`a model of ${size} bytes is smaller than the model it pads`);
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  let v = n;
-  while (v >= 0x80) {
-    out.push((v % 128) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-  return out;
 }

@@ -27,35 +27,49 @@ export function registerCloudCommands(program: Command): void {
       'a request (headers and body) that takes longer to arrive is answered 408 and cut off',
       '300',
     )
-    .action(async (opts: { port: string; host: string; data: string; requestTimeout: string }) => {
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535)
-        throw new CliError(`--port: ${opts.port} is not a port`);
-      const timeout = Number(opts.requestTimeout);
-      if (!Number.isFinite(timeout) || timeout < 1 || timeout > 86_400)
-        throw new CliError(
-          `--request-timeout: ${opts.requestTimeout} is not a number of seconds (1 to 86400)`,
-        );
-      const server = await serveCloud({
-        port,
-        host: opts.host,
-        dataDir: resolve(opts.data),
-        requestTimeoutMs: timeout * 1000,
-      }).catch((err) => {
-        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
-          throw new CliError(`port ${port} on ${opts.host} is already in use; pick another with --port`);
-        throw new CliError((err as Error).message);
-      });
-      // The demo and the tests read this line to find the port.
-      process.stdout.write(`cairn cloud listening on ${server.url} (data: ${resolve(opts.data)})\n`);
-      process.stdout.write(`admin token: ${server.adminTokenPath}\n`);
-      const stop = async () => {
-        await server.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    .option('--vendor-quota-mib <n>', "what one vendor's models may occupy in the blob store (default 20480)")
+    .action(
+      async (opts: {
+        port: string;
+        host: string;
+        data: string;
+        requestTimeout: string;
+        vendorQuotaMib?: string;
+      }) => {
+        const port = Number(opts.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new CliError(`--port: ${opts.port} is not a port`);
+        const timeout = Number(opts.requestTimeout);
+        if (!Number.isFinite(timeout) || timeout < 1 || timeout > 86_400)
+          throw new CliError(
+            `--request-timeout: ${opts.requestTimeout} is not a number of seconds (1 to 86400)`,
+          );
+        const quota = opts.vendorQuotaMib === undefined ? undefined : Number(opts.vendorQuotaMib);
+        if (quota !== undefined && !(Number.isInteger(quota) && quota > 0))
+          throw new CliError(`--vendor-quota-mib: ${opts.vendorQuotaMib} is not a whole number of MiB`);
+        const limits = quota === undefined ? {} : { limits: { vendorStorageBytes: quota * 1024 * 1024 } };
+        const server = await serveCloud({
+          port,
+          host: opts.host,
+          dataDir: resolve(opts.data),
+          requestTimeoutMs: timeout * 1000,
+          ...limits,
+        }).catch((err) => {
+          if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+            throw new CliError(`port ${port} on ${opts.host} is already in use; pick another with --port`);
+          throw new CliError((err as Error).message);
+        });
+        // The demo and the tests read this line to find the port.
+        process.stdout.write(`cairn cloud listening on ${server.url} (data: ${resolve(opts.data)})\n`);
+        process.stdout.write(`admin token: ${server.adminTokenPath}\n`);
+        const stop = async () => {
+          await server.close();
+          process.exit(0);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      },
+    );
 
   addOutputOption(
     cloud

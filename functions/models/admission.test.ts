@@ -3,7 +3,12 @@ import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { tinyModel } from '../../edge-agent/pipeline/onnx-model.test-util.ts';
-import { checkModelGraph, MAX_SUPPORTED_OPSET } from '../../schemas/model-graph-check.ts';
+import {
+  checkModelGraph,
+  MAX_SUPPORTED_IR_VERSION,
+  MAX_SUPPORTED_ML_OPSET,
+  MAX_SUPPORTED_OPSET,
+} from '../../schemas/model-graph-check.ts';
 import { ModelManifest, type ModelManifestInput } from '../../schemas/model-manifest.ts';
 import { readOnnxGraph } from '../../schemas/onnx-graph.ts';
 import { largeOnnx } from '../../synthetic/large-onnx.ts';
@@ -95,6 +100,17 @@ describe('model admission: the graph', () => {
     expect(r.ok ? '' : r.reason).toContain("'image'");
   });
 
+  it('refuses a graph with a second input, or an input that is not float32, naming input.name', async () => {
+    const twoInputs = edited((m) => {
+      m.graph!.input!.push(onnx.ValueInfoProto.create({ name: 'mask', type: m.graph!.input![0]!.type }));
+    });
+    expect(await refusal(twoInputs)).toEqual({ code: 'input-name-mismatch', field: 'input.name' });
+    const uint8 = edited((m) => {
+      m.graph!.input![0]!.type!.tensorType!.elemType = onnx.TensorProto.DataType.UINT8;
+    });
+    expect(await refusal(uint8)).toEqual({ code: 'input-type-mismatch', field: 'input.name' });
+  });
+
   it('refuses channels, height or width that contradict static dims; symbolic dims are free', async () => {
     const dims = (channels: 1 | 3, height: number, width: number) =>
       manifest({ input: { name: 'image', channels, height, width } });
@@ -141,18 +157,32 @@ describe('model admission: the graph', () => {
     expect(ModelManifest.safeParse({ ...raw, threshold: Number.POSITIVE_INFINITY }).success).toBe(false);
   });
 
-  it(`refuses an opset above ${MAX_SUPPORTED_OPSET} as opset-unsupported`, async () => {
-    const at = (version: number) =>
+  it('refuses an opset or IR version above what the bundled runtime loads', async () => {
+    const at = (irVersion: number, opsets: { domain: string; version: number }[]) =>
       edited((m) => {
-        m.opsetImport = [onnx.OperatorSetIdProto.create({ domain: '', version })];
+        m.irVersion = irVersion;
+        m.opsetImport = opsets.map((o) => onnx.OperatorSetIdProto.create(o));
       });
-    expect(await refusal(at(MAX_SUPPORTED_OPSET))).toBe('admitted');
-    expect(await refusal(at(MAX_SUPPORTED_OPSET + 1))).toEqual({ code: 'opset-unsupported', field: 'onnx' });
+    const top = { domain: '', version: MAX_SUPPORTED_OPSET };
+    const ml = (version: number) => ({ domain: 'ai.onnx.ml', version });
+    expect(await refusal(at(MAX_SUPPORTED_IR_VERSION, [top, ml(MAX_SUPPORTED_ML_OPSET)]))).toBe('admitted');
+    expect(await refusal(at(10, [{ domain: '', version: MAX_SUPPORTED_OPSET + 1 }]))).toEqual({
+      code: 'opset-unsupported',
+      field: 'onnx',
+    });
+    expect(await refusal(at(10, [top, ml(MAX_SUPPORTED_ML_OPSET + 1)]))).toEqual({
+      code: 'opset-unsupported',
+      field: 'onnx',
+    });
+    expect(await refusal(at(MAX_SUPPORTED_IR_VERSION + 1, [top]))).toEqual({
+      code: 'ir-version-unsupported',
+      field: 'onnx',
+    });
   });
 
-  it(`takes MAX_SUPPORTED_OPSET (${MAX_SUPPORTED_OPSET}) from the bundled ONNX Runtime: it loads that opset and refuses the next`, async () => {
-    // An Identity graph: valid at every opset, so only the opset number decides.
-    const identity = (version: number) => {
+  it('takes those limits from the bundled ONNX Runtime: it loads each and refuses the next', async () => {
+    // An Identity graph: valid at every opset, so only the numbers decide.
+    const identity = (irVersion: number, opsets: { domain: string; version: number }[]) => {
       const vi = (name: string) =>
         onnx.ValueInfoProto.create({
           name,
@@ -167,12 +197,21 @@ describe('model admission: the graph', () => {
         node: [onnx.NodeProto.create({ opType: 'Identity', input: ['x'], output: ['y'] })],
       });
       return onnx.ModelProto.encode(
-        onnx.ModelProto.create({ irVersion: 10, opsetImport: [{ domain: '', version }], graph }),
+        onnx.ModelProto.create({ irVersion, opsetImport: opsets, graph }),
       ).finish();
     };
-    const session = await ort.InferenceSession.create(identity(MAX_SUPPORTED_OPSET));
+    const top = { domain: '', version: MAX_SUPPORTED_OPSET };
+    const ml = (version: number) => ({ domain: 'ai.onnx.ml', version });
+    const session = await ort.InferenceSession.create(
+      identity(MAX_SUPPORTED_IR_VERSION, [top, ml(MAX_SUPPORTED_ML_OPSET)]),
+    );
     await session.release();
-    await expect(ort.InferenceSession.create(identity(MAX_SUPPORTED_OPSET + 1))).rejects.toThrow(/opset/i);
+    for (const refused of [
+      identity(10, [{ domain: '', version: MAX_SUPPORTED_OPSET + 1 }]),
+      identity(10, [top, ml(MAX_SUPPORTED_ML_OPSET + 1)]),
+      identity(MAX_SUPPORTED_IR_VERSION + 1, [top]),
+    ])
+      await expect(ort.InferenceSession.create(refused)).rejects.toThrow();
   });
 });
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobFailure } from '../../edge-agent/pipeline/job-failure.ts';
 import { scoreFolder } from '../../edge-agent/pipeline/score-folder.ts';
@@ -18,6 +19,9 @@ import {
   testOnnxOfSize,
 } from '../../functions/test-fixtures.ts';
 import { ModelManifest, type ModelManifestInput } from '../../schemas/model-manifest.ts';
+import { runCairn } from '../cli.test-util.ts';
+
+const { onnx } = onnxProto;
 
 /**
  * Hostile models: bytes that are not a model, or a model that does not fit its manifest. Today's cloud
@@ -171,7 +175,42 @@ describe('hostile models at the agent (a model that reached it without admission
     });
   });
 
+  it('a model that loads but cannot run one blank image → inference-failed, before any image is read', async () => {
+    // The image's 4096 values reshaped to rows of 7 (shape inference cannot know the batch size, so it loads;
+    // 4096 is no multiple of 7, so every run fails) and back to [N, 1, 64, 64].
+    const m = onnx.ModelProto.decode(fakeOnnx());
+    const g = m.graph!;
+    const INT64 = onnx.TensorProto.DataType.INT64;
+    g.initializer!.push(
+      onnx.TensorProto.create({ name: 'rows7', dataType: INT64, dims: [2], int64Data: [-1, 7] }),
+      onnx.TensorProto.create({ name: 'nchw', dataType: INT64, dims: [4], int64Data: [-1, 1, 64, 64] }),
+    );
+    g.node!.unshift(
+      onnx.NodeProto.create({ opType: 'Reshape', input: ['input', 'rows7'], output: ['r7'] }),
+      onnx.NodeProto.create({ opType: 'Reshape', input: ['r7', 'nchw'], output: ['back'] }),
+    );
+    g.node![2]!.input![0] = 'back';
+    expect(await score(onnx.ModelProto.encode(m).finish())).toMatchObject({ code: 'inference-failed' });
+  });
+
   it('a good model runs (on no images here)', async () => {
     expect(await score(fakeOnnx())).toBe('ran');
+  });
+});
+
+describe('the storage quota setting', () => {
+  it('cairn cloud serve --vendor-quota-mib takes whole MiB; anything else is one error line', async () => {
+    const r = await runCairn([
+      'cloud',
+      'serve',
+      '--port',
+      '0',
+      '--vendor-quota-mib',
+      '1.5',
+      '--data',
+      tmpdir(),
+    ]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.trim()).toBe('cairn: --vendor-quota-mib: 1.5 is not a whole number of MiB');
   });
 });

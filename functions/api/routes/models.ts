@@ -544,25 +544,17 @@ function parseManifest(json: unknown): ModelManifest {
   return parsed.data;
 }
 
-function parseManifestText(text: string): ModelManifest {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new ApiError(400, 'invalid-manifest', 'The manifest field is not valid JSON.');
-  }
-  return parseManifest(json);
-}
-
+const parseManifestText = (text: string) => parseManifest(jsonField(text, 'invalid-manifest', 'manifest'));
 /** The optional "signature" part: the .sig JSON that `cairn model sign` writes, as a field or a file. */
-function parseSignatureText(text: string): ModelSignature {
-  let json: unknown;
+const parseSignatureText = (text: string) =>
+  parseSignature(jsonField(text, 'invalid-signature', 'signature'));
+
+function jsonField(text: string, code: string, field: string): unknown {
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
-    throw new ApiError(400, 'invalid-signature', 'The signature field is not valid JSON.');
+    throw new ApiError(400, code, `The ${field} field is not valid JSON.`);
   }
-  return parseSignature(json);
 }
 
 function parseSignature(json: unknown): ModelSignature {
