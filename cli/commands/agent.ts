@@ -228,7 +228,7 @@ export function registerAgentCommands(program: Command): void {
     const failed = outcomes.filter((o) => o.status === 'failed').length;
     if (failed)
       process.stderr.write(
-        `${failed} job(s) failed (codes above; \`cairn agent status\`); rerun with --retry-failed after fixing the data\n`,
+        `${failed} job(s) failed (codes above, also told to the cloud); once the data is fixed: cairn agent run --once --retry-failed\n`,
       );
   });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
@@ -335,6 +335,22 @@ describe('hostile: a model the site cannot load or run', () => {
     expect((await waitForState(fixed, 'good', 'failed')).failure).toBe('labels-unreadable');
     await cli(['agent', 'run', '--once', '--retry-failed', '--state', agentState()]);
     await waitForState(fixed, 'good', 'reported');
+  });
+
+  it('a site whose settings cannot be applied stops with one line (exit 1) and fails no job', async () => {
+    const pending = await newCampaign('no labels', ['good']);
+    const labels = join(dir, SITE, 'labels.csv');
+    renameSync(labels, `${labels}.away`);
+    try {
+      const r = await runCairn(['agent', 'run', '--once', '--state', agentState()]);
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^cairn: agent settings cannot be applied: labels/),
+      ]);
+    } finally {
+      renameSync(`${labels}.away`, labels);
+    }
+    expect((await campaignStatus(pending)).good).toMatchObject({ state: 'pending', attempt: 1 });
   });
 
   it('what left the site about failed jobs is a code and counts: no PatientName, no labels.csv text, no path', async () => {
