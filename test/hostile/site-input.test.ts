@@ -19,7 +19,7 @@ import { enrollAgent } from '../../edge-agent/enroll.ts';
 import { JobFailure } from '../../edge-agent/pipeline/job-failure.ts';
 import { type JobOutcome, runAgent } from '../../edge-agent/run.ts';
 import type { ServedCloud } from '../../functions/serve.ts';
-import { deflateBomb } from '../../synthetic/bomb.ts';
+import { deflateBomb, writeSizeBomb } from '../../synthetic/bomb.ts';
 import { type SyntheticSite, writeSyntheticSite } from '../../synthetic/dicom.ts';
 import { runCairn } from '../cli.test-util.ts';
 import { startDemoNetwork } from './demo-network.test-util.ts';
@@ -31,6 +31,7 @@ import { startDemoNetwork } from './demo-network.test-util.ts';
  *
  * - Deflate bombs (1.75 MB → 1.7 GiB in the issue; here 64×64 declared, 64 MiB inflated) among good studies:
  *   refused as 'decompression-bomb', the good studies scored.
+ * - A size bomb (512×512 declared, 300 MiB of pixel data, uncompressed): 'pixel-data-size-mismatch', unread.
  * - Truncated, zero-byte, non-DICOM and unreadable files (a dangling link, a FIFO, and chmod 000 when not
  *   root — root reads through it): each counted by reason ('truncated', 'not-dicom', 'unreadable-file').
  * - An empty folder: the job fails 'no-cases'; a missing folder: 'dicom-folder-unreadable'; no report is sent.
@@ -160,6 +161,14 @@ describe('hostile site input', () => {
           inflatedBytes: 64 * 1024 * 1024,
         }),
       );
+    // Attack: a size bomb — 512×512 declared, 300 MiB of pixel data on disk (sparse), no compression at all.
+    await writeSizeBomb(join(mixed, 'size-bomb.dcm'), {
+      sopInstanceUid: '2.25.950',
+      studyInstanceUid: '2.25.77',
+      rows: 512,
+      columns: 512,
+      inflatedBytes: 300 * 1024 * 1024,
+    });
     const first = readFileSync(files[0]!);
     writeFileSync(join(mixed, 'truncated.dcm'), first.subarray(0, first.length - 100));
     writeFileSync(join(mixed, 'empty.dcm'), '');
@@ -178,6 +187,7 @@ describe('hostile site input', () => {
     expect(outcome?.status).toBe('reported');
     expect(outcome?.excluded).toMatchObject({
       'decompression-bomb': 2,
+      'pixel-data-size-mismatch': 1,
       truncated: 1,
       'not-dicom': 2,
       'unreadable-file': root ? 2 : 3,
