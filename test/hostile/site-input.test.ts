@@ -290,6 +290,25 @@ describe('hostile site input', () => {
     await expect(
       enrollAgent({ stateDir, cloudUrl: cloud.url, token, settings: settings(semicolon) }),
     ).rejects.toThrow(/separated by semicolons/);
+    // The same through `cairn agent enroll`: one line on stderr, exit 1.
+    const r = await runCairn([
+      'agent',
+      'enroll',
+      '--cloud',
+      cloud.url,
+      '--token',
+      token,
+      '--dicom',
+      good.dicomDir,
+      '--labels',
+      yesNo(),
+      '--state',
+      stateDir,
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /^cairn: cannot enroll: labels\.csv line 2: label "(yes|no)" is not 0 or 1 [^\n]*\n$/,
+    );
     // A usable file with a problem row enrolls (with the token the refusals did not spend) and warns.
     const oneBad = labelsLike('enroll-one-bad', (r, i) => (i === 0 ? r.replace(/,[01],/, ',maybe,') : r));
     const enrolled = await enrollAgent({ stateDir, cloudUrl: cloud.url, token, settings: settings(oneBad) });
