@@ -1,11 +1,6 @@
 import { open } from 'node:fs/promises';
 import dicomParser from 'dicom-parser';
-import {
-  declaredFrameBytes,
-  HEADER_ALLOWANCE_BYTES,
-  MAX_EXPANDED_BYTES,
-  TRAILER_SLACK_BYTES,
-} from './limits.ts';
+import { declaredPixels, HEADER_ALLOWANCE_BYTES, MAX_EXPANDED_BYTES, TRAILER_SLACK_BYTES } from './limits.ts';
 import type { ImageExclusionReason } from './parse.ts';
 
 /**
@@ -52,27 +47,20 @@ export async function readDicomFile(path: string): Promise<Uint8Array | ImageExc
  * (then the parser decides) or the file is deflated (its size says nothing about the pixels).
  */
 function declaredFileBytes(head: Uint8Array): number | undefined {
-  let dataSet: dicomParser.DataSet;
+  let declared: ReturnType<typeof declaredPixels>;
   try {
-    dataSet = dicomParser.parseDicom(head, {
-      untilTag: PIXEL_DATA,
-      inflater: () => {
-        throw new Error('read: deflated');
-      },
-    });
+    declared = declaredPixels(
+      dicomParser.parseDicom(head, {
+        untilTag: PIXEL_DATA,
+        inflater: () => {
+          throw new Error('read: deflated');
+        },
+      }),
+    );
   } catch {
     return undefined;
   }
-  const pixel = dataSet.elements[PIXEL_DATA];
-  if (pixel === undefined) return undefined;
-  const int = (tag: string) => (dataSet.elements[tag] ? (dataSet.uint16(tag) ?? 0) : 0);
-  const frames = Math.max(1, Math.floor(Number(dataSet.string('x00280008') ?? '1') || 1));
-  const frame = declaredFrameBytes(
-    int('x00280010'),
-    int('x00280011'),
-    Math.max(1, int('x00280002')),
-    int('x00280100'),
-  );
+  if (declared === undefined) return undefined;
   // Encapsulated data adds 8 bytes of item header per fragment; one fragment per frame is the common case.
-  return pixel.dataOffset + frame * frames + 8 * (frames + 2) + TRAILER_SLACK_BYTES;
+  return declared.pixelOffset + declared.pixelBytes + 8 * (declared.frames + 2) + TRAILER_SLACK_BYTES;
 }
