@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
+  cpSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -51,6 +52,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cairn-hostile-input-'));
   ({ cloud, coordinator, modelId } = await startDemoNetwork(dir, [
     'mixed',
+    'cli-run',
     'empty',
     'missing',
     'yes-no',
@@ -196,6 +198,27 @@ describe('hostile site input', () => {
     expect(outcome?.cases).toBe(12);
     expect((await reportsOf('mixed', stateDir)).agent).toBe(1);
   }, 120_000);
+
+  it('`cairn agent run` prints the counts by reason on the job line, unreadable-file and the bomb among them', async () => {
+    const folder = join(dir, 'cli-run-dicom');
+    cpSync(good.dicomDir, folder, { recursive: true });
+    symlinkSync(join(dir, 'gone.dcm'), join(folder, 'dangling.dcm'));
+    writeFileSync(
+      join(folder, 'bomb.dcm'),
+      await deflateBomb({
+        sopInstanceUid: '2.25.990',
+        studyInstanceUid: '2.25.99',
+        rows: 64,
+        columns: 64,
+        inflatedBytes: 64 * 1024 * 1024,
+      }),
+    );
+    const stateDir = await agentFor('cli-run', folder, good.labelsPath);
+    const r = await runCairn(['agent', 'run', '--once', '--state', stateDir, '--dicom', folder]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/job [^:]+: 12 cases on cpu in [\d.]+ s; excluded [^\n]*decompression-bomb 1/);
+    expect(r.stderr).toMatch(/excluded [^\n]*unreadable-file 1/);
+  }, 60_000);
 
   it('fails a job on an empty folder as no-cases and sends no report', async () => {
     const empty = join(dir, 'empty-dicom');
