@@ -44,6 +44,10 @@ export function readLabel(raw: string): 0 | 1 | string {
   return v === '' ? 'label is empty' : `label${quoted(v)} is not 0 or 1`;
 }
 
+/** A header that is one field holding `column` between semicolons: a `;`-separated export (Excel, some locales). */
+export const semicolonSeparated = (header: readonly string[], column: string): boolean =>
+  header.length === 1 && header[0]!.split(';').some((n) => n.trim().toLowerCase() === column);
+
 /** Reads and parses the file; any failure is one line starting with `labels.csv` (the path is not in it). */
 export function readLabelsFile(path: string, attributeColumns: readonly string[] = []): ParsedLabels {
   let text: string;
@@ -69,9 +73,8 @@ export function parseLabelsCsv(text: string, attributeColumns: readonly string[]
   const studyCol = names.indexOf('studyinstanceuid');
   const labelCol = names.indexOf('label');
   if (studyCol < 0 || labelCol < 0) {
-    const semicolons = names.length === 1 && names[0]!.split(';').some((n) => n.trim() === 'label');
     throw new Error(
-      semicolons
+      semicolonSeparated(names, 'label')
         ? `${FILE} line ${header.value.line}: the file is separated by semicolons (;), not commas; save it as comma-separated CSV`
         : `${FILE} line ${header.value.line}: the header must contain the columns StudyInstanceUID and label`,
     );

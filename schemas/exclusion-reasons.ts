@@ -20,7 +20,7 @@ export const IMAGE_EXCLUSION_REASONS = [
   'body-part-mismatch', // not one of the manifest's body parts
   'decode-error', // pixel data present but inconsistent with its header
   'decompression-bomb', // deflate or a codec would expand past what the header declares, or past the cap
-  'pixel-data-size-mismatch', // a compressed frame's own size (codestream or decoded) differs from the header's
+  'pixel-data-size-mismatch', // a frame's bitstream, its decoded output or the file is not the header's size
   'inference-error',
   'view-mismatch', // View Position not one of the manifest's (when the manifest names views)
   'image-type-mismatch', // Image Type lacks a value the manifest requires (e.g. ORIGINAL)

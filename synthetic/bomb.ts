@@ -1,9 +1,10 @@
 import { createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { constants, createDeflateRaw } from 'node:zlib';
 
 /**
- * Decompression bombs for the hostile suite and the memory bench: Deflated Explicit VR Little Endian files
+ * Decompression (and size) bombs for the hostile suite and the memory bench: Deflated Explicit VR Little Endian files
  * (1.2.840.10008.1.2.1.99) whose header declares a small image but whose deflate stream expands to far more —
  * a Pixel Data element that claims (and holds) `inflatedBytes` of zeros, ~1000:1 in deflate. Written by hand,
  * element by element, so the bytes do not depend on the code under test; the zeros are deflated as a stream,
@@ -11,6 +12,7 @@ import { constants, createDeflateRaw } from 'node:zlib';
  */
 
 const DEFLATED = '1.2.840.10008.1.2.1.99';
+const EXPLICIT_LITTLE = '1.2.840.10008.1.2.1';
 const CT_IMAGE = '1.2.840.10008.5.1.4.1.1.2';
 
 export interface BombSpec {
@@ -49,12 +51,12 @@ const us = (n: number) => {
 };
 
 /** Preamble, DICM and the File Meta Information group (always uncompressed). */
-function metaGroup(sop: string): Buffer {
+function metaGroup(sop: string, transferSyntax = DEFLATED): Buffer {
   const elements = Buffer.concat([
     element(0x0002, 0x0001, 'OB', Buffer.from([0, 1])),
     element(0x0002, 0x0002, 'UI', text('UI', CT_IMAGE)),
     element(0x0002, 0x0003, 'UI', text('UI', sop)),
-    element(0x0002, 0x0010, 'UI', text('UI', DEFLATED)),
+    element(0x0002, 0x0010, 'UI', text('UI', transferSyntax)),
   ]);
   const length = Buffer.alloc(4);
   length.writeUInt32LE(elements.length, 0);
@@ -118,4 +120,20 @@ export async function writeDeflateBomb(file: string, spec: BombSpec): Promise<vo
   const sink = createWriteStream(file);
   sink.write(metaGroup(spec.sopInstanceUid));
   await pipeline(plainBody(spec), createDeflateRaw({ level: constants.Z_BEST_COMPRESSION }), sink);
+}
+
+/**
+ * A size bomb without compression: an Explicit VR Little Endian file whose Pixel Data holds `inflatedBytes`
+ * while the header declares `rows × columns`. Written sparse (the zeros are a hole made by truncate), so a
+ * gigabyte bomb takes no disk.
+ */
+export async function writeSizeBomb(file: string, spec: BombSpec): Promise<void> {
+  const head = Buffer.concat([metaGroup(spec.sopInstanceUid, EXPLICIT_LITTLE), dataSetHead(spec)]);
+  const handle = await open(file, 'w');
+  try {
+    await handle.write(head, 0, head.length, 0);
+    await handle.truncate(head.length + spec.inflatedBytes);
+  } finally {
+    await handle.close();
+  }
 }

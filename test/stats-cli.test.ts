@@ -141,6 +141,7 @@ describe('cairn report and cairn pool', () => {
       ['score,label\n0.3,2\n', /line 2: label "2" is not 0 or 1/],
       ['score,label\nabc,1\n', /line 2: score is not a number/],
       ['s,label\n0.3,1\n', /score,label/],
+      ['score;label\n0.3;1\n', /separated by semicolons/],
       ['score,label\n0.3,1,9\n', /line 2: 3 fields/],
     ] as const) {
       writeFileSync(bad, content);

@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { csvRecords, readLabel } from '../../edge-agent/labels.ts';
+import { csvRecords, readLabel, semicolonSeparated } from '../../edge-agent/labels.ts';
 import { privacyGate } from '../../edge-agent/privacy/gate.ts';
 import { buildSiteReport, type Outcome } from '../../edge-agent/report/site-report.ts';
 import type { SiteReport } from '../../schemas/site-report.ts';
@@ -56,7 +56,11 @@ export function reportFromCsv(flags: ReportFlags): SiteReport {
   const header = (rows[0] ?? []).map((h) => h.trim());
   const col = (name: string) => header.indexOf(name);
   if (col('score') < 0 || col('label') < 0)
-    throw new CliError('the CSV needs a header with columns score,label');
+    throw new CliError(
+      semicolonSeparated(header, 'label')
+        ? 'the CSV is separated by semicolons (;), not commas; save it as comma-separated CSV'
+        : 'the CSV needs a header with columns score,label',
+    );
   const threshold = flags.threshold === undefined ? 0.5 : Number(flags.threshold);
   if (flags.threshold !== undefined && (flags.threshold.trim() === '' || !Number.isFinite(threshold))) {
     throw new CliError(`--threshold must be a number, got ${flags.threshold}`);

@@ -1,11 +1,6 @@
 import { constants, inflateRawSync } from 'node:zlib';
 import dicomParser from 'dicom-parser';
-import {
-  declaredFrameBytes,
-  HEADER_ALLOWANCE_BYTES,
-  MAX_EXPANDED_BYTES,
-  TRAILER_SLACK_BYTES,
-} from './limits.ts';
+import { declaredPixels, HEADER_ALLOWANCE_BYTES, MAX_EXPANDED_BYTES, TRAILER_SLACK_BYTES } from './limits.ts';
 
 /**
  * Bounded inflation of a Deflated Explicit VR Little Endian data set (1.2.840.10008.1.2.1.99).
@@ -49,23 +44,13 @@ function inflateAtMost(deflated: Uint8Array, limit: number, partial: boolean): U
 
 /** Where Pixel Data's value starts and how many bytes the header declares for it, once the prefix holds it. */
 function declaredSize(prefix: Uint8Array): { pixelOffset: number; pixelBytes: number } | undefined {
-  let dataSet: dicomParser.DataSet;
   try {
-    dataSet = dicomParser.parseDicom(prefix, { TransferSyntaxUID: EXPLICIT_LITTLE, untilTag: PIXEL_DATA });
+    return declaredPixels(
+      dicomParser.parseDicom(prefix, { TransferSyntaxUID: EXPLICIT_LITTLE, untilTag: PIXEL_DATA }),
+    );
   } catch {
     return undefined; // the prefix ends inside an element: more input is needed
   }
-  const pixel = dataSet.elements[PIXEL_DATA];
-  if (pixel === undefined) return undefined;
-  const int = (tag: string) => (dataSet.elements[tag] ? (dataSet.uint16(tag) ?? 0) : undefined);
-  const frames = Number(dataSet.string('x00280008') ?? '1') || 1;
-  const frameBytes = declaredFrameBytes(
-    int('x00280010') ?? 0,
-    int('x00280011') ?? 0,
-    Math.max(1, int('x00280002') ?? 1),
-    int('x00280100') ?? 0,
-  );
-  return { pixelOffset: pixel.dataOffset, pixelBytes: frameBytes * Math.max(1, Math.floor(frames)) };
 }
 
 /**

@@ -1,16 +1,17 @@
-import { readFile } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import type { ModelManifest } from '../../schemas/model-manifest.ts';
 import { initCodecs } from '../dicom/codecs.ts';
 import { type DicomImage, type ImageExclusionReason, parseDicom, parseDicomHeader } from '../dicom/parse.ts';
+import { readDicomFile } from '../dicom/read.ts';
 import { selectImage } from './select.ts';
 import { type StudyAttributes, studyAttributesOf } from './study-attributes.ts';
 import { frameToTensor } from './tensor.ts';
 
 /**
- * Pipeline worker: read → parse the header → select → (wait for the go-ahead) → [inflate, for deflated
- * files] → decode → preprocess, one file at a time, frames in chunks. The main thread owns back-pressure: after a header the worker waits for `go` (or `skip`
- * for a cached or duplicate instance), and after each chunk of tensors for `more`.
+ * Pipeline worker: read (bounded: read.ts) → parse the header → select → (wait for the go-ahead) → [inflate,
+ * for deflated files] → decode → preprocess, one file at a time, frames in chunks. The main thread owns
+ * back-pressure: after a header the worker waits for `go` (or `skip` for a cached or duplicate instance), and
+ * after each chunk of tensors for `more`.
  *
  * Nothing read from a file is ever put in an error: failures are the closed reason enum.
  */
@@ -54,14 +55,13 @@ async function onItem(id: number, path?: string, bytes?: Uint8Array): Promise<vo
   let data: Uint8Array;
   if (bytes) data = bytes;
   else {
-    try {
-      const buf = await readFile(path!);
-      data = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-    } catch {
-      // Vanished or turned unreadable between the scan and the read.
-      send({ t: 'excluded', id, reason: 'unreadable-file' });
+    // Bounded by what the header declares; a file that vanished since the scan is 'unreadable-file'.
+    const read = await readDicomFile(path!);
+    if (typeof read === 'string') {
+      send({ t: 'excluded', id, reason: read });
       return;
     }
+    data = read;
   }
   // Header first: a deflated file is inflated only after the main thread has settled duplicates and the cache.
   const parsed = parseDicomHeader(data);

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
+  cpSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -19,7 +20,7 @@ import { enrollAgent } from '../../edge-agent/enroll.ts';
 import { JobFailure } from '../../edge-agent/pipeline/job-failure.ts';
 import { type JobOutcome, runAgent } from '../../edge-agent/run.ts';
 import type { ServedCloud } from '../../functions/serve.ts';
-import { deflateBomb } from '../../synthetic/bomb.ts';
+import { deflateBomb, writeSizeBomb } from '../../synthetic/bomb.ts';
 import { type SyntheticSite, writeSyntheticSite } from '../../synthetic/dicom.ts';
 import { runCairn } from '../cli.test-util.ts';
 import { startDemoNetwork } from './demo-network.test-util.ts';
@@ -31,6 +32,7 @@ import { startDemoNetwork } from './demo-network.test-util.ts';
  *
  * - Deflate bombs (1.75 MB → 1.7 GiB in the issue; here 64×64 declared, 64 MiB inflated) among good studies:
  *   refused as 'decompression-bomb', the good studies scored.
+ * - A size bomb (512×512 declared, 300 MiB of pixel data, uncompressed): 'pixel-data-size-mismatch', unread.
  * - Truncated, zero-byte, non-DICOM and unreadable files (a dangling link, a FIFO, and chmod 000 when not
  *   root — root reads through it): each counted by reason ('truncated', 'not-dicom', 'unreadable-file').
  * - An empty folder: the job fails 'no-cases'; a missing folder: 'dicom-folder-unreadable'; no report is sent.
@@ -50,6 +52,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cairn-hostile-input-'));
   ({ cloud, coordinator, modelId } = await startDemoNetwork(dir, [
     'mixed',
+    'cli-run',
     'empty',
     'missing',
     'yes-no',
@@ -160,6 +163,14 @@ describe('hostile site input', () => {
           inflatedBytes: 64 * 1024 * 1024,
         }),
       );
+    // Attack: a size bomb — 512×512 declared, 300 MiB of pixel data on disk (sparse), no compression at all.
+    await writeSizeBomb(join(mixed, 'size-bomb.dcm'), {
+      sopInstanceUid: '2.25.950',
+      studyInstanceUid: '2.25.77',
+      rows: 512,
+      columns: 512,
+      inflatedBytes: 300 * 1024 * 1024,
+    });
     const first = readFileSync(files[0]!);
     writeFileSync(join(mixed, 'truncated.dcm'), first.subarray(0, first.length - 100));
     writeFileSync(join(mixed, 'empty.dcm'), '');
@@ -178,6 +189,7 @@ describe('hostile site input', () => {
     expect(outcome?.status).toBe('reported');
     expect(outcome?.excluded).toMatchObject({
       'decompression-bomb': 2,
+      'pixel-data-size-mismatch': 1,
       truncated: 1,
       'not-dicom': 2,
       'unreadable-file': root ? 2 : 3,
@@ -186,6 +198,27 @@ describe('hostile site input', () => {
     expect(outcome?.cases).toBe(12);
     expect((await reportsOf('mixed', stateDir)).agent).toBe(1);
   }, 120_000);
+
+  it('`cairn agent run` prints the counts by reason on the job line, unreadable-file and the bomb among them', async () => {
+    const folder = join(dir, 'cli-run-dicom');
+    cpSync(good.dicomDir, folder, { recursive: true });
+    symlinkSync(join(dir, 'gone.dcm'), join(folder, 'dangling.dcm'));
+    writeFileSync(
+      join(folder, 'bomb.dcm'),
+      await deflateBomb({
+        sopInstanceUid: '2.25.990',
+        studyInstanceUid: '2.25.99',
+        rows: 64,
+        columns: 64,
+        inflatedBytes: 64 * 1024 * 1024,
+      }),
+    );
+    const stateDir = await agentFor('cli-run', folder, good.labelsPath);
+    const r = await runCairn(['agent', 'run', '--once', '--state', stateDir, '--dicom', folder]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/job [^:]+: 12 cases on cpu in [\d.]+ s; excluded [^\n]*decompression-bomb 1/);
+    expect(r.stderr).toMatch(/excluded [^\n]*unreadable-file 1/);
+  }, 60_000);
 
   it('fails a job on an empty folder as no-cases and sends no report', async () => {
     const empty = join(dir, 'empty-dicom');
@@ -280,6 +313,25 @@ describe('hostile site input', () => {
     await expect(
       enrollAgent({ stateDir, cloudUrl: cloud.url, token, settings: settings(semicolon) }),
     ).rejects.toThrow(/separated by semicolons/);
+    // The same through `cairn agent enroll`: one line on stderr, exit 1.
+    const r = await runCairn([
+      'agent',
+      'enroll',
+      '--cloud',
+      cloud.url,
+      '--token',
+      token,
+      '--dicom',
+      good.dicomDir,
+      '--labels',
+      yesNo(),
+      '--state',
+      stateDir,
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /^cairn: cannot enroll: labels\.csv line 2: label "(yes|no)" is not 0 or 1 [^\n]*\n$/,
+    );
     // A usable file with a problem row enrolls (with the token the refusals did not spend) and warns.
     const oneBad = labelsLike('enroll-one-bad', (r, i) => (i === 0 ? r.replace(/,[01],/, ',maybe,') : r));
     const enrolled = await enrollAgent({ stateDir, cloudUrl: cloud.url, token, settings: settings(oneBad) });
