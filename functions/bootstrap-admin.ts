@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import type { Database } from '../infra/database.ts';
 import { issueApiToken } from './api/issue-token.ts';
 import { type AuditDeps, appendAudit } from './audit/append.ts';
+import { sha256Hex } from './audit/hashes.ts';
 import { apiTokens } from './db/schema.ts';
 import { hashSecret } from './secrets.ts';
 
@@ -47,7 +48,13 @@ export async function bootstrapAdminToken(
       actor: 'system',
       action: 'token.issued',
       target: issued.id,
-      detail: { role: 'admin', vendorId: null, regionIds: null, expiresAt: null },
+      detail: {
+        role: 'admin',
+        vendorId: null,
+        regionIds: null,
+        expiresAt: null,
+        credentialSha256: sha256Hex(hashSecret(issued.token)),
+      },
     });
   return true;
 }

@@ -29,7 +29,9 @@ import { largeOnnx } from '../synthetic/large-onnx.ts';
 import { issueApiToken } from './api/issue-token.ts';
 import { createCloudApp } from './app.ts';
 import { appendAudit } from './audit/append.ts';
+import { sha256Hex } from './audit/hashes.ts';
 import type { CloudDeps, CloudLimits } from './deps.ts';
+import { hashSecret } from './secrets.ts';
 
 /** Test-only builders: a cloud on a temp folder, site keys, valid reports, signed envelopes. */
 
@@ -56,7 +58,13 @@ export async function openTestCloud(opts: { dbUrl?: string; limits?: Partial<Clo
     actor: 'system',
     action: 'token.issued',
     target: admin.id,
-    detail: { role: 'admin', vendorId: null, regionIds: null, expiresAt: null },
+    detail: {
+      role: 'admin',
+      vendorId: null,
+      regionIds: null,
+      expiresAt: null,
+      credentialSha256: sha256Hex(hashSecret(admin.token)),
+    },
   });
   return {
     dir,

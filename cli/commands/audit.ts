@@ -137,7 +137,9 @@ export function registerAuditCommands(program: Command): void {
         ? []
         : [`audit log broken at entry #${result.brokenAt}: ${result.reason}`]),
       ...(result.disagreements.length
-        ? [`the database disagrees with the audit chain in ${result.disagreements.length} places:`]
+        ? [
+            `the database disagrees with the audit chain in ${result.disagreements.length} place${result.disagreements.length === 1 ? '' : 's'}:`,
+          ]
         : []),
       ...result.disagreements.map((d) => `  ${d.kind} ${d.id} ${d.code}: ${d.problem}`),
     ];

@@ -32,6 +32,11 @@ export interface CreatedSession {
 
 const AUTO_ORDER: readonly Provider[] = ['cuda', 'webgpu', 'cpu'];
 
+// ONNX Runtime's own logger writes provider warnings (a Vulkan loader without a usable device, say) straight to
+// stderr, between a run's progress lines. Failed attempts reach the caller as `attempts` anyway; the warnings
+// show with CAIRN_DEBUG. Takes effect at the first session (ORT reads it once).
+if (!process.env.CAIRN_DEBUG && ort.env.logLevel === 'warning') ort.env.logLevel = 'error';
+
 function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return (text.split('\n')[0] ?? '').slice(0, 300);
@@ -108,9 +113,6 @@ export async function createInferenceSession(
         // ORT's threads spin after each run by default; that spinning steals the cores the decode workers
         // need between batches (off unless asked for: `spinning`).
         extra: { session: { intra_op: { allow_spinning: opts.spinning ? '1' : '0' } } },
-        // A GPU provider that is present but cannot start (no device behind the Vulkan loader, say) logs
-        // warnings to stderr while it is tried; the attempt's error is kept above, the noise only with CAIRN_DEBUG.
-        ...(provider !== 'cpu' && !process.env.CAIRN_DEBUG ? { logSeverityLevel: 3 as const } : {}),
       });
       attempts.push({ provider });
       return { session, provider, attempts };

@@ -211,6 +211,10 @@ function compareToken(
       ['region scope', sameJson(sorted(parseJson(row.regionIds) as string[] | null), chain.regionIds)],
       ['site scope', chain.role !== 'site' || row.siteId === chain.siteId],
       ['expiry', (row.expiresAt?.toISOString() ?? null) === chain.expiresAt],
+      [
+        'credential (the token was replaced)',
+        chain.credentialSha256 === undefined || sha256Hex(row.tokenHash) === chain.credentialSha256,
+      ],
     ],
     add,
   );

@@ -15,6 +15,8 @@ export interface RecordedToken {
   regionIds: string[] | null;
   siteId: string | null;
   expiresAt: string | null;
+  /** sha256 of the stored token hash (so the chain is no lookup table for it). */
+  credentialSha256: string | undefined;
   revoked: boolean;
 }
 
@@ -106,6 +108,7 @@ function apply(s: RecordedState, row: StoredAuditRow, d: Detail): void {
         regionIds: strings(d.regionIds),
         siteId: null,
         expiresAt: str(d.expiresAt),
+        credentialSha256: optional(d.credentialSha256),
         revoked: false,
       });
       return;
@@ -128,6 +131,7 @@ function apply(s: RecordedState, row: StoredAuditRow, d: Detail): void {
           regionIds: null,
           siteId: target,
           expiresAt: null,
+          credentialSha256: optional(d.credentialSha256),
           revoked: false,
         });
       addSiteKey(s, seq, d.keyId, target, d.publicKeySha256);

@@ -4,6 +4,7 @@ import { verifyAuditData } from '../../cli/commands/audit.ts';
 import { issueApiToken } from '../../functions/api/issue-token.ts';
 import { apiTokens, reports, siteKeys } from '../../functions/db/schema.ts';
 import { drainReportBatch } from '../../functions/ingest/embedded.ts';
+import { hashSecret } from '../../functions/secrets.ts';
 import {
   call,
   openTestCloud,
@@ -98,6 +99,23 @@ describe('insider SQL edits are named by `audit verify`, with the reason code', 
         kind: 'token',
         code: 'differs-from-chain',
         problem: expect.stringMatching(/: region scope$/),
+      }),
+    ]);
+  });
+
+  it("replacing an admin token's hash with the insider's own secret → token differs-from-chain (credential)", async () => {
+    const [admin] = await cloud.deps.db.select().from(apiTokens).where(eq(apiTokens.role, 'admin'));
+    await sql('UPDATE api_tokens SET token_hash = ? WHERE id = ?', [
+      hashSecret('cairn_mine_all_mine_now_0000'),
+      admin!.id,
+    ]);
+    const { found } = await disagreements();
+    expect(found).toEqual([
+      expect.objectContaining({
+        kind: 'token',
+        id: admin!.id,
+        code: 'differs-from-chain',
+        problem: expect.stringMatching(/: credential \(the token was replaced\)$/),
       }),
     ]);
   });

@@ -171,6 +171,7 @@ export function enrollmentRoutes(deps: CloudDeps) {
                 keyId,
                 publicKeySha256: sha256Hex(body.publicKey),
                 tokenId: issued.id,
+                credentialSha256: sha256Hex(tokenRow.tokenHash),
                 agentVersion: body.agentVersion,
                 supersededKeyIds: superseded.map((k) => k.keyId),
               },

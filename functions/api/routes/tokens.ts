@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { Id, Slug } from '../../../schemas/common.ts';
 import { actorOf, commitAudited } from '../../audit/append.ts';
+import { sha256Hex } from '../../audit/hashes.ts';
 import { apiTokens, regions, vendors } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -59,6 +60,7 @@ export function tokenRoutes(deps: CloudDeps) {
           vendorId: body.vendorId ?? null,
           regionIds,
           expiresAt: issued.expiresAt?.toISOString() ?? null,
+          credentialSha256: sha256Hex(row.tokenHash),
         },
       });
       return c.json(
