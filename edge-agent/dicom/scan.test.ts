@@ -32,7 +32,7 @@ describe('walkFiles', () => {
     const missing = join(root, 'nope-PATIENT-NAME');
     await expect(async () => {
       for await (const _ of walkFiles(missing));
-    }).rejects.toThrow(/^scan: /);
+    }).rejects.toThrow(/^dicom-folder-unreadable: scan: /);
     await expect(async () => {
       for await (const _ of walkFiles(missing));
     }).rejects.not.toThrow(/PATIENT/);

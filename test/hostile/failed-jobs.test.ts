@@ -338,17 +338,19 @@ describe('hostile: a model the site cannot load or run', () => {
   });
 
   it('a site whose settings cannot be applied stops with one line (exit 1) and fails no job', async () => {
-    const pending = await newCampaign('no labels', ['good']);
-    const labels = join(dir, SITE, 'labels.csv');
-    renameSync(labels, `${labels}.away`);
+    const pending = await newCampaign('bad settings', ['good']);
+    // (A labels.csv or DICOM folder that is gone is not a settings error: it fails the job, see --retry-failed.)
+    const settingsFile = join(agentState(), 'agent.json');
+    const settings = readFileSync(settingsFile, 'utf8');
+    writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(settings), memoryBudgetMiB: 1 }));
     try {
       const r = await runCairn(['agent', 'run', '--once', '--state', agentState()]);
       expect(r.status).toBe(1);
       expect(r.stderr.trim().split('\n')).toEqual([
-        expect.stringMatching(/^cairn: agent settings cannot be applied: labels/),
+        expect.stringMatching(/^cairn: agent settings are invalid .*memoryBudgetMiB/),
       ]);
     } finally {
-      renameSync(`${labels}.away`, labels);
+      writeFileSync(settingsFile, settings);
     }
     expect((await campaignStatus(pending)).good).toMatchObject({ state: 'pending', attempt: 1 });
   });
