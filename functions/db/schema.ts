@@ -264,7 +264,11 @@ export const reports = sqliteTable(
     voidReason: text('void_reason'),
     voidedBy: text('voided_by'),
   },
-  (t) => [index('reports_campaign_idx').on(t.campaignId, t.modelId)],
+  (t) => [
+    index('reports_campaign_idx').on(t.campaignId, t.modelId),
+    // Ingest asks whether a job already has a live report, once per report.
+    index('reports_job_idx').on(t.jobId),
+  ],
 );
 
 export const REFUSAL_STAGES = ['api', 'ingest'] as const;

@@ -1,0 +1,1 @@
+CREATE INDEX `reports_job_idx` ON `reports` (`job_id`);
