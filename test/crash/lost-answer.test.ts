@@ -1,9 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve } from '@hono/node-server';
+import { type Http2Bindings, type HttpBindings, serve } from '@hono/node-server';
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CloudApi } from '../../cli/cloud-api.ts';
@@ -40,7 +39,7 @@ beforeEach(async () => {
   server = serve({
     port: 0,
     hostname: '127.0.0.1',
-    fetch: async (req, env: { incoming: IncomingMessage }) => {
+    fetch: async (req, env: HttpBindings | Http2Bindings) => {
       const res = await app.fetch(req, env);
       if (req.method === 'POST' && new URL(req.url).pathname === '/v1/reports' && cutAnswers > 0) {
         cutAnswers--;
