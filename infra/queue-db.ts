@@ -22,6 +22,11 @@ export interface DbQueue extends NotifyingQueue {
   deadLetters(topic: string): Promise<QueueMessage[]>;
   /** Puts every dead letter of a topic back in the queue with fresh attempts; returns how many. */
   redrive(topic: string): Promise<number>;
+  /**
+   * Makes every message of a topic that was received and not acked visible now; returns how many. For a
+   * process that alone consumes the table, at its start: their consumer died with the process before it.
+   */
+  releaseClaims(topic: string): Promise<number>;
 }
 
 /**
@@ -106,6 +111,19 @@ export function createDbQueue(db: Database, clock: Clock, opts: { maxAttempts?: 
         .returning({ id: queueMessages.id });
       for (const listener of listeners) listener(topic);
       return moved.length;
+    },
+
+    async releaseClaims(topic) {
+      const now = clock.now();
+      const released = await db
+        .update(queueMessages)
+        .set({ visibleAt: now })
+        .where(
+          sql`${queueMessages.topic} = ${topic} and ${queueMessages.status} = 'ready'
+            and ${queueMessages.attempts} > 0 and ${queueMessages.visibleAt} > ${now.getTime()}`,
+        )
+        .returning({ id: queueMessages.id });
+      return released.length;
     },
   };
 }
