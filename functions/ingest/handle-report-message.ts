@@ -58,7 +58,7 @@ export async function handleReportMessage(deps: IngestDeps, body: string): Promi
     // forever, and it must not claim a report that was never stored).
     await deps.db
       .delete(reportReceipts)
-      .where(and(eq(reportReceipts.reportId, reportId), eq(reportReceipts.status, 'queued')));
+      .where(and(eq(reportReceipts.reportId, reportId), ne(reportReceipts.status, 'accepted')));
   }
   // A stored report's acceptance was audited with it; a duplicate's is written here only if a report stored
   // before that was so (an older version) left it out.
