@@ -98,8 +98,7 @@ export function reportRoutes(deps: CloudDeps) {
       async (c) => {
         const { reportId } = c.req.valid('param');
         // Another site's report is 'unknown' like one never sent: the answer says nothing about other sites.
-        const status = await receiptAnswer(deps, c.get('principal').siteId ?? '', reportId);
-        return c.json({ reportId, status });
+        return c.json({ status: await receiptAnswer(deps, c.get('principal').siteId ?? '', reportId) });
       },
     )
     .get(
