@@ -54,7 +54,16 @@ export class CloudUnreachable extends CliError {
   }
 }
 
-type Body = { json: unknown } | { form: FormData } | { raw: Uint8Array } | undefined;
+/**
+ * `each` is a JSON body made anew for every try: a signed envelope, so that a retry carries a new nonce and
+ * timestamp (the same bytes again would be refused as a replay when the first try reached the cloud).
+ */
+type Body =
+  | { json: unknown }
+  | { each: () => unknown }
+  | { form: FormData }
+  | { raw: Uint8Array }
+  | undefined;
 
 /** A small client for the Cairn cloud API (/v1), shared by the agent and the role commands of the CLI. */
 export class CloudApi {
@@ -123,11 +132,7 @@ export class CloudApi {
     if (this.token && !opts.anonymous) headers.authorization = `Bearer ${this.token}`;
     let payload: RequestInit['body'];
     let logged: Uint8Array | null = null;
-    if (body && 'json' in body) {
-      headers['content-type'] = 'application/json';
-      logged = new TextEncoder().encode(JSON.stringify(body.json));
-      payload = logged;
-    } else if (body && 'form' in body) {
+    if (body && 'form' in body) {
       // Serialise the multipart body once so the bytes logged are the bytes sent.
       const req = new Request(url, { method, body: body.form });
       headers['content-type'] = req.headers.get('content-type') ?? '';
@@ -138,17 +143,28 @@ export class CloudApi {
       logged = body.raw;
       payload = body.raw as Uint8Array<ArrayBuffer>;
     }
+    const jsonBytes = (json: unknown) => {
+      headers['content-type'] = 'application/json';
+      logged = new TextEncoder().encode(JSON.stringify(json));
+      payload = logged;
+    };
+    if (body && 'json' in body) jsonBytes(body.json);
     // A presigned URL's query is a credential for the bucket: the sent-log keeps where the request went, not that.
     const shown = opts.anonymous ? `${url.split('?')[0]}${url.includes('?') ? '?…' : ''}` : url;
-    const logId = (await this.observe?.request({ method, url: shown, body: logged })) ?? 0;
+    let logId = 0;
     let res: Response | undefined;
     // A pooled connection the server dropped (a restart, a proxy's idle timeout) fails the first request on
     // it; one more try on a fresh connection tells that apart from a cloud that is really gone.
     for (let attempt = 1; !res; attempt++) {
+      if (body && 'each' in body) jsonBytes(body.each());
+      // The sent-log has each distinct body that left; a retry of the same bytes is the same entry.
+      if (attempt === 1 || (body && 'each' in body))
+        logId = (await this.observe?.request({ method, url: shown, body: logged })) ?? 0;
       try {
         res = await fetch(url, { method, headers, body: payload, redirect: opts.redirect ?? 'follow' });
       } catch (err) {
         if (attempt < 2) {
+          if (body && 'each' in body) await this.observe?.response(logId, null);
           await new Promise((r) => setTimeout(r, 250));
           continue;
         }

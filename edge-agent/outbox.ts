@@ -59,8 +59,14 @@ export async function enqueueReport(
   });
 }
 
-/** The cloud's codes for "this report is already there": an earlier attempt arrived. */
-const ALREADY_RECEIVED = new Set(['duplicate-report', 'job-already-reported']);
+/** The cloud's code for "this job already has another report": the job is settled there. */
+const JOB_SETTLED = 'job-already-reported';
+
+/**
+ * Answers that may hide a report the cloud has (an earlier try arrived, or this one did and its answer was
+ * lost): before the outbox calls the report sent or refused, the cloud is asked what became of it.
+ */
+const ASK_FIRST = new Set(['duplicate-report', 'replayed-nonce']);
 
 /**
  * The cloud's codes for "the key that signed this is not (or no longer) current": a refusal of the signing
@@ -70,9 +76,10 @@ const ALREADY_RECEIVED = new Set(['duplicate-report', 'job-already-reported']);
 const KEY_REFUSED = new Set(['revoked-key', 'unknown-key']);
 
 /**
- * Signs and sends every pending report. A network failure, a server error or a refused signing key leaves it
- * pending; any other refusal is final and recorded with the cloud's code — except the codes that mean an
- * earlier attempt arrived.
+ * Signs and sends every pending report; each try (the client's retry too) is signed afresh. A report the
+ * cloud says it has stored or queued is sent; a network failure, a server error, a refused signing key, or a
+ * 409 the cloud cannot back with the report leaves it pending, to go again signed afresh; any other refusal
+ * is final and recorded with the cloud's code.
  */
 export async function flushOutbox(db: AgentDb, api: CloudApi, signer: Signer): Promise<FlushResult> {
   const pending = await db.select().from(outbox).where(eq(outbox.status, 'pending')).all();
@@ -84,19 +91,25 @@ export async function flushOutbox(db: AgentDb, api: CloudApi, signer: Signer): P
   const result: FlushResult = { sent: 0, refused: 0, pending: 0, held: held.length };
   for (const row of pending) {
     const attempt = { attempts: row.attempts + 1 };
+    const report = JSON.parse(row.report) as SiteReport;
     try {
-      const envelope = signReport(JSON.parse(row.report) as SiteReport, signer);
-      await api.json('POST', '/v1/reports', { json: envelope });
+      await api.json('POST', '/v1/reports', { each: () => signReport(report, signer) });
       await markSent(db, row.reportId, attempt);
       result.sent++;
     } catch (err) {
-      if (err instanceof CloudRefusal && ALREADY_RECEIVED.has(err.code)) {
+      const ambiguous =
+        err instanceof CloudUnreachable || (err instanceof CloudRefusal && ASK_FIRST.has(err.code));
+      if (
+        (ambiguous && (await cloudHolds(api, row.reportId))) ||
+        (err instanceof CloudRefusal && err.code === JOB_SETTLED)
+      ) {
         await markSent(db, row.reportId, attempt);
         result.sent++;
       } else if (
         err instanceof CloudRefusal &&
         err.status >= 400 &&
         err.status < 500 &&
+        !ambiguous &&
         !KEY_REFUSED.has(err.code)
       ) {
         await db
@@ -114,6 +127,17 @@ export async function flushOutbox(db: AgentDb, api: CloudApi, signer: Signer): P
     }
   }
   return result;
+}
+
+/** Whether the cloud says it has stored or queued this report; a cloud that cannot say does not. */
+async function cloudHolds(api: CloudApi, reportId: string): Promise<boolean> {
+  try {
+    const answer = await api.json<{ status?: unknown }>('GET', `/v1/reports/${reportId}/receipt`);
+    return answer.status === 'stored' || answer.status === 'queued';
+  } catch (err) {
+    if (err instanceof CloudUnreachable || err instanceof CloudRefusal) return false;
+    throw err;
+  }
 }
 
 async function markSent(db: AgentDb, reportId: string, attempt: { attempts: number }) {

@@ -9,7 +9,7 @@ import { createFileLog } from '../infra/operational-log.ts';
 import { createDbQueue } from '../infra/queue-db.ts';
 import { createCloudApp } from './app.ts';
 import { bootstrapAdminToken } from './bootstrap-admin.ts';
-import type { CloudDeps, CloudLimits } from './deps.ts';
+import { type CloudDeps, type CloudLimits, REPORTS_TOPIC } from './deps.ts';
 import { type EmbeddedIngestOptions, startEmbeddedIngest } from './ingest/embedded.ts';
 import { lockDataDir } from './serve-lock.ts';
 import { CLOUD_VERSION } from './version.ts';
@@ -94,10 +94,11 @@ async function openPrivateDatabase(dataDir: string): Promise<Database> {
 async function start(opts: ServeCloudOptions, db: Database, release: () => void): Promise<ServedCloud> {
   const clock = systemClock;
   const log = createFileLog(join(opts.dataDir, 'logs', 'cloud.log'));
+  const queue = createDbQueue(db, clock);
   const deps: CloudDeps = {
     db,
     blobs: createFsBlobStore(join(opts.dataDir, 'blobs')),
-    queue: createDbQueue(db, clock),
+    queue,
     clock,
     log,
     ...(opts.limits ? { limits: opts.limits } : {}),
@@ -137,6 +138,9 @@ async function start(opts: ServeCloudOptions, db: Database, release: () => void)
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
+  // This process alone serves the folder (serve.lock): reports a killed predecessor had in hand go now, not
+  // after their visibility window.
+  await queue.releaseClaims(REPORTS_TOPIC);
   const stopIngest = startEmbeddedIngest(deps, opts.ingest);
   log.write({ time: clock.now().toISOString(), event: 'startup', code: `version-${CLOUD_VERSION}` });
 

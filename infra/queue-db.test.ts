@@ -19,6 +19,20 @@ afterEach(() => {
 });
 
 describe('the database queue', () => {
+  it('releases the messages a dead consumer had received and not acked, and no others', async () => {
+    const q = createDbQueue(db, clock);
+    await q.send('reports', 'claimed');
+    clock.advance(1);
+    await q.send('reports', 'waiting');
+    expect((await q.receive('reports', 1, 60)).map((m) => m.body)).toEqual(['claimed']);
+    expect(await q.releaseClaims('reports')).toBe(1);
+    // At once, not after the 60 s visibility: in order, the released one counting its earlier delivery.
+    expect((await q.receive('reports', 10, 60)).map((m) => [m.body, m.attempts])).toEqual([
+      ['claimed', 2],
+      ['waiting', 1],
+    ]);
+  });
+
   it('delivers in order, hides received messages, and forgets acked ones', async () => {
     const q = createDbQueue(db, clock);
     await q.send('reports', 'a');

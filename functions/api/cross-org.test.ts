@@ -238,6 +238,13 @@ const attacks: { who: string; secrets: () => string[]; cases: Case[] }[] = [
         token: siteB,
         expect: REFUSED,
       },
+      // Answered 'unknown', as for a report never sent: whether site A sent it is not told.
+      {
+        route: 'GET /v1/reports/:reportId/receipt',
+        path: () => `/v1/reports/${reportA}/receipt`,
+        token: siteB,
+        expect: [200],
+      },
       { route: 'GET /v1/jobs', path: () => '/v1/jobs', token: siteB, expect: [200] },
       {
         route: 'POST /v1/jobs/:id/status',

@@ -223,11 +223,16 @@ export const nonces = sqliteTable(
   (t) => [primaryKey({ columns: [t.siteId, t.nonce] })],
 );
 
-export const RECEIPT_STATUSES = ['queued', 'accepted'] as const;
+/**
+ * 'sending': written before a message goes to a queue outside the database (SQS) and not yet known to have
+ * left — a crash there leaves it so, and a resend of the report sends it again. 'queued': its message is on
+ * the queue (the embedded queue: inserted in the receipt's own transaction). 'accepted': the report is stored.
+ */
+export const RECEIPT_STATUSES = ['sending', 'queued', 'accepted'] as const;
 
 /**
- * Every report the API has let through to the queue, written before it is enqueued. Its unique keys refuse a
- * second submission of the same report id, or a second report for the same job, before ingest ever runs.
+ * Every report the API has let through to the queue. Its unique keys refuse a second submission of the same
+ * report id, or a second report for the same job, before ingest ever runs.
  */
 export const reportReceipts = sqliteTable('report_receipts', {
   reportId: text('report_id').primaryKey(),

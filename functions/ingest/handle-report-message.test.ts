@@ -48,15 +48,16 @@ describe('handleReportMessage', () => {
     expect(row?.report).toEqual(report);
   });
 
-  it('writes the acceptance to the audit chain on redelivery when the first try failed after storing', async () => {
+  it('stores a report and its acceptance entry together: when the entry cannot be written, neither is, and the redelivery writes both', async () => {
     const { report, body } = message();
     const sql = (s: string) => cloud.deps.db.$client.execute(s);
     await sql(`CREATE TRIGGER fail_accept BEFORE INSERT ON audit_log WHEN NEW.action = 'report.accepted'
                BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
     await expect(handleReportMessage(cloud.deps, body)).rejects.toThrow();
-    expect(await countReports()).toBe(1);
+    expect(await countReports()).toBe(0);
     await sql('DROP TRIGGER fail_accept');
-    expect((await handleReportMessage(cloud.deps, body)).outcome).toBe('duplicate');
+    expect((await handleReportMessage(cloud.deps, body)).outcome).toBe('stored');
+    expect(await countReports()).toBe(1);
     const accepted = async () =>
       (await cloud.deps.db.select().from(auditLog)).filter(
         (r) => r.action === 'report.accepted' && r.target === report.reportId,

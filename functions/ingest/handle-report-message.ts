@@ -2,7 +2,7 @@ import { and, eq, isNotNull, isNull, ne } from 'drizzle-orm';
 import type { Clock } from '../../infra/clock.ts';
 import type { Database } from '../../infra/database.ts';
 import type { OperationalLog } from '../../infra/operational-log.ts';
-import { appendAudit } from '../audit/append.ts';
+import { appendAudit, commitAudited } from '../audit/append.ts';
 import { auditLog, jobs, reportReceipts, reports } from '../db/schema.ts';
 import { ApiError } from '../errors.ts';
 import { REPORT_CHECK_CODES } from '../reports/check-report.ts';
@@ -38,8 +38,7 @@ export type IngestOutcome =
  * It re-checks what is cheap and does not depend on when it runs (signature, payload, job, and the report's
  * numbers against its campaign: a message queued before that check existed, or put on SQS some other way,
  * must not be stored either) — not the clock skew or the nonce, which the API settled at receipt. Redelivery is harmless: the report insert is ON
- * CONFLICT DO NOTHING (and a redelivery writes the acceptance's audit entry if the first try did not get that
- * far). A message that can never be stored is answered 'rejected' (ack it; retrying cannot
+ * CONFLICT DO NOTHING, and the acceptance's audit entry commits with the report. A message that can never be stored is answered 'rejected' (ack it; retrying cannot
  * help); database failures throw, so the queue redelivers and finally dead-letters.
  */
 export async function handleReportMessage(deps: IngestDeps, body: string): Promise<IngestOutcome> {
@@ -59,12 +58,11 @@ export async function handleReportMessage(deps: IngestDeps, body: string): Promi
     // forever, and it must not claim a report that was never stored).
     await deps.db
       .delete(reportReceipts)
-      .where(and(eq(reportReceipts.reportId, reportId), eq(reportReceipts.status, 'queued')));
+      .where(and(eq(reportReceipts.reportId, reportId), ne(reportReceipts.status, 'accepted')));
   }
-  if (
-    result.outcome === 'stored' ||
-    (result.outcome === 'duplicate' && !(await acceptanceAudited(deps, result)))
-  )
+  // A stored report's acceptance was audited with it; a duplicate's is written here only if a report stored
+  // before that was so (an older version) left it out.
+  if (result.outcome === 'duplicate' && !(await acceptanceAudited(deps, result)))
     await appendAudit(deps, {
       actor: 'system:ingest',
       action: 'report.accepted',
@@ -148,37 +146,46 @@ async function ingest(
   if (other) throw new ApiError(409, 'job-already-reported', 'This job already has a stored report.');
 
   const now = deps.clock.now();
-  const [inserted] = await deps.db.batch([
-    deps.db
-      .insert(reports)
-      .values({
-        reportId: report.reportId,
-        jobId: job.jobId,
-        siteId: job.siteId,
-        campaignId: job.campaignId,
-        modelId: job.modelId,
-        report,
-        envelope,
-        receivedAt: now,
-      })
-      .onConflictDoNothing()
-      .returning({ reportId: reports.reportId }),
-    deps.db
-      .update(jobs)
-      // Whatever the site said before (running, held, failed and fixed locally), its report settles the job.
-      .set({ status: 'done', doneAt: now, failure: null, failureCounts: null })
-      .where(and(eq(jobs.id, job.jobId), ne(jobs.status, 'done'))),
-    deps.db
-      .insert(reportReceipts)
-      .values({
-        reportId: report.reportId,
-        jobId: job.jobId,
-        siteId: job.siteId,
-        status: 'accepted',
-        receivedAt: now,
-        acceptedAt: now,
-      })
-      .onConflictDoUpdate({ target: reportReceipts.reportId, set: { status: 'accepted', acceptedAt: now } }),
-  ]);
-  return { outcome: inserted.length ? 'stored' : 'duplicate', reportId: report.reportId };
+  // The acceptance's audit entry commits with the report it records; the report insert is last, so the entry
+  // is written only when it stored the report (a redelivery stores nothing and writes none).
+  const { audited } = await commitAudited(
+    deps,
+    () =>
+      [
+        deps.db
+          .update(jobs)
+          // Whatever the site said before (running, held, failed and fixed locally), its report settles the job.
+          .set({ status: 'done', doneAt: now, failure: null, failureCounts: null })
+          .where(and(eq(jobs.id, job.jobId), ne(jobs.status, 'done'))),
+        deps.db
+          .insert(reportReceipts)
+          .values({
+            reportId: report.reportId,
+            jobId: job.jobId,
+            siteId: job.siteId,
+            status: 'accepted',
+            receivedAt: now,
+            acceptedAt: now,
+          })
+          .onConflictDoUpdate({
+            target: reportReceipts.reportId,
+            set: { status: 'accepted', acceptedAt: now },
+          }),
+        deps.db
+          .insert(reports)
+          .values({
+            reportId: report.reportId,
+            jobId: job.jobId,
+            siteId: job.siteId,
+            campaignId: job.campaignId,
+            modelId: job.modelId,
+            report,
+            envelope,
+            receivedAt: now,
+          })
+          .onConflictDoNothing(),
+      ] as const,
+    { actor: 'system:ingest', action: 'report.accepted', target: report.reportId },
+  );
+  return { outcome: audited ? 'stored' : 'duplicate', reportId: report.reportId };
 }

@@ -223,10 +223,16 @@ describe('POST /v1/reports refuses, in the contract order, and stores nothing', 
     expect(await stored()).toEqual({ reports: 0, receipts: 1, queued: 1 });
   });
 
-  it('a queue that cannot take the report → 503 queue-unavailable; the same envelope can be sent again', async () => {
+  it('a queue outside the database that cannot take the report → 503 queue-unavailable; the same envelope can be sent again', async () => {
+    // An SQS-like queue: not a table of this database, so its send cannot join the receipt's transaction.
+    const q = cloud.deps.queue;
     const failing = createCloudApp({
       ...cloud.deps,
-      queue: { ...cloud.deps.queue, send: () => Promise.reject(new Error('queue down')) },
+      queue: {
+        send: () => Promise.reject(new Error('queue down')),
+        receive: (...a) => q.receive(...a),
+        ack: (id) => q.ack(id),
+      },
     });
     const env = signEnvelope(net.siteA, siteReport(net.acmeIds('site-a')));
     const res = await failing.request('/v1/reports', {
@@ -234,8 +240,13 @@ describe('POST /v1/reports refuses, in the contract order, and stores nothing', 
       headers: { authorization: `Bearer ${net.siteA.token}`, 'content-type': 'application/json' },
       body: JSON.stringify(env),
     });
-    await expectRefused({ status: res.status, body: await res.json() }, 503, 'queue-unavailable');
+    expect(((await res.json()) as Loose).error.code).toBe('queue-unavailable');
+    // The receipt stays 'sending' (not yet known to be queued), so the resend below queues the report.
+    expect(await cloud.deps.db.select({ status: reportReceipts.status }).from(reportReceipts)).toEqual([
+      { status: 'sending' },
+    ]);
     expect((await send(env)).status).toBe(202);
+    expect(await stored()).toEqual({ reports: 0, receipts: 1, queued: 1 });
   });
 
   it('tokens: none → 401, a non-site token → 403', async () => {
@@ -271,5 +282,39 @@ describe('GET /v1/reports/:reportId', () => {
     const unknown = await call(cloud, 'GET', `/v1/reports/${randomUUID()}`, { token: net.siteA.token });
     expect(unknown.status).toBe(404);
     expect((await call(cloud, 'GET', path, { token: net.acmeToken })).status).toBe(403);
+  });
+});
+
+describe('GET /v1/reports/:reportId/receipt', () => {
+  it('tells a site what became of its own report: unknown, queued, stored; another site hears unknown', async () => {
+    const report = siteReport(net.acmeIds('site-a'));
+    const path = `/v1/reports/${report.reportId}/receipt`;
+    const ask = async (token = net.siteA.token) => (await call(cloud, 'GET', path, { token })).body;
+    expect(await ask()).toEqual({ status: 'unknown' });
+    await send(signEnvelope(net.siteA, report));
+    expect(await ask()).toEqual({ status: 'queued' });
+    expect(await ask(net.siteC.token)).toEqual({ status: 'unknown' });
+    await drainReportBatch(cloud.deps);
+    expect(await ask()).toEqual({ status: 'stored' });
+    expect(await ask(net.siteC.token)).toEqual({ status: 'unknown' });
+    expect((await call(cloud, 'GET', path, { token: cloud.adminToken })).status).toBe(403);
+  });
+
+  it('a receipt not known to be queued (a crash before its message was sent) is unknown, and a resend queues it', async () => {
+    const report = siteReport(net.acmeIds('site-a'));
+    await cloud.deps.db.insert(reportReceipts).values({
+      reportId: report.reportId,
+      jobId: report.jobId,
+      siteId: report.siteId,
+      status: 'sending',
+      receivedAt: T0,
+    });
+    const path = `/v1/reports/${report.reportId}/receipt`;
+    expect((await call(cloud, 'GET', path, { token: net.siteA.token })).body.status).toBe('unknown');
+    expect((await send(signEnvelope(net.siteA, report))).status).toBe(202);
+    expect(await stored()).toEqual({ reports: 0, receipts: 1, queued: 1 });
+    expect((await send(signEnvelope(net.siteA, report))).body.error.code).toBe('duplicate-report');
+    await drainReportBatch(cloud.deps);
+    expect(await stored()).toEqual({ reports: 1, receipts: 1, queued: 0 });
   });
 });

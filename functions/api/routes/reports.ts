@@ -1,12 +1,19 @@
-import { and, eq, isNotNull, lt } from 'drizzle-orm';
+import { and, eq, isNotNull } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { actorOf, appendAudit } from '../../audit/append.ts';
-import { nonces, reportReceipts, reports, sites } from '../../db/schema.ts';
-import { type CloudDeps, limitsOf, REPORTS_TOPIC } from '../../deps.ts';
+import { actorOf } from '../../audit/append.ts';
+import { reportReceipts, reports, sites } from '../../db/schema.ts';
+import { type CloudDeps, limitsOf } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
 import { countRefusal } from '../../reports/count-refusal.ts';
 import { listRefusals } from '../../reports/list-refusals.ts';
+import {
+  duplicateReport,
+  queueReport,
+  receiptAnswer,
+  refuseSeenNonce,
+  spendNonce,
+} from '../../reports/queue-report.ts';
 import {
   checkReportContent,
   checkReportSite,
@@ -19,86 +26,52 @@ import {
 } from '../../reports/verify-envelope.ts';
 import { voidReport } from '../../reports/void-report.ts';
 import { createGuard } from '../auth.ts';
-import type { AppEnv } from '../env.ts';
+import type { AppEnv, Principal } from '../env.ts';
 import { seesSite } from '../scope.ts';
 import { validate } from '../validate.ts';
 
 export function reportRoutes(deps: CloudDeps) {
   const guard = createGuard(deps);
-  /** Runs the contract's checks in order and queues the report; throws the first refusal. */
-  async function receiveReport(raw: Request, siteId: string | null) {
+  /**
+   * Runs the contract's checks in order and queues the report; throws the first refusal. The receipt, the
+   * nonce, the message and the `report.queued` entry commit together (see queueReport).
+   */
+  async function receiveReport(raw: Request, p: Principal) {
     const envelope = parseEnvelope(await readJson(raw));
-    if (envelope.siteId !== siteId)
+    if (envelope.siteId !== p.siteId)
       throw new ApiError(403, 'site-mismatch', "The envelope names a site other than this token's.");
     verifyEnvelopeSignature(envelope, await findSiteKey(deps.db, envelope));
-    const now = deps.clock.now();
-    checkTimestamp(envelope, now, limitsOf(deps).clockSkewMs);
-    // The unique (site, nonce) key makes this insert the replay check: of two racing copies, one wins.
-    const [fresh] = await deps.db
-      .insert(nonces)
-      .values({ siteId: envelope.siteId, nonce: envelope.nonce, seenAt: now })
-      .onConflictDoNothing()
-      .returning({ nonce: nonces.nonce });
-    if (!fresh) throw new ApiError(409, 'replayed-nonce', 'This envelope nonce has been used before.');
-    // A nonce only has to be remembered while an envelope carrying it could still pass the timestamp check:
-    // signed up to one skew ahead of the clock, accepted up to one skew late. Older ones are forgotten, so
-    // the table stays as small as one site's traffic over that window.
-    const skew = limitsOf(deps).clockSkewMs;
-    await deps.db
-      .delete(nonces)
-      .where(and(eq(nonces.siteId, envelope.siteId), lt(nonces.seenAt, new Date(now.getTime() - 3 * skew))));
-    const report = decodeReportPayload(envelope.payload);
-    checkReportSite(report, envelope);
-    const job = await findAssignedJob(deps.db, report, envelope.siteId);
-    await checkReportContent(deps.db, report, job);
-    // A voided report's receipt is gone (its job is open again), so the report table answers for it.
-    const storedBefore = await deps.db.query.reports.findFirst({
-      where: eq(reports.reportId, report.reportId),
-      columns: { reportId: true },
-    });
-    if (storedBefore)
-      throw new ApiError(409, 'duplicate-report', 'A report with this reportId has already been received.');
-
-    // The receipt is the at-most-once gate: its keys refuse a second copy of a report, or a second report
-    // for one job, before anything reaches the queue.
-    const [receipt] = await deps.db
-      .insert(reportReceipts)
-      .values({
-        reportId: report.reportId,
-        jobId: job.jobId,
-        siteId: job.siteId,
-        status: 'queued',
-        receivedAt: now,
-      })
-      .onConflictDoNothing()
-      .returning({ reportId: reportReceipts.reportId });
-    if (!receipt) throw await whyDuplicate(deps, report.reportId);
+    checkTimestamp(envelope, deps.clock.now(), limitsOf(deps).clockSkewMs);
+    await refuseSeenNonce(deps, envelope);
     try {
-      await deps.queue.send(REPORTS_TOPIC, JSON.stringify({ envelope }));
-    } catch {
-      // Undo the receipt and the nonce so that the agent can send this very envelope again.
-      await deps.db.batch([
-        deps.db.delete(reportReceipts).where(eq(reportReceipts.reportId, report.reportId)),
-        deps.db
-          .delete(nonces)
-          .where(and(eq(nonces.siteId, envelope.siteId), eq(nonces.nonce, envelope.nonce))),
-      ]);
-      throw new ApiError(503, 'queue-unavailable', 'The report could not be queued; send it again later.');
+      const report = decodeReportPayload(envelope.payload);
+      checkReportSite(report, envelope);
+      const job = await findAssignedJob(deps.db, report, envelope.siteId);
+      await checkReportContent(deps.db, report, job);
+      // A voided report's receipt is gone (its job is open again), so the report table answers for it.
+      const storedBefore = await deps.db.query.reports.findFirst({
+        where: eq(reports.reportId, report.reportId),
+        columns: { reportId: true },
+      });
+      if (storedBefore) throw duplicateReport();
+      await queueReport(deps, envelope, job, report.reportId, {
+        actor: actorOf(p),
+        action: 'report.queued',
+        target: report.reportId,
+        detail: { siteId: job.siteId, jobId: job.jobId, keyId: envelope.keyId },
+      });
+      return { reportId: report.reportId };
+    } catch (err) {
+      if (err instanceof ApiError && err.status < 500) await spendNonce(deps, envelope);
+      throw err;
     }
-    return { reportId: report.reportId, jobId: job.jobId, siteId: job.siteId, keyId: envelope.keyId };
   }
 
   return new Hono<AppEnv>()
     .post('/reports', guard('site'), async (c) => {
       const p = c.get('principal');
       try {
-        const accepted = await receiveReport(c.req.raw, p.siteId);
-        await appendAudit(deps, {
-          actor: actorOf(p),
-          action: 'report.queued',
-          target: accepted.reportId,
-          detail: { siteId: accepted.siteId, jobId: accepted.jobId, keyId: accepted.keyId },
-        });
+        const accepted = await receiveReport(c.req.raw, p);
         return c.json({ reportId: accepted.reportId, status: 'queued' as const }, 202);
       } catch (err) {
         // Every refusal of an authenticated site is a security event: counted with its code, never its body
@@ -118,6 +91,16 @@ export function reportRoutes(deps: CloudDeps) {
         throw err;
       }
     })
+    .get(
+      '/reports/:reportId/receipt',
+      guard('site'),
+      validate('param', z.object({ reportId: z.string().uuid() })),
+      async (c) => {
+        const { reportId } = c.req.valid('param');
+        // Another site's report is 'unknown' like one never sent: the answer says nothing about other sites.
+        return c.json({ status: await receiptAnswer(deps, c.get('principal').siteId ?? '', reportId) });
+      },
+    )
     .get(
       '/reports/:reportId',
       guard('admin', 'coordinator', 'site'),
@@ -183,11 +166,4 @@ async function readJson(req: Request): Promise<unknown> {
   } catch {
     throw new ApiError(400, 'invalid-envelope', 'The body is not valid JSON.');
   }
-}
-
-async function whyDuplicate(deps: CloudDeps, reportId: string): Promise<ApiError> {
-  const same = await deps.db.query.reportReceipts.findFirst({ where: eq(reportReceipts.reportId, reportId) });
-  if (same)
-    return new ApiError(409, 'duplicate-report', 'A report with this reportId has already been received.');
-  return new ApiError(409, 'job-already-reported', 'This job already has a report; a job is reported once.');
 }
