@@ -8,7 +8,6 @@
  * depend on the machine. `--sizes 10x5,50x20` picks the networks (sites × versions).
  */
 
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
