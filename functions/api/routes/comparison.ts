@@ -1,9 +1,10 @@
-import { eq, sql } from 'drizzle-orm';
+import { count, eq, max, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Id } from '../../../schemas/common.ts';
 import { byModelVersion } from '../../../schemas/semver-order.ts';
-import { buildComparison } from '../../comparison/build-comparison.ts';
+import { buildComparison, type ContrastSelection } from '../../comparison/build-comparison.ts';
+import { createComparisonCache } from '../../comparison/comparison-cache.ts';
 import { comparedFromStored } from '../../comparison/stored-report.ts';
 import { campaignModels, campaigns, jobs, models, reports, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
@@ -13,19 +14,46 @@ import type { AppEnv } from '../env.ts';
 import { seesSite } from '../scope.ts';
 import { validate } from '../validate.ts';
 
+const PAIR = /^([A-Za-z0-9_-]{1,100}):([A-Za-z0-9_-]{1,100})$/;
+
+/** `?contrasts=`: 'all' (the default), 'adjacent' (each version vs the one before), or `A:B,C:D` (model ids). */
+const ContrastsParam = z
+  .string()
+  .max(10_000)
+  .optional()
+  .transform((v, ctx): ContrastSelection => {
+    if (v === undefined || v === 'all') return 'all';
+    if (v === 'adjacent') return 'adjacent';
+    const pairs: [string, string][] = [];
+    for (const part of v.split(',')) {
+      const m = PAIR.exec(part);
+      if (!m) {
+        ctx.addIssue({ code: 'custom', message: "give 'all', 'adjacent' or model-id pairs A:B,C:D" });
+        return z.NEVER;
+      }
+      pairs.push([m[1] as string, m[2] as string]);
+    }
+    return pairs;
+  });
+
 /**
  * The campaign's cross-site comparison as the caller may see it: vendors only their own model versions,
- * regional coordinators only their regions' sites (and pools over those sites only).
+ * regional coordinators only their regions' sites (and pools over those sites only). Built once per state of
+ * the campaign's reports and kept (comparison-cache.ts); a named pair of models the caller cannot see is
+ * left out like a pair with no site in common.
  */
 export function comparisonRoutes(deps: CloudDeps) {
   const guard = createGuard(deps);
+  const cache = createComparisonCache();
   return new Hono<AppEnv>().get(
     '/campaigns/:id/comparison',
     guard('admin', 'coordinator', 'vendor'),
     validate('param', z.object({ id: Id })),
+    validate('query', z.object({ contrasts: ContrastsParam })),
     async (c) => {
       const p = c.get('principal');
       const campaignId = c.req.valid('param').id;
+      const selection = c.req.valid('query').contrasts;
       const campaign = await deps.db.query.campaigns.findFirst({ where: eq(campaigns.id, campaignId) });
       if (!campaign) throw notFound('campaign');
 
@@ -54,6 +82,29 @@ export function comparisonRoutes(deps: CloudDeps) {
       const anySiteVisible = p.role !== 'coordinator' || campaignSites.some((s) => seesSite(p, s));
       if (visibleModels.length === 0 || !anySiteVisible) throw notFound('campaign');
 
+      const [state] = await deps.db
+        .select({
+          reports: count(),
+          received: max(reports.receivedAt),
+          voided: count(reports.voidedAt),
+          lastVoid: max(reports.voidedAt),
+        })
+        .from(reports)
+        .where(eq(reports.campaignId, campaignId));
+      const key = JSON.stringify([
+        campaignId,
+        p.role,
+        p.role === 'vendor' ? p.vendorId : null,
+        p.role === 'coordinator' ? (p.regionIds === null ? 'all' : [...p.regionIds].sort()) : null,
+        selection,
+        state?.reports,
+        state?.received?.getTime() ?? null,
+        state?.voided,
+        state?.lastVoid?.getTime() ?? null,
+      ]);
+      const cached = cache.get(key);
+      if (cached) return c.json(cached);
+
       const stored = await deps.db
         .select({
           reportId: reports.reportId,
@@ -73,14 +124,15 @@ export function comparisonRoutes(deps: CloudDeps) {
         .filter((r) => p.role !== 'coordinator' || seesSite(p, { id: r.siteId, regionId: r.regionId }))
         .map((r) => comparedFromStored(r, campaign));
 
-      return c.json(
-        buildComparison({
-          campaignId,
-          generatedAt: deps.clock.now(),
-          models: visibleModels,
-          reports: visibleReports,
-        }),
-      );
+      const comparison = buildComparison({
+        campaignId,
+        generatedAt: deps.clock.now(),
+        models: visibleModels,
+        reports: visibleReports,
+        contrasts: selection,
+      });
+      cache.set(key, comparison);
+      return c.json(comparison);
     },
   );
 }
