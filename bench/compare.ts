@@ -3,8 +3,8 @@
  * site having reported every version (version i paired with version i−1 on the same cases). Starts the
  * embedded cloud (`cairn cloud serve`, its own process), builds the network through its API (regions, sites,
  * one vendor's M versions, one campaign), stores the S × M reports as ingest stores them (one transaction
- * on the cloud's database), then times the comparison (p50/p95 over `--repeats`, after one warm-up call) and,
- * while one more runs, polls /v1/health back to back and prints its worst latency. Not a test: timings
+ * on the cloud's database), then times the comparison (p50/p95 over `--repeats`, after the first call) and,
+ * while the first one is built, polls /v1/health back to back and prints its worst latency. Not a test: timings
  * depend on the machine. `--sizes 10x5,50x20` picks the networks (sites × versions).
  */
 
@@ -160,22 +160,20 @@ async function benchSize(S: number, M: number) {
     const token = readFileSync(cloud.adminTokenPath, 'utf8').trim();
     const campaignId = await buildNetwork(cloud.url, token, dataDir, S, M);
     const path = `/v1/campaigns/${campaignId}/comparison`;
-    const first = await timed(() => api(cloud.url, token, 'GET', path));
+    // /v1/health back to back while the first comparison is built.
+    let running = true;
+    const building = timed(() => api(cloud.url, token, 'GET', path)).finally(() => {
+      running = false;
+    });
+    const health: number[] = [];
+    while (running)
+      health.push((await timed(() => fetch(`${cloud.url}/v1/health`).then((r) => r.text()))).ms);
+    const first = await building;
     const contrasts = (first.value.contrasts ?? []).length;
     const times: number[] = [];
     for (let i = 0; i < REPEATS; i++) times.push((await timed(() => api(cloud.url, token, 'GET', path))).ms);
     times.sort((a, b) => a - b);
 
-    // /v1/health back to back while one comparison is in flight.
-    let running = true;
-    const during = api(cloud.url, token, 'GET', path).finally(() => {
-      running = false;
-    });
-    const health: number[] = [];
-    while (running) {
-      health.push((await timed(() => fetch(`${cloud.url}/v1/health`).then((r) => r.text()))).ms);
-    }
-    await during;
     return {
       size: `${S} × ${M}`,
       reports: S * M,
@@ -199,7 +197,7 @@ async function benchSize(S: number, M: number) {
 }
 
 const f0 = (x: number) => x.toFixed(0);
-console.log(`comparison API, ${REPEATS} repeats after one warm-up call; /v1/health polled during one more`);
+console.log(`comparison API, ${REPEATS} repeats after the first call; /v1/health polled during the first`);
 console.log('sites × versions  reports  contrasts  first ms  p50 ms  p95 ms  health max ms (polls)');
 for (const { sites, versions } of SIZES) {
   const r = await benchSize(sites, versions);

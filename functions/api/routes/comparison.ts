@@ -102,8 +102,9 @@ export function comparisonRoutes(deps: CloudDeps) {
         state?.voided,
         state?.lastVoid?.getTime() ?? null,
       ]);
+      const json = (text: string) => c.body(text, 200, { 'content-type': 'application/json' });
       const cached = cache.get(key);
-      if (cached) return c.json(cached);
+      if (cached !== undefined) return json(cached);
 
       const stored = await deps.db
         .select({
@@ -131,8 +132,9 @@ export function comparisonRoutes(deps: CloudDeps) {
         reports: visibleReports,
         contrasts: selection,
       });
-      cache.set(key, comparison);
-      return c.json(comparison);
+      const text = JSON.stringify(comparison);
+      cache.set(key, text);
+      return json(text);
     },
   );
 }
