@@ -3,9 +3,9 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { Id } from '../../../schemas/common.ts';
 import { byModelVersion } from '../../../schemas/semver-order.ts';
-import { buildComparison, type ContrastSelection } from '../../comparison/build-comparison.ts';
+import type { ContrastSelection } from '../../comparison/build-comparison.ts';
+import { createComparisonBuilder } from '../../comparison/build-off-thread.ts';
 import { createComparisonCache } from '../../comparison/comparison-cache.ts';
-import { comparedFromStored } from '../../comparison/stored-report.ts';
 import { campaignModels, campaigns, jobs, models, reports, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { notFound } from '../../errors.ts';
@@ -45,6 +45,7 @@ const ContrastsParam = z
 export function comparisonRoutes(deps: CloudDeps) {
   const guard = createGuard(deps);
   const cache = createComparisonCache();
+  const builder = createComparisonBuilder();
   return new Hono<AppEnv>().get(
     '/campaigns/:id/comparison',
     guard('admin', 'coordinator', 'vendor'),
@@ -121,18 +122,17 @@ export function comparisonRoutes(deps: CloudDeps) {
         .innerJoin(sites, eq(sites.id, reports.siteId))
         .where(eq(reports.campaignId, campaignId))
         .orderBy(reports.receivedAt, reports.reportId);
-      const visibleReports = stored
-        .filter((r) => p.role !== 'coordinator' || seesSite(p, { id: r.siteId, regionId: r.regionId }))
-        .map((r) => comparedFromStored(r, campaign));
-
-      const comparison = buildComparison({
+      // Checking the rows again and pooling them is the heavy part: off the event loop (build-off-thread.ts).
+      const text = await builder.build({
         campaignId,
         generatedAt: deps.clock.now(),
         models: visibleModels,
-        reports: visibleReports,
+        rows: stored.filter(
+          (r) => p.role !== 'coordinator' || seesSite(p, { id: r.siteId, regionId: r.regionId }),
+        ),
+        campaign,
         contrasts: selection,
       });
-      const text = JSON.stringify(comparison);
       cache.set(key, text);
       return json(text);
     },
