@@ -170,6 +170,8 @@ async function benchSize(S: number, M: number) {
       health.push((await timed(() => fetch(`${cloud.url}/v1/health`).then((r) => r.text()))).ms);
     const first = await building;
     const contrasts = (first.value.contrasts ?? []).length;
+    const rows = (first.value.models as { sites: unknown[] }[]).reduce((n, m) => n + m.sites.length, 0);
+    if (rows !== S * M) throw new Error(`the comparison lists ${rows} site rows, not ${S * M}`);
     const times: number[] = [];
     for (let i = 0; i < REPEATS; i++) times.push((await timed(() => api(cloud.url, token, 'GET', path))).ms);
     times.sort((a, b) => a - b);
@@ -182,6 +184,10 @@ async function benchSize(S: number, M: number) {
       p50: quantile(times, 0.5),
       p95: quantile(times, 0.95),
       healthMax: Math.max(...health),
+      healthP99: quantile(
+        health.sort((a, b) => a - b),
+        0.99,
+      ),
       healthPolls: health.length,
     };
   } catch (err) {
@@ -198,10 +204,10 @@ async function benchSize(S: number, M: number) {
 
 const f0 = (x: number) => x.toFixed(0);
 console.log(`comparison API, ${REPEATS} repeats after the first call; /v1/health polled during the first`);
-console.log('sites × versions  reports  contrasts  first ms  p50 ms  p95 ms  health max ms (polls)');
+console.log('sites × versions  reports  contrasts  first ms  p50 ms  p95 ms  health p99 / max ms (polls)');
 for (const { sites, versions } of SIZES) {
   const r = await benchSize(sites, versions);
   console.log(
-    `${r.size.padEnd(16)}  ${String(r.reports).padStart(7)}  ${String(r.contrasts).padStart(9)}  ${f0(r.firstMs).padStart(8)}  ${f0(r.p50).padStart(6)}  ${f0(r.p95).padStart(6)}  ${f0(r.healthMax).padStart(13)} (${r.healthPolls})`,
+    `${r.size.padEnd(16)}  ${String(r.reports).padStart(7)}  ${String(r.contrasts).padStart(9)}  ${f0(r.firstMs).padStart(8)}  ${f0(r.p50).padStart(6)}  ${f0(r.p95).padStart(6)}  ${f0(r.healthP99).padStart(10)} / ${f0(r.healthMax)} (${r.healthPolls})`,
   );
 }

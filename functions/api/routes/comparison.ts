@@ -1,4 +1,4 @@
-import { count, eq, max, sql } from 'drizzle-orm';
+import { and, count, eq, gt, max, or, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Id } from '../../../schemas/common.ts';
@@ -6,6 +6,7 @@ import { byModelVersion } from '../../../schemas/semver-order.ts';
 import type { ContrastSelection } from '../../comparison/build-comparison.ts';
 import { createComparisonBuilder } from '../../comparison/build-off-thread.ts';
 import { createComparisonCache } from '../../comparison/comparison-cache.ts';
+import type { StoredReportRow } from '../../comparison/stored-report.ts';
 import { campaignModels, campaigns, jobs, models, reports, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { notFound } from '../../errors.ts';
@@ -13,6 +14,8 @@ import { createGuard } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { seesSite } from '../scope.ts';
 import { validate } from '../validate.ts';
+
+const PAGE_ROWS = 500;
 
 const PAIR = /^([A-Za-z0-9_-]{1,100}):([A-Za-z0-9_-]{1,100})$/;
 
@@ -107,21 +110,40 @@ export function comparisonRoutes(deps: CloudDeps) {
       const cached = cache.get(key);
       if (cached !== undefined) return json(cached);
 
-      const stored = await deps.db
-        .select({
-          reportId: reports.reportId,
-          modelId: reports.modelId,
-          siteId: reports.siteId,
-          regionId: sites.regionId,
-          // As stored text: drizzle's JSON column would throw on a row that is not JSON at all.
-          report: sql<string>`${reports.report}`,
-          voidedAt: reports.voidedAt,
-          voidReason: reports.voidReason,
-        })
-        .from(reports)
-        .innerJoin(sites, eq(sites.id, reports.siteId))
-        .where(eq(reports.campaignId, campaignId))
-        .orderBy(reports.receivedAt, reports.reportId);
+      // In pages (receipt order), so that other requests are answered between them.
+      const stored: (StoredReportRow & { receivedAt: Date })[] = [];
+      for (;;) {
+        const last = stored[stored.length - 1];
+        const page = await deps.db
+          .select({
+            reportId: reports.reportId,
+            modelId: reports.modelId,
+            siteId: reports.siteId,
+            regionId: sites.regionId,
+            // As stored text: drizzle's JSON column would throw on a row that is not JSON at all.
+            report: sql<string>`${reports.report}`,
+            voidedAt: reports.voidedAt,
+            voidReason: reports.voidReason,
+            receivedAt: reports.receivedAt,
+          })
+          .from(reports)
+          .innerJoin(sites, eq(sites.id, reports.siteId))
+          .where(
+            and(
+              eq(reports.campaignId, campaignId),
+              last
+                ? or(
+                    gt(reports.receivedAt, last.receivedAt),
+                    and(eq(reports.receivedAt, last.receivedAt), gt(reports.reportId, last.reportId)),
+                  )
+                : undefined,
+            ),
+          )
+          .orderBy(reports.receivedAt, reports.reportId)
+          .limit(PAGE_ROWS);
+        stored.push(...page);
+        if (page.length < PAGE_ROWS) break;
+      }
       // Checking the rows again and pooling them is the heavy part: off the event loop (build-off-thread.ts).
       const text = await builder.build({
         campaignId,
