@@ -264,7 +264,11 @@ export const reports = sqliteTable(
     voidReason: text('void_reason'),
     voidedBy: text('voided_by'),
   },
-  (t) => [index('reports_campaign_idx').on(t.campaignId, t.modelId)],
+  (t) => [
+    index('reports_campaign_idx').on(t.campaignId, t.modelId),
+    // The comparison reads a campaign's reports in receipt order, a page at a time.
+    index('reports_campaign_received_idx').on(t.campaignId, t.receivedAt, t.reportId),
+  ],
 );
 
 export const REFUSAL_STAGES = ['api', 'ingest'] as const;
