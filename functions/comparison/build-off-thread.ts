@@ -48,6 +48,8 @@ export function createComparisonBuilder() {
   }
 
   return {
+    /** False once the comparisons are built in-process (no worker files, or the worker failed). */
+    onWorker: () => usable,
     build(input: ComparisonInput): Promise<string> {
       if (!usable) return Promise.resolve().then(() => comparisonText(input));
       worker ??= start();
