@@ -38,12 +38,20 @@ type SiteRow = Comparison['models'][number]['sites'][number];
 type PooledGroup = Comparison['models'][number]['overall'];
 
 /**
+ * Which model-vs-model contrasts to compute: 'all' pairs (A listed before B); 'adjacent', each version vs the
+ * one before it of the same vendor and name, in the order given (the API lists versions by semver); or the
+ * pairs named, as [A, B]. Every pair needs a site that reported both; others are left out.
+ */
+export type ContrastSelection = 'all' | 'adjacent' | ReadonlyArray<readonly [string, string]>;
+
+/**
  * Builds the cross-site comparison from stored site reports: per model version, one row per site, then a
  * random-effects pool per region and overall (stats/meta.ts; DL and normal intervals unless `meta` says
  * otherwise) with the pooled binned ROC from the summed histograms (stats/across-sites.ts) and, for groups
  * of at least 4 sites, the bivariate (Reitsma) pool of sensitivity and specificity (stats/bivariate.ts); and
- * for every pair of models with sites in common, the within-site-first A-vs-B contrast. Pure over its input, so the
- * API and the CLI produce the same numbers from the same rows. Reports of models not in `models` are ignored.
+ * for the selected pairs of models (all by default) with sites in common, the within-site-first A-vs-B
+ * contrast. Pure over its input, so the API and the CLI produce the same numbers from the same rows. Reports
+ * of models not in `models` are ignored.
  */
 export function buildComparison(input: {
   campaignId?: string;
@@ -51,15 +59,18 @@ export function buildComparison(input: {
   models: ComparedModel[];
   reports: ComparedReport[];
   meta?: MetaOptions;
+  contrasts?: ContrastSelection;
 }): Comparison {
   const opts = input.meta ?? {};
   const pool = (reports: PooledReport[]) => poolGroup(reports, opts);
-  const contrasts = modelContrasts(input.models, input.reports.filter(pooled), opts);
+  const index = indexReports(input.reports);
+  const pairs = selectPairs(input.models, input.contrasts ?? 'all');
+  const contrasts = modelContrasts(pairs, index, opts);
   return {
     ...(input.campaignId !== undefined ? { campaignId: input.campaignId } : {}),
     generatedAt: input.generatedAt.toISOString(),
     models: input.models.map((m) => {
-      const listed = input.reports.filter((r) => r.modelId === m.modelId);
+      const listed = index.listed.get(m.modelId) ?? [];
       const mine = listed.filter(pooled);
       const rows = listed
         .map(siteRow)
@@ -84,42 +95,96 @@ export function buildComparison(input: {
 }
 
 /**
- * Every pair (A, B) of models, in the order given, with at least one site reporting both: per site the paired
- * DeLong difference when A's report compared it with B on the same cases (report.paired.modelB names B's
- * sha256), else A's and B's separate AUCs (var A + var B); then compareModelsAcrossSites.
+ * The reports read once: per model in input order, and the first pooled report per (model, site) — ingest
+ * keeps at most one unvoided report per job, so "first" only matters for rows written around the API.
+ */
+interface ReportIndex {
+  listed: Map<string, ComparedReport[]>;
+  pooledBySite: Map<string, Map<string, SiteReport>>;
+  /** Every site with a pooled report, in code-unit order (the order the contrasts take sites in). */
+  sites: string[];
+}
+
+function indexReports(reports: ComparedReport[]): ReportIndex {
+  const listed = new Map<string, ComparedReport[]>();
+  const pooledBySite = new Map<string, Map<string, SiteReport>>();
+  const sites = new Set<string>();
+  for (const r of reports) {
+    const list = listed.get(r.modelId);
+    if (list) list.push(r);
+    else listed.set(r.modelId, [r]);
+    if (!pooled(r)) continue;
+    sites.add(r.siteId);
+    const bySite = pooledBySite.get(r.modelId) ?? new Map<string, SiteReport>();
+    pooledBySite.set(r.modelId, bySite);
+    if (!bySite.has(r.siteId)) bySite.set(r.siteId, r.report);
+  }
+  return { listed, pooledBySite, sites: [...sites].sort(compare) };
+}
+
+function selectPairs(
+  models: ComparedModel[],
+  selection: ContrastSelection,
+): [ComparedModel, ComparedModel][] {
+  const pairs: [ComparedModel, ComparedModel][] = [];
+  if (selection === 'all') {
+    for (let i = 0; i < models.length; i++)
+      for (let j = i + 1; j < models.length; j++)
+        pairs.push([models[i], models[j]] as [ComparedModel, ComparedModel]);
+  } else if (selection === 'adjacent') {
+    const previous = new Map<string, ComparedModel>();
+    for (const m of models) {
+      const product = `${m.vendor}/${m.name}`;
+      const before = previous.get(product);
+      if (before) pairs.push([before, m]);
+      previous.set(product, m);
+    }
+  } else {
+    const byId = new Map(models.map((m) => [m.modelId, m]));
+    for (const [a, b] of selection) {
+      const A = byId.get(a);
+      const B = byId.get(b);
+      if (A && B && A !== B) pairs.push([A, B]);
+    }
+  }
+  return pairs;
+}
+
+/**
+ * Each pair (A, B) with at least one site reporting both: per site the paired DeLong difference when A's
+ * report compared it with B on the same cases (report.paired.modelB names B's sha256), else A's and B's
+ * separate AUCs (var A + var B); then compareModelsAcrossSites.
  */
 function modelContrasts(
-  models: ComparedModel[],
-  reports: PooledReport[],
+  pairs: [ComparedModel, ComparedModel][],
+  index: ReportIndex,
   opts: MetaOptions,
 ): NonNullable<Comparison['contrasts']> {
   const out: NonNullable<Comparison['contrasts']> = [];
-  for (let i = 0; i < models.length; i++) {
-    for (let j = i + 1; j < models.length; j++) {
-      const A = models[i] as ComparedModel;
-      const B = models[j] as ComparedModel;
-      const sites = [...new Set(reports.map((r) => r.siteId))].sort(compare);
-      const inputs = [];
-      for (const site of sites) {
-        const a = reports.find((r) => r.siteId === site && r.modelId === A.modelId)?.report;
-        const b = reports.find((r) => r.siteId === site && r.modelId === B.modelId)?.report;
-        if (!a || !b) continue;
-        // The site compared them on the same cases in whichever report came second: A vs B, or B vs A.
-        const paired =
-          a.paired?.modelB?.sha256 === B.sha256 && a.paired.difference !== null && a.paired.se !== null
-            ? { difference: a.paired.difference, se: a.paired.se }
-            : b.paired?.modelB?.sha256 === A.sha256 && b.paired.difference !== null && b.paired.se !== null
-              ? { difference: -b.paired.difference, se: b.paired.se }
-              : null;
-        inputs.push({
-          paired,
-          aucA: { estimate: a.auc.estimate, se: a.auc.se },
-          aucB: { estimate: b.auc.estimate, se: b.auc.se },
-        });
-      }
-      if (inputs.length === 0) continue;
-      out.push({ modelA: A.modelId, modelB: B.modelId, ...compareModelsAcrossSites(inputs, opts) });
+  const none = new Map<string, SiteReport>();
+  for (const [A, B] of pairs) {
+    const ofA = index.pooledBySite.get(A.modelId) ?? none;
+    const ofB = index.pooledBySite.get(B.modelId) ?? none;
+    const inputs = [];
+    for (const site of index.sites) {
+      const a = ofA.get(site);
+      const b = ofB.get(site);
+      if (!a || !b) continue;
+      // The site compared them on the same cases in whichever report came second: A vs B, or B vs A.
+      const paired =
+        a.paired?.modelB?.sha256 === B.sha256 && a.paired.difference !== null && a.paired.se !== null
+          ? { difference: a.paired.difference, se: a.paired.se }
+          : b.paired?.modelB?.sha256 === A.sha256 && b.paired.difference !== null && b.paired.se !== null
+            ? { difference: -b.paired.difference, se: b.paired.se }
+            : null;
+      inputs.push({
+        paired,
+        aucA: { estimate: a.auc.estimate, se: a.auc.se },
+        aucB: { estimate: b.auc.estimate, se: b.auc.se },
+      });
     }
+    if (inputs.length === 0) continue;
+    out.push({ modelA: A.modelId, modelB: B.modelId, ...compareModelsAcrossSites(inputs, opts) });
   }
   return out;
 }

@@ -273,6 +273,8 @@ export const reports = sqliteTable(
     index('reports_campaign_idx').on(t.campaignId, t.modelId),
     // Ingest asks whether a job already has a live report, once per report.
     index('reports_job_idx').on(t.jobId),
+    // The comparison reads a campaign's reports in receipt order, a page at a time.
+    index('reports_campaign_received_idx').on(t.campaignId, t.receivedAt, t.reportId),
   ],
 );
 

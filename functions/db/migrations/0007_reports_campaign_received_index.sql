@@ -1,0 +1,1 @@
+CREATE INDEX `reports_campaign_received_idx` ON `reports` (`campaign_id`,`received_at`,`report_id`);
