@@ -110,6 +110,7 @@ const latencies: number[] = [];
 const answers = new Map<number | string, number>();
 let accepted = 0;
 let killing = KILLS > 0;
+let killed = 0;
 const killer = killing ? killLoop() : Promise.resolve();
 const loadStart = performance.now();
 await inBatches(agents, CONCURRENCY, async ({ signer, token }) => {
@@ -131,7 +132,9 @@ console.log(
   `load: ${AGENTS * REPORTS * 2} sends in ${loadSeconds.toFixed(1)} s; ${accepted} accepted (202) = ` +
     `${(accepted / loadSeconds).toFixed(0)} reports/s; latency p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, p99 ${pct(0.99)} ms`,
 );
-console.log(`answers: ${JSON.stringify(Object.fromEntries(answers))}`);
+console.log(
+  `answers: ${JSON.stringify(Object.fromEntries(answers))}; the cloud was SIGKILLed ${killed} times`,
+);
 
 // Ingest: until every job has its report (or nothing moves for 60 s).
 const db = createClient({ url: `file:${join(dataDir, 'cairn.db')}` });
@@ -179,7 +182,7 @@ console.log(
   JSON.stringify({
     agents: AGENTS,
     reports: REPORTS,
-    kills: KILLS,
+    kills: killed,
     acceptedPerSecond: Math.round(accepted / loadSeconds),
     p50: pct(0.5),
     p95: pct(0.95),
@@ -218,9 +221,10 @@ async function deliver(signer: Signer, token: string, report: ReturnType<typeof 
 /** SIGKILLs the cloud at random moments while the load runs, and starts it again on the same folder. */
 async function killLoop(): Promise<void> {
   for (let k = 0; k < KILLS && killing; k++) {
-    await new Promise((r) => setTimeout(r, 500 + Math.random() * 2500));
+    await new Promise((r) => setTimeout(r, 200 + Math.random() * 800));
     if (!killing) break;
     process.kill(cloud.pid, 'SIGKILL');
+    killed++;
     await new Promise((r) => setTimeout(r, 100));
     // On a new free port (agents read `cloud.url` afresh on every attempt); the dead pid's lock is taken over.
     cloud = await startCloudProcess(dataDir);
