@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { CliError } from '../cli/errors.ts';
+import { UserError } from '../client/errors.ts';
 import { AttributeName } from '../schemas/common.ts';
 import { DEFAULT_MEMORY_BUDGET_MIB } from './pipeline/memory-budget.ts';
 
@@ -110,14 +110,14 @@ export function readSettings(stateDir: string, overrides: Partial<AgentSettings>
     try {
       stored = JSON.parse(readFileSync(file, 'utf8'));
     } catch {
-      throw new CliError(`${file}: not valid JSON`);
+      throw new UserError(`${file}: not valid JSON`);
     }
   }
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   const parsed = AgentSettings.safeParse({ ...(stored as object), ...defined });
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'settings'}: ${i.message}`);
-    throw new CliError(`agent settings are invalid (${file}): ${issues.join('; ')}`);
+    throw new UserError(`agent settings are invalid (${file}): ${issues.join('; ')}`);
   }
   const settings = {
     ...parsed.data,

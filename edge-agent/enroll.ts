@@ -1,5 +1,5 @@
-import { CloudApi } from '../cli/cloud-api.ts';
-import { CliError } from '../cli/errors.ts';
+import { CloudApi } from '../client/cloud-api.ts';
+import { UserError } from '../client/errors.ts';
 import { type AgentSettings, planSettings, writeSettings } from './config.ts';
 import { generateSiteKeyPair } from './identity.ts';
 import { labelsWarnings, readLabelsFile } from './labels.ts';
@@ -27,19 +27,19 @@ export async function enrollAgent(opts: {
   settings: AgentSettings;
 }): Promise<EnrollResult> {
   const problems = planSettings(opts.settings);
-  if (problems.length) throw new CliError(`cannot enroll: ${problems.join('; ')}`);
+  if (problems.length) throw new UserError(`cannot enroll: ${problems.join('; ')}`);
   // The same parser every run uses: a file no run could use stops enrollment before the token is spent.
   let labels: ReturnType<typeof readLabelsFile>;
   try {
     labels = readLabelsFile(opts.settings.labels);
   } catch (err) {
-    throw new CliError(`cannot enroll: ${(err as Error).message}`);
+    throw new UserError(`cannot enroll: ${(err as Error).message}`);
   }
   const state = await openAgentState(opts.stateDir);
   try {
     const existing = await state.db.select().from(identity).get();
     if (existing)
-      throw new CliError(
+      throw new UserError(
         `this agent is already enrolled as site ${existing.siteId}; use another --state folder to enroll again`,
       );
     const keys = generateSiteKeyPair();

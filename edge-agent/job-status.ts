@@ -1,5 +1,5 @@
 import { and, eq, isNotNull } from 'drizzle-orm';
-import { type CloudApi, CloudRefusal, CloudUnreachable } from '../cli/cloud-api.ts';
+import { type CloudApi, CloudRefusal, CloudUnreachable } from '../client/cloud-api.ts';
 import { JobFailureCounts, type JobFailureReason, JobStatusUpdate } from '../schemas/job-status.ts';
 import { jobs } from './state/schema.ts';
 import type { AgentDb } from './state/store.ts';

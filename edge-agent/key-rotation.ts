@@ -1,5 +1,5 @@
 import { createPrivateKey, randomBytes, sign } from 'node:crypto';
-import type { CloudApi } from '../cli/cloud-api.ts';
+import type { CloudApi } from '../client/cloud-api.ts';
 import {
   KeyRotationResponse,
   keyRotationSigningInput,

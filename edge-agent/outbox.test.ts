@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CloudApi, CloudRefusal } from '../cli/cloud-api.ts';
+import { type CloudApi, CloudRefusal } from '../client/cloud-api.ts';
 import { equalWidthEdges } from '../stats/histogram.ts';
 import { generateSiteKeyPair } from './identity.ts';
 import { enqueueReport, flushOutbox } from './outbox.ts';

@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import { type CloudApi, CloudRefusal, CloudUnreachable } from '../cli/cloud-api.ts';
+import { type CloudApi, CloudRefusal, CloudUnreachable } from '../client/cloud-api.ts';
 import { canonicalJson } from '../schemas/canonical-json.ts';
 import type { SiteReport } from '../schemas/site-report.ts';
 import { type Signer, signReport } from './identity.ts';

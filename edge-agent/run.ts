@@ -2,8 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
-import { CloudApi, CloudRefusal, CloudUnreachable } from '../cli/cloud-api.ts';
-import { CliError } from '../cli/errors.ts';
+import { CloudApi, CloudRefusal, CloudUnreachable } from '../client/cloud-api.ts';
+import { UserError } from '../client/errors.ts';
 import { Job } from '../schemas/job.ts';
 import type { JobFailureCounts, JobFailureReason } from '../schemas/job-status.ts';
 import type { SiteReport } from '../schemas/site-report.ts';
@@ -99,7 +99,7 @@ export async function runAgent(opts: {
         if (recovered) me = await state.db.select().from(identity).get();
       }
       if (!me)
-        throw new CliError(
+        throw new UserError(
           'this agent is not enrolled yet: run `cairn agent enroll --cloud URL --token T` first',
         );
       const api = new CloudApi(me.cloudUrl, me.apiToken, logSentBytes(state.db));
@@ -243,7 +243,7 @@ interface JobTrace {
  *   session creation) or `inference-failed` (a run);
  * - the cloud out of reach (`CloudUnreachable`) is not the job's fault: it stays pending and runs on a later pass
  *   (undefined is returned);
- * - a programming error (TypeError, RangeError, …) or a site configuration error (`CliError`: settings, release
+ * - a programming error (TypeError, RangeError, …) or a site configuration error (`UserError`: settings, release
  *   policy) would fail every job alike: it is not swallowed but ends the run with its one line (exit 1, or 70
  *   for a bug), and the job stays pending for the fixed agent.
  */
@@ -273,7 +273,7 @@ function failureOf(err: unknown, stage: Stage): JobFailureReason | undefined {
   if (err instanceof JobFailure) return err.code;
   // The model's download was refused (gone, or not this site's): this job cannot get its model.
   if (err instanceof CloudRefusal) return stage === 'model' ? 'model-load-failed' : undefined;
-  if (err instanceof CliError || !(err instanceof Error)) return undefined;
+  if (err instanceof UserError || !(err instanceof Error)) return undefined;
   if (PROGRAMMING_ERRORS.some((E) => err instanceof E)) return undefined;
   if (stage === 'report') return undefined;
   // pipeline/infer.ts's createInferenceSession says 'inference: …' when no provider could create the session.

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import type { RequestObserver, ResponseObserver } from '../cli/cloud-api.ts';
+import type { RequestObserver, ResponseObserver } from '../client/cloud-api.ts';
 import { sentLog } from './state/schema.ts';
 import type { AgentDb } from './state/store.ts';
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
-import type { CloudApi } from '../cli/cloud-api.ts';
+import type { CloudApi } from '../client/cloud-api.ts';
 import { generateSiteKeyPair } from './identity.ts';
 import { rotateKey } from './key-rotation.ts';
 import { identity } from './state/schema.ts';

@@ -6,7 +6,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { serve } from '@hono/node-server';
 import type { LambdaEvent } from 'hono/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CloudApi } from '../cli/cloud-api.ts';
+import { CloudApi } from '../client/cloud-api.ts';
 import { openDatabase } from '../infra/database.ts';
 import { issueApiToken } from './api/issue-token.ts';
 import { createCloudApp } from './app.ts';

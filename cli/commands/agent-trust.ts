@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { CloudApi } from '../../client/cloud-api.ts';
 import { decideHeldReport, listHeldReports, renderHeldReport } from '../../edge-agent/review/review.ts';
 import { logSentBytes } from '../../edge-agent/sent-log.ts';
 import { rotateSiteKey } from '../../edge-agent/site-key.ts';
 import { identity } from '../../edge-agent/state/schema.ts';
 import { openAgentState } from '../../edge-agent/state/store.ts';
-import { CloudApi } from '../cloud-api.ts';
 import { CliError } from '../errors.ts';
 import { addOutputOption, print } from '../output.ts';
 

@@ -3,7 +3,7 @@
  * site reports (POST /v1/reports/:id/void, GET /v1/report-refusals).
  */
 import type { Command } from 'commander';
-import type { CloudApi } from '../cloud-api.ts';
+import type { CloudApi } from '../../client/cloud-api.ts';
 import { CliError } from '../errors.ts';
 import { print } from '../output.ts';
 

@@ -3,7 +3,7 @@
  * (GET /v1/campaigns, GET /v1/campaigns/:id/status) and running failed ones again (POST /v1/campaigns/:id/rerun).
  */
 import type { Command } from 'commander';
-import type { CloudApi } from '../cloud-api.ts';
+import type { CloudApi } from '../../client/cloud-api.ts';
 import { print } from '../output.ts';
 import { table } from '../render-comparison.ts';
 

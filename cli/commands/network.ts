@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
+import { CloudApi, CloudRefusal } from '../../client/cloud-api.ts';
 import type { Comparison } from '../../schemas/comparison.ts';
-import { CloudApi, CloudRefusal } from '../cloud-api.ts';
 import { CliError } from '../errors.ts';
 import { addOutputOption, print } from '../output.ts';
 import { renderComparison } from '../render-comparison.ts';

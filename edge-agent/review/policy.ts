@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { CliError } from '../../cli/errors.ts';
+import { UserError } from '../../client/errors.ts';
 import { Id } from '../../schemas/common.ts';
 import type { SiteReport } from '../../schemas/site-report.ts';
 
@@ -43,13 +43,13 @@ export function loadReleasePolicyFile(file: string): ReleasePolicy {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new CliError(
+    throw new UserError(
       `${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not valid JSON'}`,
     );
   }
   const parsed = ReleasePolicy.safeParse(raw);
   if (!parsed.success)
-    throw new CliError(
+    throw new UserError(
       `${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'policy'}: ${i.message}`).join('; ')}`,
     );
   return parsed.data;

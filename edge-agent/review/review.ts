@@ -1,5 +1,5 @@
 import { and, asc, eq } from 'drizzle-orm';
-import { CliError } from '../../cli/errors.ts';
+import { UserError } from '../../client/errors.ts';
 import { SiteReport } from '../../schemas/site-report.ts';
 import type { ColumnRefusal } from '../privacy/subgroup-columns.ts';
 import { jobs, outbox } from '../state/schema.ts';
@@ -55,7 +55,7 @@ export async function decideHeldReport(
     .where(and(eq(outbox.reportId, reportId), eq(outbox.status, 'held')))
     .returning({ jobId: outbox.jobId });
   const [decided] = changed;
-  if (!decided) throw new CliError(`no report ${reportId} is waiting for review`);
+  if (!decided) throw new UserError(`no report ${reportId} is waiting for review`);
   // The coordinator would otherwise see the job held forever: it ends as declined, and a rerun can ask again.
   if (decision === 'reject')
     await db

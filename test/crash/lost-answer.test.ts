@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type Http2Bindings, type HttpBindings, serve } from '@hono/node-server';
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CloudApi } from '../../cli/cloud-api.ts';
+import { CloudApi } from '../../client/cloud-api.ts';
 import { enqueueReport, flushOutbox } from '../../edge-agent/outbox.ts';
 import { outbox } from '../../edge-agent/state/schema.ts';
 import { type AgentDb, openAgentState } from '../../edge-agent/state/store.ts';

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CloudApi } from '../../cli/cloud-api.ts';
 import { submitModel } from '../../cli/commands/network.ts';
+import { CloudApi } from '../../client/cloud-api.ts';
 import { type ServedCloud, serveCloud } from '../../functions/serve.ts';
 import { buildNoduleDetectorOnnx, demoManifest } from '../../synthetic/model.ts';
 

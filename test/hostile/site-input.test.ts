@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CloudApi } from '../../cli/cloud-api.ts';
+import type { CloudApi } from '../../client/cloud-api.ts';
 import { AgentSettings } from '../../edge-agent/config.ts';
 import { enrollAgent } from '../../edge-agent/enroll.ts';
 import { JobFailure } from '../../edge-agent/pipeline/job-failure.ts';

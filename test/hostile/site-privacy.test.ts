@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CloudApi } from '../../cli/cloud-api.ts';
+import type { CloudApi } from '../../client/cloud-api.ts';
 import type { ServedCloud } from '../../functions/serve.ts';
 import { SiteReport } from '../../schemas/site-report.ts';
 import { writeSyntheticSite } from '../../synthetic/dicom.ts';

@@ -7,7 +7,6 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { serve } from '@hono/node-server';
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CloudApi } from '../../../cli/cloud-api.ts';
 import {
   generateVendorKey,
   PRIVATE_KEY_FILE,
@@ -15,6 +14,7 @@ import {
   signModel,
 } from '../../../cli/commands/model-signing.ts';
 import { submitModel } from '../../../cli/commands/network.ts';
+import { CloudApi } from '../../../client/cloud-api.ts';
 import { createS3BlobStore } from '../../../infra/blob-store-s3.ts';
 import { ModelManifest } from '../../../schemas/model-manifest.ts';
 import { auditLog, models, modelUploads } from '../../db/schema.ts';

@@ -1,6 +1,6 @@
 import { createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CloudRefusal } from '../../../cli/cloud-api.ts';
+import { CloudRefusal } from '../../../client/cloud-api.ts';
 import { rotateKey } from '../../../edge-agent/key-rotation.ts';
 import { keyRotationSigningInput } from '../../../schemas/key-rotation.ts';
 import { auditLog } from '../../db/schema.ts';

@@ -1,4 +1,4 @@
-import { CliError } from './errors.ts';
+import { UserError } from './errors.ts';
 
 /** Called for every request before it is sent, with the exact body bytes (agents log these). */
 export type RequestObserver = (request: {
@@ -9,7 +9,7 @@ export type RequestObserver = (request: {
 export type ResponseObserver = (logId: number, status: number | null) => Promise<void>;
 
 /** A refusal by the cloud: its HTTP status and the error code from `{ error: { code, message } }`. */
-export class CloudRefusal extends CliError {
+export class CloudRefusal extends UserError {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -42,12 +42,12 @@ export function checkCloudUrl(url: string): string {
     // Reported below.
   }
   if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || !parsed.hostname)
-    throw new CliError(`--cloud: not an http(s) URL: ${JSON.stringify(url.slice(0, 200))}`, 2);
+    throw new UserError(`--cloud: not an http(s) URL: ${JSON.stringify(url.slice(0, 200))}`, 2);
   return url;
 }
 
 /** The cloud could not be reached at all (network down, wrong URL): work stays queued for later. */
-export class CloudUnreachable extends CliError {
+export class CloudUnreachable extends UserError {
   constructor(url: string, cause: unknown) {
     super(`cannot reach the cloud at ${new URL(url).origin}: ${(cause as Error)?.message ?? cause}`);
     this.name = 'CloudUnreachable';
