@@ -49,7 +49,7 @@ export default $config({
       CAIRN_REPORTS_DLQ_URL: deadLetters.url,
       CAIRN_DATABASE_URL: databaseUrl.value,
       CAIRN_DATABASE_AUTH_TOKEN: databaseAuthToken.value,
-      // copyFiles below puts them there; a bundle has no source tree to find them in (infra/database.ts).
+      // copyFiles below puts them there; a bundle has no source tree to find them in (functions/db/database.ts).
       CAIRN_MIGRATIONS_DIR: migrations,
     };
     // What both functions need beyond their bundle.

@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCloudProcess } from '../cli/demo/cloud-process.ts';
+import { openDatabase } from '../functions/db/database.ts';
 import { reports } from '../functions/db/schema.ts';
 import {
   fakeOnnx,
@@ -21,7 +22,6 @@ import {
   siteReport,
   testManifest,
 } from '../functions/test-fixtures.ts';
-import { openDatabase } from '../infra/database.ts';
 import type { SiteReport } from '../schemas/site-report.ts';
 
 const arg = (name: string) => {

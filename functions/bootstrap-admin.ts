@@ -1,9 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { eq } from 'drizzle-orm';
-import type { Database } from '../infra/database.ts';
 import { issueApiToken } from './api/issue-token.ts';
 import { type AuditDeps, appendAudit } from './audit/append.ts';
 import { sha256Hex } from './audit/hashes.ts';
+import type { Database } from './db/database.ts';
 import { apiTokens } from './db/schema.ts';
 import { hashSecret } from './secrets.ts';
 

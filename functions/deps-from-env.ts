@@ -5,11 +5,11 @@ import type { BlobStore } from '../infra/blob-store.ts';
 import { createFsBlobStore } from '../infra/blob-store-fs.ts';
 import { createS3BlobStore, createS3Client } from '../infra/blob-store-s3.ts';
 import { systemClock } from '../infra/clock.ts';
-import { type Database, openDatabase } from '../infra/database.ts';
 import { stdoutLog } from '../infra/operational-log.ts';
 import type { DeadLetteringQueue, Queue } from '../infra/queue.ts';
 import { createDbQueue } from '../infra/queue-db.ts';
 import { createSqsQueue } from '../infra/queue-sqs.ts';
+import { type Database, openDatabase } from './db/database.ts';
 import { type CloudDeps, REPORTS_TOPIC } from './deps.ts';
 
 /**

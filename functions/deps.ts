@@ -1,8 +1,8 @@
 import type { BlobStore } from '../infra/blob-store.ts';
 import type { Clock } from '../infra/clock.ts';
-import type { Database } from '../infra/database.ts';
 import type { OperationalLog } from '../infra/operational-log.ts';
 import type { Queue } from '../infra/queue.ts';
+import type { Database } from './db/database.ts';
 
 export interface CloudLimits {
   /** Largest JSON request body, in bytes. */

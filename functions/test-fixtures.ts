@@ -15,7 +15,6 @@ import { tinyModel } from '../edge-agent/pipeline/onnx-model.test-util.ts';
 import type { BlobStore } from '../infra/blob-store.ts';
 import { createFsBlobStore } from '../infra/blob-store-fs.ts';
 import { fixedClock } from '../infra/clock.ts';
-import { openDatabase } from '../infra/database.ts';
 import { createMemoryLog } from '../infra/operational-log.ts';
 import type { Queue } from '../infra/queue.ts';
 import { createDbQueue, type DbQueue } from '../infra/queue-db.ts';
@@ -30,6 +29,7 @@ import { issueApiToken } from './api/issue-token.ts';
 import { createCloudApp } from './app.ts';
 import { appendAudit } from './audit/append.ts';
 import { sha256Hex } from './audit/hashes.ts';
+import { openDatabase } from './db/database.ts';
 import type { CloudDeps, CloudLimits } from './deps.ts';
 import { hashSecret } from './secrets.ts';
 

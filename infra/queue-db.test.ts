@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Database, openDatabase } from '../functions/db/database.ts';
 import { fixedClock } from './clock.ts';
-import { type Database, openDatabase } from './database.ts';
 import { createDbQueue } from './queue-db.ts';
 
 let dir: string;

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { queueMessages } from '../functions/db/schema.ts';
 import type { Clock } from './clock.ts';
-import type { Database } from './database.ts';
+import type { LibsqlDatabase as Database } from './database.ts';
 import type { NotifyingQueue, Queue, QueueMessage } from './queue.ts';
+import { queueMessages } from './queue-table.ts';
 
 /** A message ready to be inserted by the caller's own batch, and the wake-up to give once that committed. */
 export interface PreparedSend {

@@ -8,8 +8,8 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { createSqsServer } from 'local-aws-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../functions/db/database.ts';
 import { fixedClock } from './clock.ts';
-import { openDatabase } from './database.ts';
 import type { DeadLetteringQueue, QueueMessage } from './queue.ts';
 import { createDbQueue } from './queue-db.ts';
 import { createSqsQueue } from './queue-sqs.ts';

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../functions/db/database.ts';
 import { REPORTS_TOPIC } from '../../functions/deps.ts';
 import { startLocalAws } from '../../functions/test-fixtures.ts';
 import { fixedClock } from '../../infra/clock.ts';
-import { openDatabase } from '../../infra/database.ts';
 import { createDbQueue } from '../../infra/queue-db.ts';
 import { runCairn } from '../../test/cli.test-util.ts';
 

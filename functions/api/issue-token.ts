@@ -1,4 +1,4 @@
-import type { Database } from '../../infra/database.ts';
+import type { Database } from '../db/database.ts';
 import { apiTokens, type TokenRole } from '../db/schema.ts';
 import { hashSecret, newId, newSecret } from '../secrets.ts';
 

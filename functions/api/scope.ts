@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import type { Database } from '../../infra/database.ts';
+import type { Database } from '../db/database.ts';
 import { jobs } from '../db/schema.ts';
 import type { Principal } from './env.ts';
 

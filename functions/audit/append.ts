@@ -1,10 +1,10 @@
 import { desc, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch';
 import type { Clock } from '../../infra/clock.ts';
-import type { Database } from '../../infra/database.ts';
 import type { OperationalLog } from '../../infra/operational-log.ts';
 import { canonicalJson } from '../../schemas/canonical-json.ts';
 import type { Principal } from '../api/env.ts';
+import type { Database } from '../db/database.ts';
 import { auditLog } from '../db/schema.ts';
 import { type AuditContent, auditRowHash, GENESIS } from './chain.ts';
 

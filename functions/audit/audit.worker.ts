@@ -1,7 +1,7 @@
 // Test helper: one process appending to a shared cloud database (see audit.test.ts).
 import { fixedClock } from '../../infra/clock.ts';
-import { openDatabase } from '../../infra/database.ts';
 import { createMemoryLog } from '../../infra/operational-log.ts';
+import { openDatabase } from '../db/database.ts';
 import { regions } from '../db/schema.ts';
 import { appendAudit, commitAudited } from './append.ts';
 

@@ -1,7 +1,7 @@
 import { type AnyColumn, count, getTableColumns, type SQL, sql } from 'drizzle-orm';
-import type { Database } from '../../infra/database.ts';
 import { canonicalJson } from '../../schemas/canonical-json.ts';
 import { vendorKeyId } from '../../schemas/model-signature.ts';
+import type { Database } from '../db/database.ts';
 import {
   apiTokens,
   campaignModels,

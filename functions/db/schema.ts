@@ -298,22 +298,8 @@ export const reportRefusals = sqliteTable(
   (t) => [primaryKey({ columns: [t.day, t.siteId, t.stage, t.code] })],
 );
 
-export const QUEUE_STATUSES = ['ready', 'dead'] as const;
-
-/** The embedded queue (infra/queue-db.ts): a message is invisible until `visibleAt` once received. */
-export const queueMessages = sqliteTable(
-  'queue_messages',
-  {
-    id: text('id').primaryKey(),
-    topic: text('topic').notNull(),
-    body: text('body').notNull(),
-    status: text('status', { enum: QUEUE_STATUSES }).notNull(),
-    attempts: integer('attempts').notNull(),
-    visibleAt: integer('visible_at', { mode: 'timestamp_ms' }).notNull(),
-    createdAt: createdAt(),
-  },
-  (t) => [index('queue_messages_poll_idx').on(t.topic, t.status, t.visibleAt)],
-);
+// The embedded queue's table is the queue adapter's own (infra/queue-table.ts); it lives in this database.
+export { QUEUE_STATUSES, queueMessages } from '../../infra/queue-table.ts';
 
 /**
  * The hash-chained audit log (functions/audit): one row per state change, append-only. Each row's hash is

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Database } from '../../infra/database.ts';
+import type { Database } from '../db/database.ts';
 import { auditLog, jobs, queueMessages, reportReceipts, reports, siteKeys } from '../db/schema.ts';
 import { REPORTS_TOPIC } from '../deps.ts';
 import {

@@ -1,8 +1,8 @@
 import { and, eq, isNotNull, isNull, ne } from 'drizzle-orm';
 import type { Clock } from '../../infra/clock.ts';
-import type { Database } from '../../infra/database.ts';
 import type { OperationalLog } from '../../infra/operational-log.ts';
 import { appendAudit, commitAudited } from '../audit/append.ts';
+import type { Database } from '../db/database.ts';
 import { auditLog, jobs, reportReceipts, reports } from '../db/schema.ts';
 import { ApiError } from '../errors.ts';
 import { REPORT_CHECK_CODES } from '../reports/check-report.ts';

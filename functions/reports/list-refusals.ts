@@ -1,7 +1,7 @@
 import { asc, eq, gte } from 'drizzle-orm';
-import type { Database } from '../../infra/database.ts';
 import type { Principal } from '../api/env.ts';
 import { seesSite } from '../api/scope.ts';
+import type { Database } from '../db/database.ts';
 import { reportRefusals, sites } from '../db/schema.ts';
 
 export interface RefusalCount {

@@ -1,9 +1,9 @@
 import { verify } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
-import type { Database } from '../../infra/database.ts';
 import { canonicalJson } from '../../schemas/canonical-json.ts';
 import { Envelope, envelopeSigningInput } from '../../schemas/envelope.ts';
 import { SiteReport } from '../../schemas/site-report.ts';
+import type { Database } from '../db/database.ts';
 import { campaigns, jobs, models, siteKeys } from '../db/schema.ts';
 import { ApiError } from '../errors.ts';
 import { importSitePublicKey } from '../site-public-key.ts';

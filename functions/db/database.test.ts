@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { queueMessages, regions } from '../functions/db/schema.ts';
 import { openDatabase } from './database.ts';
+import { queueMessages, regions } from './schema.ts';
 
 let dir: string;
 beforeEach(() => {

@@ -1,9 +1,9 @@
 // Run by database.test.ts as a separate process: opens the database file and writes to it concurrently
 // with another copy of itself.
 import { randomUUID } from 'node:crypto';
-import { systemClock } from './clock.ts';
+import { systemClock } from '../../infra/clock.ts';
+import { createDbQueue } from '../../infra/queue-db.ts';
 import { openDatabase } from './database.ts';
-import { createDbQueue } from './queue-db.ts';
 
 const [url, countText] = process.argv.slice(2);
 const db = await openDatabase(url!);
