@@ -262,8 +262,8 @@ async function evaluateJob(
     }
     const failure = failureOf(err, trace.stage);
     if (!failure) throw err;
-    const message = (err as Error).message;
-    return failJob(ctx.db, job.jobId, failure, trace.counts, message.replace(`${failure}: `, ''));
+    const detail = err instanceof JobFailure ? err.detail : (err as Error).message;
+    return failJob(ctx.db, job.jobId, failure, trace.counts, detail);
   }
 }
 

@@ -13,7 +13,7 @@ export type JobFailureCode =
 export class JobFailure extends Error {
   constructor(
     readonly code: JobFailureCode,
-    detail?: string,
+    readonly detail?: string,
   ) {
     super(detail ? `${code}: ${detail}` : code);
     this.name = 'JobFailure';
