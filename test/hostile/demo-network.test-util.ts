@@ -35,3 +35,31 @@ export async function startDemoNetwork(
   );
   return { cloud, coordinator: new CloudApi(cloud.url, coord.token), modelId: submitted.modelId };
 }
+
+/** `cairn agent enroll` for one synthetic site (one thread: these machines are small), plus `extra` flags. */
+export function enrollArgs(o: {
+  cloudUrl: string;
+  token: string;
+  dicom: string;
+  labels: string;
+  state: string;
+  extra?: string[];
+}): string[] {
+  return [
+    'agent',
+    'enroll',
+    '--cloud',
+    o.cloudUrl,
+    '--token',
+    o.token,
+    '--dicom',
+    o.dicom,
+    '--labels',
+    o.labels,
+    '--threads',
+    '1',
+    '--state',
+    o.state,
+    ...(o.extra ?? []),
+  ];
+}

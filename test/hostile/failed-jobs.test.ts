@@ -11,6 +11,7 @@ import { writeSyntheticSite } from '../../synthetic/dicom.ts';
 import { buildNoduleDetectorOnnx, demoManifest } from '../../synthetic/model.ts';
 import { runCairn } from '../cli.test-util.ts';
 import { impossibleReshapeOnnx, typeMismatchOnnx } from './broken-models.test-util.ts';
+import { enrollArgs } from './demo-network.test-util.ts';
 
 /**
  * Hostile suite, failed jobs. A vendor's model that passes the cloud's checks but cannot run at the site must
@@ -156,26 +157,16 @@ beforeAll(async () => {
   const { token } = await coordinator.json<{ token: string }>('POST', `/v1/sites/${SITE}/enrollment-tokens`, {
     json: {},
   });
-  await cli([
-    'agent',
-    'enroll',
-    '--cloud',
-    cloud.url,
-    '--token',
-    token,
-    '--dicom',
-    join(dir, SITE, 'dicom'),
-    '--labels',
-    site.labelsPath,
-    '--threads',
-    '1',
-    '--workers',
-    '1',
-    '--release-policy',
-    policy,
-    '--state',
-    agentState(),
-  ]);
+  await cli(
+    enrollArgs({
+      cloudUrl: cloud.url,
+      token,
+      dicom: join(dir, SITE, 'dicom'),
+      labels: site.labelsPath,
+      state: agentState(),
+      extra: ['--workers', '1', '--release-policy', policy],
+    }),
+  );
 }, 120_000);
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ import type { ServedCloud } from '../../functions/serve.ts';
 import { SiteReport } from '../../schemas/site-report.ts';
 import { writeSyntheticSite } from '../../synthetic/dicom.ts';
 import { runCairn } from '../cli.test-util.ts';
-import { startDemoNetwork } from './demo-network.test-util.ts';
+import { enrollArgs, startDemoNetwork } from './demo-network.test-util.ts';
 
 /**
  * Hostile suite, site privacy (engineer A). Both attacks of the issue, end to end: a real cloud over HTTP and
@@ -106,23 +106,16 @@ async function enroll(id: string, extra: string[]) {
   const { token } = await coordinator.json<{ token: string }>('POST', `/v1/sites/${id}/enrollment-tokens`, {
     json: {},
   });
-  return cli([
-    'agent',
-    'enroll',
-    '--cloud',
-    cloud.url,
-    '--token',
-    token,
-    '--dicom',
-    join(dir, id, 'dicom'),
-    '--labels',
-    join(dir, id, 'labels.csv'),
-    '--threads',
-    '1',
-    '--state',
-    state(id),
-    ...extra,
-  ]);
+  return cli(
+    enrollArgs({
+      cloudUrl: cloud.url,
+      token,
+      dicom: join(dir, id, 'dicom'),
+      labels: join(dir, id, 'labels.csv'),
+      state: state(id),
+      extra,
+    }),
+  );
 }
 
 async function campaign(siteId: string, subgroupAttributes: string[]): Promise<string> {
