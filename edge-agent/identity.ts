@@ -1,17 +1,19 @@
-import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import {
+  exportPkcs8Der,
+  exportRawPublicKey,
+  generateEd25519KeyPair,
+  importPkcs8Der,
+  signEd25519,
+} from '../crypto/ed25519.ts';
 import { canonicalJsonBytes } from '../schemas/canonical-json.ts';
 import { type Envelope, envelopeSigningInput } from '../schemas/envelope.ts';
 import type { SiteReport } from '../schemas/site-report.ts';
 
 /** A fresh Ed25519 key pair for a site: the raw public key goes to the cloud, the private key stays here. */
 export function generateSiteKeyPair(): { publicKeyRaw: string; privateKeyPkcs8: string } {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  // The JWK "x" member is exactly the 32-byte raw public key.
-  const jwk = publicKey.export({ format: 'jwk' });
-  return {
-    publicKeyRaw: Buffer.from(jwk.x as string, 'base64url').toString('base64'),
-    privateKeyPkcs8: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
-  };
+  const { publicKey, privateKey } = generateEd25519KeyPair();
+  return { publicKeyRaw: exportRawPublicKey(publicKey), privateKeyPkcs8: exportPkcs8Der(privateKey) };
 }
 
 export interface Signer {
@@ -30,11 +32,6 @@ export function signReport(report: SiteReport, signer: Signer, now: Date = new D
     nonce: randomBytes(18).toString('base64url'),
     payload: Buffer.from(canonicalJsonBytes(report)).toString('base64'),
   };
-  const key = createPrivateKey({
-    key: Buffer.from(signer.privateKeyPkcs8, 'base64'),
-    format: 'der',
-    type: 'pkcs8',
-  });
-  const signature = sign(null, envelopeSigningInput(unsigned), key).toString('base64');
+  const signature = signEd25519(envelopeSigningInput(unsigned), importPkcs8Der(signer.privateKeyPkcs8));
   return { ...unsigned, signature };
 }

@@ -1,5 +1,6 @@
-import { createPrivateKey, randomBytes, sign } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { CloudApi } from '../client/cloud-api.ts';
+import { importPkcs8Der, signEd25519 } from '../crypto/ed25519.ts';
 import {
   KeyRotationResponse,
   keyRotationSigningInput,
@@ -21,9 +22,6 @@ export interface RotatedSiteKey {
   retiredKeyId: string;
   rotatedAt: string;
 }
-
-const privateKeyOf = (pkcs8: string) =>
-  createPrivateKey({ key: Buffer.from(pkcs8, 'base64'), format: 'der', type: 'pkcs8' });
 
 /**
  * Replaces the site's signing key (`POST /v1/sites/:id/keys/rotate`): makes a new key pair here, signs the
@@ -51,8 +49,8 @@ export async function rotateKey(
   const input = keyRotationSigningInput(unsigned);
   const body = {
     ...unsigned,
-    oldKeySignature: sign(null, input, privateKeyOf(current.privateKeyPkcs8)).toString('base64'),
-    newKeySignature: sign(null, input, privateKeyOf(fresh.privateKeyPkcs8)).toString('base64'),
+    oldKeySignature: signEd25519(input, importPkcs8Der(current.privateKeyPkcs8)),
+    newKeySignature: signEd25519(input, importPkcs8Der(fresh.privateKeyPkcs8)),
   };
   const res = KeyRotationResponse.parse(
     await api.json('POST', `/v1/sites/${encodeURIComponent(current.siteId)}/keys/rotate`, { json: body }),

@@ -1,16 +1,10 @@
-import {
-  createPrivateKey,
-  generateKeyPairSync,
-  type KeyObject,
-  randomBytes,
-  randomUUID,
-  sign,
-} from 'node:crypto';
+import { type KeyObject, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exportRawPublicKey, generateEd25519KeyPair, signEd25519 } from '../crypto/ed25519.ts';
 import { tinyModel } from '../edge-agent/pipeline/onnx-model.test-util.ts';
 import type { BlobStore } from '../infra/blob-store.ts';
 import { createFsBlobStore } from '../infra/blob-store-fs.ts';
@@ -116,9 +110,8 @@ export async function call(
 }
 
 export function siteKeyPair(): { publicKeyRaw: string; privateKey: KeyObject } {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const x = publicKey.export({ format: 'jwk' }).x as string;
-  return { publicKeyRaw: Buffer.from(x, 'base64url').toString('base64'), privateKey };
+  const { publicKey, privateKey } = generateEd25519KeyPair();
+  return { publicKeyRaw: exportRawPublicKey(publicKey), privateKey };
 }
 
 export function testManifest(over: Partial<ModelManifestInput> = {}): ModelManifestInput {
@@ -235,8 +228,7 @@ export function signEnvelope(
     nonce: opts.nonce ?? randomBytes(18).toString('base64url'),
     payload: Buffer.from(text, 'utf8').toString('base64'),
   };
-  const key = createPrivateKey(signer.privateKey.export({ format: 'pem', type: 'pkcs8' }));
-  return { ...unsigned, signature: sign(null, envelopeSigningInput(unsigned), key).toString('base64') };
+  return { ...unsigned, signature: signEd25519(envelopeSigningInput(unsigned), signer.privateKey) };
 }
 
 function expectStatus(r: { status: number; body: unknown }, status: number, what: string) {

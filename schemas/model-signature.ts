@@ -1,5 +1,6 @@
-import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { importRawPublicKey, RAW_PUBLIC_KEY_BASE64, verifyEd25519 } from '../crypto/ed25519.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { Sha256Hex } from './common.ts';
 import type { ModelManifest } from './model-manifest.ts';
@@ -19,7 +20,7 @@ export const MODEL_SIGNATURE_SCHEMA = 'cairn.model-signature/v1';
 export const VendorKeyId = z.string().regex(/^vk_[0-9a-f]{32}$/, 'vk_ and 32 hex digits');
 
 /** Base64 of a 32-byte raw Ed25519 public key (the form sites and vendors register). */
-export const Ed25519PublicKey = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'base64 of a 32-byte Ed25519 key');
+export const Ed25519PublicKey = z.string().regex(RAW_PUBLIC_KEY_BASE64, 'base64 of a 32-byte Ed25519 key');
 
 export const ModelSignature = z
   .object({
@@ -51,19 +52,6 @@ export function modelSigningInput(manifest: ModelManifest, onnxSha256: string): 
   );
 }
 
-/** Node has no raw import for Ed25519; the JWK `x` member is exactly the 32 raw bytes. Null when invalid. */
-export function importEd25519PublicKey(base64: string): KeyObject | null {
-  if (!Ed25519PublicKey.safeParse(base64).success) return null;
-  try {
-    return createPublicKey({
-      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(base64, 'base64').toString('base64url') },
-      format: 'jwk',
-    });
-  } catch {
-    return null;
-  }
-}
-
 export type ModelSignatureCheck =
   | { ok: true; keyId: string }
   | {
@@ -93,13 +81,8 @@ export function checkModelSignature(
     return { ok: false, reason: 'sha256-mismatch' };
   if (sig.data.manifestSha256 !== canonicalManifestSha256(manifest, onnxSha256))
     return { ok: false, reason: 'manifest-mismatch' };
-  const key = importEd25519PublicKey(vendorPublicKey);
+  const key = importRawPublicKey(vendorPublicKey);
   if (!key || vendorKeyId(vendorPublicKey) !== sig.data.keyId) return { ok: false, reason: 'key-mismatch' };
-  const ok = verify(
-    null,
-    modelSigningInput(manifest, onnxSha256),
-    key,
-    Buffer.from(sig.data.signature, 'base64'),
-  );
+  const ok = verifyEd25519(modelSigningInput(manifest, onnxSha256), key, sig.data.signature);
   return ok ? { ok: true, keyId: sig.data.keyId } : { ok: false, reason: 'bad-signature' };
 }

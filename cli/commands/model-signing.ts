@@ -1,6 +1,13 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  exportPkcs8Pem,
+  exportRawPublicKey,
+  generateEd25519KeyPair,
+  importEd25519PrivateKeyPem,
+  signEd25519,
+} from '../../crypto/ed25519.ts';
 import { ModelManifest } from '../../schemas/model-manifest.ts';
 import {
   canonicalManifestSha256,
@@ -34,11 +41,11 @@ export function generateVendorKey(
   if (existsSync(privateKeyPath) || existsSync(publicKeyPath))
     throw new CliError(`${outDir} already holds a signing key; refusing to overwrite it`);
   mkdirSync(outDir, { recursive: true, mode: 0o700 });
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x as string, 'base64url').toString('base64');
+  const { publicKey, privateKey } = generateEd25519KeyPair();
+  const raw = exportRawPublicKey(publicKey);
   const pub: VendorPublicKeyFile = { keyId: vendorKeyId(raw), publicKey: raw };
   // 'wx' with 0600: never clobber a key, never readable by others.
-  writeFileSync(privateKeyPath, privateKey.export({ format: 'pem', type: 'pkcs8' }), {
+  writeFileSync(privateKeyPath, exportPkcs8Pem(privateKey), {
     mode: 0o600,
     flag: 'wx',
   });
@@ -81,25 +88,15 @@ export function signModel(manifestPath: string, onnxPath: string, keyPath: strin
   const onnxSha256 = createHash('sha256').update(readOrFail(onnxPath, 'onnx')).digest('hex');
   if (parsed.data.sha256 !== undefined && parsed.data.sha256 !== onnxSha256)
     throw new CliError('manifest: its sha256 does not match the ONNX file');
-  let key: ReturnType<typeof createPrivateKey>;
-  try {
-    key = createPrivateKey(readOrFail(keyPath, 'key'));
-  } catch (err) {
-    if (err instanceof CliError) throw err;
-    throw new CliError(`key: ${keyPath} is not a private key`);
-  }
-  if (key.asymmetricKeyType !== 'ed25519') throw new CliError(`key: ${keyPath} is not an Ed25519 key`);
-  // The public half of a private KeyObject; its JWK "x" is the raw key the key id is derived from.
-  const raw = Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x as string, 'base64url').toString(
-    'base64',
-  );
+  const key = importEd25519PrivateKeyPem(readOrFail(keyPath, 'key'));
+  if (!key) throw new CliError(`key: ${keyPath} is not an Ed25519 private key`);
   return {
     schema: MODEL_SIGNATURE_SCHEMA,
     algorithm: 'ed25519',
-    keyId: vendorKeyId(raw),
+    keyId: vendorKeyId(exportRawPublicKey(key)),
     manifestSha256: canonicalManifestSha256(parsed.data, onnxSha256),
     onnxSha256,
-    signature: sign(null, modelSigningInput(parsed.data, onnxSha256), key).toString('base64'),
+    signature: signEd25519(modelSigningInput(parsed.data, onnxSha256), key),
   };
 }
 

@@ -1,12 +1,11 @@
-import { verify } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
+import { importRawPublicKey, verifyEd25519 } from '../../crypto/ed25519.ts';
 import { canonicalJson } from '../../schemas/canonical-json.ts';
 import { Envelope, envelopeSigningInput } from '../../schemas/envelope.ts';
 import { SiteReport } from '../../schemas/site-report.ts';
 import type { Database } from '../db/database.ts';
 import { campaigns, jobs, models, siteKeys } from '../db/schema.ts';
 import { ApiError } from '../errors.ts';
-import { importSitePublicKey } from '../site-public-key.ts';
 import { checkReport } from './check-report.ts';
 
 /**
@@ -43,10 +42,9 @@ export async function findSiteKey(
 }
 
 export function verifyEnvelopeSignature(envelope: Envelope, publicKeyBase64: string): void {
-  const key = importSitePublicKey(publicKeyBase64);
+  const key = importRawPublicKey(publicKeyBase64);
   const { signature, ...unsigned } = envelope;
-  const ok =
-    key !== null && verify(null, envelopeSigningInput(unsigned), key, Buffer.from(signature, 'base64'));
+  const ok = key !== null && verifyEd25519(envelopeSigningInput(unsigned), key, signature);
   if (!ok) throw new ApiError(401, 'bad-signature', "The envelope's signature does not verify.");
 }
 

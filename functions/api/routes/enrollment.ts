@@ -1,6 +1,7 @@
 import { and, eq, gt, isNull, ne, notInArray, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { importRawPublicKey } from '../../../crypto/ed25519.ts';
 import { SemVer, Slug } from '../../../schemas/common.ts';
 import { actorOf, commitAudited } from '../../audit/append.ts';
 import { sha256Hex } from '../../audit/hashes.ts';
@@ -8,7 +9,6 @@ import { apiTokens, enrollmentTokens, siteKeys, sites } from '../../db/schema.ts
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
 import { hashSecret, newId, newSecret } from '../../secrets.ts';
-import { importSitePublicKey } from '../../site-public-key.ts';
 import { createGuard } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { mintApiToken } from '../issue-token.ts';
@@ -73,7 +73,7 @@ export function enrollmentRoutes(deps: CloudDeps) {
       .post('/enroll', validate('json', Enroll), async (c) => {
         const body = c.req.valid('json');
         // Check the key before spending the token, so a typo does not burn a one-time credential.
-        if (!importSitePublicKey(body.publicKey))
+        if (!importRawPublicKey(body.publicKey))
           throw new ApiError(
             400,
             'invalid-public-key',

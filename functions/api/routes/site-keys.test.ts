@@ -1,6 +1,7 @@
-import { createPrivateKey, randomBytes, sign } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CloudRefusal } from '../../../client/cloud-api.ts';
+import { exportPkcs8Der, importPkcs8Der, signEd25519 } from '../../../crypto/ed25519.ts';
 import { rotateKey } from '../../../edge-agent/key-rotation.ts';
 import { keyRotationSigningInput } from '../../../schemas/key-rotation.ts';
 import { auditLog } from '../../db/schema.ts';
@@ -36,8 +37,7 @@ function apiAs(token: string) {
   } as Parameters<typeof rotateKey>[0];
 }
 
-const pkcs8 = (k: ReturnType<typeof siteKeyPair>['privateKey']) =>
-  k.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+const pkcs8 = exportPkcs8Der;
 
 function rotationBody(
   over: { oldPrivate?: string; newKey?: ReturnType<typeof siteKeyPair>; timestamp?: Date } = {},
@@ -52,12 +52,7 @@ function rotationBody(
     nonce: randomBytes(18).toString('base64url'),
   };
   const input = keyRotationSigningInput(unsigned);
-  const signWith = (p: string) =>
-    sign(
-      null,
-      input,
-      createPrivateKey({ key: Buffer.from(p, 'base64'), format: 'der', type: 'pkcs8' }),
-    ).toString('base64');
+  const signWith = (p: string) => signEd25519(input, importPkcs8Der(p));
   return {
     ...unsigned,
     oldKeySignature: signWith(over.oldPrivate ?? pkcs8(net.siteA.privateKey)),
@@ -89,11 +84,7 @@ describe('key rotation (POST /v1/sites/:id/keys/rotate)', () => {
     const signer = {
       siteId: 'site-a',
       keyId: rotated.keyId,
-      privateKey: createPrivateKey({
-        key: Buffer.from(rotated.privateKeyPkcs8, 'base64'),
-        format: 'der',
-        type: 'pkcs8',
-      }),
+      privateKey: importPkcs8Der(rotated.privateKeyPkcs8),
     };
     const fresh = await call(cloud, 'POST', '/v1/reports', {
       token: net.siteA.token,

@@ -1,7 +1,7 @@
-import { verify } from 'node:crypto';
 import { and, eq, isNull, ne, or, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { importRawPublicKey, verifyEd25519 } from '../../../crypto/ed25519.ts';
 import { Id, Slug } from '../../../schemas/common.ts';
 import { KeyRotationRequest, keyRotationSigningInput } from '../../../schemas/key-rotation.ts';
 import { actorOf, commitAudited } from '../../audit/append.ts';
@@ -10,7 +10,6 @@ import { nonces, siteKeys, sites } from '../../db/schema.ts';
 import { type CloudDeps, limitsOf } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
 import { newId } from '../../secrets.ts';
-import { importSitePublicKey } from '../../site-public-key.ts';
 import { createGuard } from '../auth.ts';
 import type { AppEnv, Principal } from '../env.ts';
 import { seesSite } from '../scope.ts';
@@ -77,8 +76,8 @@ export function siteKeyRoutes(deps: CloudDeps) {
         if (!old)
           throw new ApiError(401, 'unknown-key', 'The request is signed with a key this site does not hold.');
         if (old.revokedAt) throw new ApiError(401, 'revoked-key', 'The key to retire is no longer current.');
-        const oldKey = importSitePublicKey(old.publicKey);
-        const newKey = importSitePublicKey(body.newPublicKey);
+        const oldKey = importRawPublicKey(old.publicKey);
+        const newKey = importRawPublicKey(body.newPublicKey);
         if (!newKey)
           throw new ApiError(
             400,
@@ -86,8 +85,7 @@ export function siteKeyRoutes(deps: CloudDeps) {
             'newPublicKey must be base64 of a 32-byte Ed25519 public key.',
           );
         const input = keyRotationSigningInput(body);
-        const signedBy = (key: typeof oldKey, sig: string) =>
-          key !== null && verify(null, input, key, Buffer.from(sig, 'base64'));
+        const signedBy = (key: typeof oldKey, sig: string) => key !== null && verifyEd25519(input, key, sig);
         if (!signedBy(oldKey, body.oldKeySignature))
           throw new ApiError(401, 'bad-signature', 'The request is not signed by the key it retires.');
         if (!signedBy(newKey, body.newKeySignature))

@@ -1,13 +1,13 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { importRawPublicKey } from '../../../crypto/ed25519.ts';
 import { Slug } from '../../../schemas/common.ts';
 import { Ed25519PublicKey, VendorKeyId, vendorKeyId } from '../../../schemas/model-signature.ts';
 import { actorOf, commitAudited } from '../../audit/append.ts';
 import { vendorKeys, vendors } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
-import { importSitePublicKey } from '../../site-public-key.ts';
 import { createGuard } from '../auth.ts';
 import type { AppEnv, Principal } from '../env.ts';
 import { validate } from '../validate.ts';
@@ -61,7 +61,7 @@ export function vendorKeyRoutes(deps: CloudDeps) {
               'This vendor already has a signing key; ask an admin to register another one.',
             );
         }
-        if (!importSitePublicKey(publicKey))
+        if (!importRawPublicKey(publicKey))
           throw new ApiError(
             400,
             'invalid-public-key',
