@@ -6,7 +6,7 @@ import { CloudApi, CloudRefusal, CloudUnreachable } from '../client/cloud-api.ts
 import { UserError } from '../client/errors.ts';
 import { Job } from '../schemas/job.ts';
 import type { JobFailureCounts, JobFailureReason } from '../schemas/job-status.ts';
-import type { SiteReport } from '../schemas/site-report.ts';
+import { type SiteReport, STANDARD_SUBGROUP_ATTRIBUTES } from '../schemas/site-report.ts';
 import { type AgentSettings, readSettings } from './config.ts';
 import type { Signer } from './identity.ts';
 import { noteJobStatus, type StatusFlush, sendJobStatuses } from './job-status.ts';
@@ -468,7 +468,7 @@ async function failJob(
 }
 
 /** The subgroups every report carries, read from the DICOM headers. */
-const STANDARD_SUBGROUPS = ['sex', 'ageBand', 'manufacturer', 'scannerModel', 'bodyPart'];
+const STANDARD_SUBGROUPS: readonly string[] = STANDARD_SUBGROUP_ATTRIBUTES;
 
 function definedOnly(attrs: object | undefined): Record<string, string> {
   return Object.fromEntries(

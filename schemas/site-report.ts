@@ -114,6 +114,7 @@ export const STANDARD_SUBGROUP_ATTRIBUTES = [
   'bodyPart',
 ] as const;
 export const AGE_BANDS = ['0-17', '18-39', '40-59', '60-74', '75+'] as const;
+export type AgeBand = (typeof AGE_BANDS)[number];
 /** A subgroup attribute name: a bounded identifier (the standard ones or a campaign-named one). */
 export const SubgroupAttribute = z
   .string()

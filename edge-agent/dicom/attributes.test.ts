@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { selectImage } from '../pipeline/select.ts';
-import { ageBand, studyAttributesOf } from '../pipeline/study-attributes.ts';
+import { studyAttributesOf } from '../pipeline/study-attributes.ts';
+import { ageBandOfYears } from '../report/attributes.ts';
 import { decodeFrame } from './decode.ts';
 import { makeDicom } from './fixtures.test-util.ts';
 import { ageInYears, parseDicom } from './parse.ts';
@@ -27,7 +28,7 @@ describe('header attributes', () => {
     expect(ageInYears(undefined, '19600615', '20240614')).toBe(63);
     expect(ageInYears(undefined, '19600615', '20240615')).toBe(64);
     expect(ageInYears(undefined, 'garbage', '20240615')).toBeUndefined();
-    expect([17, 18, 39, 40, 59, 60, 74, 75].map((y) => ageBand(y))).toEqual([
+    expect([17, 18, 39, 40, 59, 60, 74, 75].map((y) => ageBandOfYears(y))).toEqual([
       '0-17',
       '18-39',
       '18-39',

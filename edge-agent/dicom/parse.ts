@@ -1,5 +1,6 @@
 import dicomParser, { type DataSet } from 'dicom-parser';
 import type { IMAGE_EXCLUSION_REASONS } from '../../schemas/exclusion-reasons.ts';
+import { dicomAgeStringYears, normaliseSex } from '../report/attributes.ts';
 import { InflationRefused, inflateDataSet, inflateHeader } from './inflate.ts';
 
 /**
@@ -385,8 +386,8 @@ function parseUnchecked(bytes: Uint8Array, headerOnly: boolean): ParseResult {
   if (scannerModel) image.scannerModel = scannerModel;
   const view = dataSet.string(TAG.viewPosition);
   if (view) image.viewPosition = view.toUpperCase();
-  const sex = (dataSet.string(TAG.patientSex) ?? '').toUpperCase();
-  if (sex === 'F' || sex === 'M' || sex === 'O') image.sex = sex;
+  const sex = normaliseSex(dataSet.string(TAG.patientSex) ?? '');
+  if (sex !== 'unknown') image.sex = sex;
   const age = ageInYears(
     dataSet.string(TAG.patientAge),
     dataSet.string(TAG.patientBirthDate),
@@ -454,8 +455,6 @@ function readPadding(
   return limit === undefined ? { value } : { value, limit };
 }
 
-const AGE_UNIT_YEARS: Record<string, number> = { D: 1 / 365.25, W: 7 / 365.25, M: 1 / 12, Y: 1 };
-
 function dicomDate(text: string | undefined): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})$/.exec((text ?? '').trim());
   if (!m) return undefined;
@@ -465,8 +464,8 @@ function dicomDate(text: string | undefined): Date | undefined {
 
 /** Patient Age (AS, e.g. 045Y, 006M) first; otherwise whole years between Birth Date and Study Date. */
 export function ageInYears(age?: string, birth?: string, study?: string): number | undefined {
-  const m = /^(\d{1,3})([DWMY])$/.exec((age ?? '').trim().toUpperCase());
-  if (m) return Math.floor(Number(m[1]) * AGE_UNIT_YEARS[m[2]!]!);
+  const stated = dicomAgeStringYears(age ?? '');
+  if (stated !== null) return Math.floor(stated);
   const b = dicomDate(birth);
   const s = dicomDate(study);
   if (!b || !s || s < b) return undefined;
