@@ -1,12 +1,17 @@
 import { Command, CommanderError } from 'commander';
 import pkg from '../package.json' with { type: 'json' };
 import { registerAgentCommands } from './commands/agent.ts';
-import { registerAuditCommands } from './commands/audit.ts';
+import { registerAuditCommands } from './commands/audit-verify.ts';
+import { registerCampaignCommands } from './commands/campaign.ts';
 import { registerCloudCommands } from './commands/cloud.ts';
 import { registerDemoCommand } from './commands/demo.ts';
-import { registerNetworkCommands } from './commands/network.ts';
+import { registerModelCommands } from './commands/model.ts';
 import { registerPoolCommand } from './commands/pool.ts';
+import { registerRegionCommands } from './commands/region.ts';
 import { registerReportCommand } from './commands/report.ts';
+import { registerSiteCommands } from './commands/site.ts';
+import { registerTokenCommands } from './commands/token.ts';
+import { registerVendorCommands } from './commands/vendor.ts';
 import { CliError } from './errors.ts';
 
 // `cairn … | head -1`: the reader went away, which is not an error of ours — stop quietly, no stack trace.
@@ -16,6 +21,8 @@ for (const stream of [process.stdout, process.stderr])
     process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
   });
 
+// Registering a command loads only commander and its own file; each action imports its libraries when it
+// runs, so `cairn --help` and a typo stay fast.
 const program = new Command('cairn')
   .description('Cairn: evaluate clinical imaging AI on each hospital’s own patients; only aggregates leave.')
   .version(pkg.version, '-V, --version', 'print the version')
@@ -24,7 +31,12 @@ const program = new Command('cairn')
 
 registerCloudCommands(program);
 registerAgentCommands(program);
-registerNetworkCommands(program);
+registerRegionCommands(program);
+registerSiteCommands(program);
+registerVendorCommands(program);
+registerTokenCommands(program);
+registerModelCommands(program);
+registerCampaignCommands(program);
 registerDemoCommand(program);
 registerReportCommand(program);
 registerPoolCommand(program);

@@ -1,5 +1,6 @@
 import type { Comparison, PooledEstimate, SiteComparisonRow } from '../schemas/comparison.ts';
 import type { Auc, Proportion } from '../schemas/site-report.ts';
+import { table } from './table.ts';
 
 const f3 = (x: number | null | undefined) => (x === null || x === undefined ? '—' : x.toFixed(3));
 
@@ -7,17 +8,6 @@ function withCi(m: Auc | Proportion | PooledEstimate | null): string {
   if (m === null) return '—';
   if (m.estimate === null) return `— (${m.reason ?? 'n/a'})`;
   return `${f3(m.estimate)} (${f3(m.ciLow)}–${f3(m.ciHigh)})`;
-}
-
-/** Columns padded to their widest cell, under a header and a rule. */
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
 const count = (n: number | null) => (n === null ? '—' : String(n));

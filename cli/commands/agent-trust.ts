@@ -1,11 +1,5 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { CloudApi } from '../../client/cloud-api.ts';
-import { decideHeldReport, listHeldReports, renderHeldReport } from '../../edge-agent/review/review.ts';
-import { logSentBytes } from '../../edge-agent/sent-log.ts';
-import { rotateSiteKey } from '../../edge-agent/site-key.ts';
-import { identity } from '../../edge-agent/state/schema.ts';
-import { openAgentState } from '../../edge-agent/state/store.ts';
 import { CliError } from '../errors.ts';
 import { addOutputOption, print } from '../output.ts';
 
@@ -20,6 +14,10 @@ export function registerAgentTrustCommands(agent: Command, defaultState: string)
       .option('--state <dir>', 'agent state folder', defaultState),
   ).action(async (opts: { approve?: string; reject?: string; state: string; output: string }) => {
     if (opts.approve && opts.reject) throw new CliError('give --approve or --reject, not both');
+    const { decideHeldReport, listHeldReports, renderHeldReport } = await import(
+      '../../edge-agent/review/review.ts'
+    );
+    const { openAgentState } = await import('../../edge-agent/state/store.ts');
     const state = await openAgentState(resolve(opts.state));
     try {
       if (opts.approve || opts.reject) {
@@ -58,6 +56,11 @@ export function registerAgentTrustCommands(agent: Command, defaultState: string)
       .description('replace this site’s signing key (the request is signed by the current key)')
       .option('--state <dir>', 'agent state folder', defaultState),
   ).action(async (opts: { state: string; output: string }) => {
+    const { CloudApi } = await import('../../client/cloud-api.ts');
+    const { logSentBytes } = await import('../../edge-agent/sent-log.ts');
+    const { rotateSiteKey } = await import('../../edge-agent/site-key.ts');
+    const { identity } = await import('../../edge-agent/state/schema.ts');
+    const { openAgentState } = await import('../../edge-agent/state/store.ts');
     const state = await openAgentState(resolve(opts.state));
     try {
       const me = await state.db.select().from(identity).get();

@@ -1,7 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createClient } from '@libsql/client';
-import type { Command } from 'commander';
 import { drizzle } from 'drizzle-orm/libsql';
 import { type ChainCheck, type StoredAuditRow, verifyAuditChain } from '../../functions/audit/chain.ts';
 import {
@@ -13,7 +12,6 @@ import { replayAuditChain } from '../../functions/audit/replay-state.ts';
 import * as schema from '../../functions/db/schema.ts';
 import { newestAuditHead } from '../../infra/operational-log.ts';
 import { CliError } from '../errors.ts';
-import { addOutputOption, print } from '../output.ts';
 
 /** The chain's own check, and every way the tables disagree with what the chain records (ok only if none). */
 export interface AuditVerification {
@@ -108,41 +106,4 @@ function newestLoggedHead(logDir: string): { seq: number; hash: string } | null 
     if (head && (!newest || head.seq > newest.seq)) newest = { seq: head.seq, hash: head.hash };
   }
   return newest;
-}
-
-export function registerAuditCommands(program: Command): void {
-  const audit = program.command('audit').description('the cloud’s hash-chained audit log (operators)');
-  addOutputOption(
-    audit
-      .command('verify')
-      .description(
-        'recompute the audit chain, compare the security state and every stored report with it, and name each disagreement (exit 1 if any)',
-      )
-      .option('--data <dir>', 'the folder given to `cairn cloud serve --data`', '.cairn/cloud'),
-  ).action(async (o: { data: string; output: string }) => {
-    const result = await verifyAuditData(resolve(o.data));
-    const c = result.checked;
-    const checked = `${c.tokens} tokens, ${c.siteKeys} site keys, ${c.vendorKeys} vendor keys, ${c.models} models, ${c.campaigns} campaigns and ${c.reports} signed reports agree with it`;
-    if (result.ok) {
-      print(o.output, result, () =>
-        result.head
-          ? `audit log intact: ${result.entries} entries; head #${result.head.seq} ${result.head.hash}; ${checked}`
-          : `audit log intact: no entries yet; ${checked}`,
-      );
-      return;
-    }
-    if (o.output === 'json') print(o.output, result, () => '');
-    const lines = [
-      ...(result.brokenAt === undefined
-        ? []
-        : [`audit log broken at entry #${result.brokenAt}: ${result.reason}`]),
-      ...(result.disagreements.length
-        ? [
-            `the database disagrees with the audit chain in ${result.disagreements.length} place${result.disagreements.length === 1 ? '' : 's'}:`,
-          ]
-        : []),
-      ...result.disagreements.map((d) => `  ${d.kind} ${d.id} ${d.code}: ${d.problem}`),
-    ];
-    throw new CliError(lines.join('\n'));
-  });
 }

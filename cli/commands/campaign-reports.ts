@@ -3,17 +3,9 @@
  * site reports (POST /v1/reports/:id/void, GET /v1/report-refusals).
  */
 import type { Command } from 'commander';
-import type { CloudApi } from '../../client/cloud-api.ts';
 import { CliError } from '../errors.ts';
 import { print } from '../output.ts';
-
-interface ApiFlags {
-  cloud: string;
-  token?: string;
-  output: string;
-}
-
-type ApiCommand = (parent: Command, name: string, description: string) => Command;
+import { type ApiFlags, api, apiCommand } from './api-command.ts';
 
 interface Voided {
   reportId: string;
@@ -33,11 +25,7 @@ interface RefusalCount {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function registerCampaignReportCommands(
-  campaign: Command,
-  apiCommand: ApiCommand,
-  api: (flags: ApiFlags) => CloudApi,
-): void {
+export function registerCampaignReportCommands(campaign: Command): void {
   apiCommand(
     campaign,
     'void-report',

@@ -1,19 +1,23 @@
 /**
- * `cairn campaign list`, `campaign status` and `campaign rerun`: where a campaign's jobs stand at each site
- * (GET /v1/campaigns, GET /v1/campaigns/:id/status) and running failed ones again (POST /v1/campaigns/:id/rerun).
+ * `cairn campaign …` (coordinators): `create` and `compare`, and `list`, `status` and `rerun`: where a
+ * campaign's jobs stand at each site (GET /v1/campaigns, GET /v1/campaigns/:id/status) and running failed ones
+ * again (POST /v1/campaigns/:id/rerun). `void-report` and `refusals` are in campaign-reports.ts.
  */
 import type { Command } from 'commander';
-import type { CloudApi } from '../../client/cloud-api.ts';
+import type { Comparison } from '../../schemas/comparison.ts';
 import { print } from '../output.ts';
-import { table } from '../render-comparison.ts';
+import { table } from '../table.ts';
+import { type ApiFlags, api, apiCommand } from './api-command.ts';
+import { registerCampaignReportCommands } from './campaign-reports.ts';
 
-interface ApiFlags {
-  cloud: string;
-  token?: string;
-  output: string;
-}
-
-type ApiCommand = (parent: Command, name: string, description: string) => Command;
+type CreateFlags = ApiFlags & {
+  name: string;
+  models: string;
+  sites: string;
+  bins: string;
+  minCell: string;
+  subgroups?: string;
+};
 
 interface CampaignSummary {
   campaignId: string;
@@ -41,11 +45,47 @@ interface JobState {
 
 const reasonOf = (j: JobState) => j.failure ?? j.withheld ?? '';
 
-export function registerCampaignCommands(
-  campaign: Command,
-  apiCommand: ApiCommand,
-  api: (flags: ApiFlags) => CloudApi,
-): void {
+export function registerCampaignCommands(program: Command): void {
+  const campaign = program.command('campaign').description('evaluation campaigns (coordinators)');
+  registerCreateAndCompare(campaign);
+  registerCampaignReportCommands(campaign);
+  registerJobCommands(campaign);
+}
+
+function registerCreateAndCompare(campaign: Command): void {
+  apiCommand(campaign, 'create', 'evaluate model versions at sites')
+    .requiredOption('--name <name>', 'campaign name')
+    .requiredOption('--models <ids>', 'comma-separated model ids')
+    .requiredOption('--sites <ids>', 'comma-separated site ids')
+    .option('--bins <n>', 'histogram bins on [0,1]', '20')
+    .option('--min-cell <k>', 'minimum released cell size', '5')
+    .option('--subgroups <names>', 'extra subgroup attributes every site reports (labels.csv columns)')
+    .action(async (o: CreateFlags) => {
+      const r = await api(o).json<{ campaignId: string; jobs: unknown[] }>('POST', '/v1/campaigns', {
+        json: {
+          name: o.name,
+          modelIds: o.models.split(','),
+          siteIds: o.sites.split(','),
+          bins: Number(o.bins),
+          minCell: Number(o.minCell),
+          ...(o.subgroups ? { subgroupAttributes: o.subgroups.split(',').filter(Boolean) } : {}),
+        },
+      });
+      print(o.output, r, () => `campaign ${r.campaignId} created with ${r.jobs.length} jobs`);
+    });
+  apiCommand(campaign, 'compare', 'per site, per region and overall performance of each model version')
+    .requiredOption('--campaign <id>', 'campaign id')
+    .action(async (o: ApiFlags & { campaign: string }) => {
+      const { renderComparison } = await import('../render-comparison.ts');
+      const r = await api(o).json<Comparison>(
+        'GET',
+        `/v1/campaigns/${encodeURIComponent(o.campaign)}/comparison`,
+      );
+      print(o.output, r, () => renderComparison(r));
+    });
+}
+
+function registerJobCommands(campaign: Command): void {
   apiCommand(
     campaign,
     'list',

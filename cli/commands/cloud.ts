@@ -1,14 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { bootstrapAdminToken } from '../../functions/bootstrap-admin.ts';
-import { openDatabase } from '../../functions/db/database.ts';
-import { REPORTS_TOPIC } from '../../functions/deps.ts';
-import { serveCloud } from '../../functions/serve.ts';
-import { systemClock } from '../../infra/clock.ts';
-import { createMemoryLog } from '../../infra/operational-log.ts';
 import type { DeadLetteringQueue } from '../../infra/queue.ts';
-import { createDbQueue } from '../../infra/queue-db.ts';
 import { CliError } from '../errors.ts';
 import { addOutputOption, print } from '../output.ts';
 
@@ -48,6 +41,7 @@ export function registerCloudCommands(program: Command): void {
         if (quota !== undefined && !(Number.isInteger(quota) && quota > 0))
           throw new CliError(`--vendor-quota-mib: ${opts.vendorQuotaMib} is not a whole number of MiB`);
         const limits = quota === undefined ? {} : { limits: { vendorStorageBytes: quota * 1024 * 1024 } };
+        const { serveCloud } = await import('../../functions/serve.ts');
         const server = await serveCloud({
           port,
           host: opts.host,
@@ -86,6 +80,10 @@ export function registerCloudCommands(program: Command): void {
     const out = resolve(opts.out);
     if (existsSync(out)) throw new CliError(`${out} exists; choose a new file`);
     const authToken = process.env.CAIRN_DATABASE_AUTH_TOKEN;
+    const { openDatabase } = await import('../../functions/db/database.ts');
+    const { bootstrapAdminToken } = await import('../../functions/bootstrap-admin.ts');
+    const { systemClock } = await import('../../infra/clock.ts');
+    const { createMemoryLog } = await import('../../infra/operational-log.ts');
     const db = await openDatabase(url, authToken ? { authToken } : {}).catch((err: unknown) => {
       throw new CliError(`cannot open the cloud database: ${(err as Error).message}`);
     });
@@ -112,6 +110,7 @@ export function registerCloudCommands(program: Command): void {
       .option('--data <dir>', 'the cloud’s data folder (the embedded cloud)', '.cairn/cloud')
       .option('--redrive', 'put them back in the queue (a running cloud ingests them at once)'),
   ).action(async (opts: { data: string; redrive?: boolean; output: string }) => {
+    const { REPORTS_TOPIC } = await import('../../functions/deps.ts');
     await withDeadLetteringQueue(opts.data, async (queue) => {
       const dead = (await queue.deadLetters(REPORTS_TOPIC)).map((m) => ({
         messageId: m.id,
@@ -144,7 +143,6 @@ async function withDeadLetteringQueue(
       throw new CliError(
         'on AWS both CAIRN_REPORTS_QUEUE_URL and CAIRN_REPORTS_DLQ_URL must be set (the dead letters are in the second)',
       );
-    // Loaded only here: the AWS SDK would slow every other command's start.
     const { sqsReportQueueFromEnv } = await import('../../functions/deps-from-env.ts');
     const sqs = sqsReportQueueFromEnv(process.env) as DeadLetteringQueue;
     return use(sqs);
@@ -152,6 +150,9 @@ async function withDeadLetteringQueue(
   const dataDir = resolve(data);
   if (!existsSync(join(dataDir, 'cairn.db')))
     throw new CliError(`no cloud database at ${join(dataDir, 'cairn.db')}`);
+  const { openDatabase } = await import('../../functions/db/database.ts');
+  const { createDbQueue } = await import('../../infra/queue-db.ts');
+  const { systemClock } = await import('../../infra/clock.ts');
   const db = await openDatabase(`file:${join(dataDir, 'cairn.db')}`);
   try {
     await use(createDbQueue(db, systemClock));

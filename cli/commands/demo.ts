@@ -1,10 +1,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { generateDemoNetwork } from '../demo/generate-network.ts';
-import { runScenario } from '../demo/run-scenario.ts';
 import { CliError } from '../errors.ts';
-import { renderComparison } from '../render-comparison.ts';
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -21,6 +18,9 @@ export function registerDemoCommand(program: Command): void {
       const concurrency = Number(opts.concurrency);
       if (!Number.isInteger(concurrency) || concurrency < 1)
         throw new CliError(`--concurrency: ${opts.concurrency} is not a positive whole number`);
+      const { generateDemoNetwork } = await import('../demo/generate-network.ts');
+      const { runScenario } = await import('../demo/run-scenario.ts');
+      const { renderComparison } = await import('../render-comparison.ts');
       let scenarioFile = opts.scenario;
       let out = opts.out;
       if (!scenarioFile) {
