@@ -11,7 +11,7 @@ import { buildComparison } from '../functions/comparison/build-comparison.ts';
 import { comparedFromStored } from '../functions/comparison/stored-report.ts';
 import { checkReport } from '../functions/reports/check-report.ts';
 import { equalWidthEdges } from '../stats/histogram.ts';
-import { seededRandom } from '../test/oracles.ts';
+import { seededRandom } from '../test/support/oracles.ts';
 
 const EDGES = equalWidthEdges(20);
 const CAMPAIGN = { binEdges: EDGES, minCell: 5 };

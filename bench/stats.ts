@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { delongAuc } from '../stats/roc.ts';
-import { seededRandom } from '../test/oracles.ts';
+import { seededRandom } from '../test/support/oracles.ts';
 
 const SIZES = (process.env.CAIRN_BENCH_SIZES ?? '10000,1000000,10000000').split(',').map(Number);
 const R_TIMEOUT_MS = Number(process.env.CAIRN_BENCH_R_TIMEOUT_S ?? 600) * 1000;

@@ -5,7 +5,7 @@ import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCairn } from '../test/cli.test-util.ts';
+import { runCairn } from '../test/support/cli-runner.ts';
 import { type ServedCloud, serveCloud } from './serve.ts';
 import { LOCK_FILE } from './serve-lock.ts';
 import {

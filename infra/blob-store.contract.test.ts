@@ -6,7 +6,7 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SwiftS3, startSwiftS3 } from '../test/swift-s3.test-util.ts';
+import { type SwiftS3, startSwiftS3 } from '../test/support/swift-s3.ts';
 import { type BlobStore, directUploadsOf } from './blob-store.ts';
 import { createFsBlobStore } from './blob-store-fs.ts';
 import { createS3BlobStore, createS3Client } from './blob-store-s3.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectClose, parseRows, runPython, seededRandom } from '../test/oracles.ts';
+import { expectClose, parseRows, runPython, seededRandom } from '../test/support/oracles.ts';
 import { clopperPearson, wilson } from './binomial.ts';
 import { logGamma, qbeta, regIncBeta } from './special.ts';
 

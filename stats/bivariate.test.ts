@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { expectClose, normalDeviate, parseRows, runR, seededRandom } from '../test/oracles.ts';
+import { expectClose, normalDeviate, parseRows, runR, seededRandom } from '../test/support/oracles.ts';
 import {
   type BivariateFit,
   bivariateGradient,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRows, runPython, seededRandom } from '../test/oracles.ts';
+import { parseRows, runPython, seededRandom } from '../test/support/oracles.ts';
 import { confusionAt } from './confusion.ts';
 
 describe('confusionAt against sklearn confusion_matrix', () => {

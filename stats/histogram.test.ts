@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectClose, normalDeviate, parseRows, runR, seededRandom } from '../test/oracles.ts';
+import { expectClose, normalDeviate, parseRows, runR, seededRandom } from '../test/support/oracles.ts';
 import { binCounts, binnedAuc, equalWidthEdges } from './histogram.ts';
 import { delongAuc } from './roc.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PooledEstimate } from '../schemas/comparison.ts';
-import { expectClose, normalDeviate, parseRows, runR, seededRandom } from '../test/oracles.ts';
+import { expectClose, normalDeviate, parseRows, runR, seededRandom } from '../test/support/oracles.ts';
 import { expit, logit, poolAuc, poolProportion, randomEffects } from './meta.ts';
 
 interface MetaCase {

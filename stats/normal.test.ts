@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseNumbers, runR, seededRandom } from '../test/oracles.ts';
+import { parseNumbers, runR, seededRandom } from '../test/support/oracles.ts';
 import { pnorm, qnorm, zCritical } from './normal.ts';
 
 /** Relative error, with an absolute floor for values near 0. */

@@ -7,7 +7,7 @@ import {
   runPython,
   runR,
   seededRandom,
-} from '../test/oracles.ts';
+} from '../test/support/oracles.ts';
 import { delongAuc, delongComponents, midranks } from './roc.ts';
 
 interface Case {

@@ -11,7 +11,7 @@ import type { ImageSource } from '../edge-agent/sources/source.ts';
 import { memoryPredictionCache } from '../edge-agent/state/predictions.ts';
 import { ModelManifest } from '../schemas/model-manifest.ts';
 import { type Compression, compress } from '../synthetic/transcode.ts';
-import { type Orthanc, startOrthanc } from './orthanc.test-util.ts';
+import { type Orthanc, startOrthanc } from './support/orthanc.ts';
 
 /**
  * One suite, two sources: the same small archive as a folder and inside a real Orthanc (DICOMweb plugin,

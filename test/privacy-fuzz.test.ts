@@ -25,7 +25,7 @@ import type { SiteReport } from '../schemas/site-report.ts';
 import { PHI_TAGS, writeBadInputs, writeSyntheticSite } from '../synthetic/dicom.ts';
 import { buildNoduleDetectorOnnx, demoManifest } from '../synthetic/model.ts';
 import { Rng } from '../synthetic/rng.ts';
-import { runCairn } from './cli.test-util.ts';
+import { runCairn } from './support/cli-runner.ts';
 
 /**
  * PHI canary fuzz (issue 4, "must hold"): several generated hospitals' DICOM with a unique, randomly shaped

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { brierScore, calibration, clippedLogit, expectedCalibrationError } from '../stats/calibration.ts';
 import { expit } from '../stats/meta.ts';
-import { expectClose, normalDeviate, parseRows, runPython, runR, seededRandom } from './oracles.ts';
+import { expectClose, normalDeviate, parseRows, runPython, runR, seededRandom } from './support/oracles.ts';
 
 interface Case {
   p: number[];

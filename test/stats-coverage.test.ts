@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { qnorm } from '../stats/normal.ts';
 import { delongAuc } from '../stats/roc.ts';
-import { normalDeviate, seededRandom } from './oracles.ts';
+import { normalDeviate, seededRandom } from './support/oracles.ts';
 
 /**
  * Coverage of the 95 % DeLong interval: 2,400 simulated sites, binormal scores (negatives N(0, 1),

@@ -3,7 +3,14 @@ import { compareModelsAcrossSites, pooledBinnedAuc, sumHistograms } from '../sta
 import { binnedAuc } from '../stats/histogram.ts';
 import { poolAuc, randomEffects } from '../stats/meta.ts';
 import { pt, qt } from '../stats/t.ts';
-import { expectClose, normalDeviate, parseNumbers, parseRows, runR, seededRandom } from './oracles.ts';
+import {
+  expectClose,
+  normalDeviate,
+  parseNumbers,
+  parseRows,
+  runR,
+  seededRandom,
+} from './support/oracles.ts';
 
 describe('Student t against R pt/qt', () => {
   const rand = seededRandom(9);

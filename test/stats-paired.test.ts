@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pairedDelong } from '../stats/roc.ts';
-import { expectClose, normalDeviate, parseRows, runR, seededRandom } from './oracles.ts';
+import { expectClose, normalDeviate, parseRows, runR, seededRandom } from './support/oracles.ts';
 
 interface Case {
   a: number[];

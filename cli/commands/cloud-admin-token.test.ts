@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCloudApp } from '../../functions/app.ts';
 import { depsFromEnv } from '../../functions/deps-from-env.ts';
-import { runCairn } from '../../test/cli.test-util.ts';
+import { runCairn } from '../../test/support/cli-runner.ts';
 
 const cairn = (args: string[], env: NodeJS.ProcessEnv) =>
   runCairn(args, { CAIRN_DATABASE_URL: '', CAIRN_DATABASE_AUTH_TOKEN: '', ...env });

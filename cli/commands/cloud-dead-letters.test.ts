@@ -8,7 +8,7 @@ import { REPORTS_TOPIC } from '../../functions/deps.ts';
 import { startLocalAws } from '../../functions/test-fixtures.ts';
 import { fixedClock } from '../../infra/clock.ts';
 import { createDbQueue } from '../../infra/queue-db.ts';
-import { runCairn } from '../../test/cli.test-util.ts';
+import { runCairn } from '../../test/support/cli-runner.ts';
 
 /** A queued report as the API enqueues it, as far as the listing reads it. */
 const queued = (reportId: string, siteId: string) =>

@@ -18,7 +18,7 @@ import {
   testManifest,
 } from '../../functions/test-fixtures.ts';
 import { canonicalJson } from '../../schemas/canonical-json.ts';
-import { runCairn } from '../../test/cli.test-util.ts';
+import { runCairn } from '../../test/support/cli-runner.ts';
 import { CAIRN_BIN } from '../demo/cloud-process.ts';
 
 /** The operator's everyday commands against a real cloud over HTTP, and the one-line answers to mistakes. */

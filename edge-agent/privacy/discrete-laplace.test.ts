@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runPython, seededRandom } from '../../test/oracles.ts';
+import { runPython, seededRandom } from '../../test/support/oracles.ts';
 import { bernoulliExpMinus, epsilonToRational, sampleDiscreteLaplace } from './discrete-laplace.ts';
 
 /** Uniform integers in [0, max) from the tests' seeded generator, so distribution checks are deterministic. */

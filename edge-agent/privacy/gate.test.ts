@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SiteReport, type Subgroup } from '../../schemas/site-report.ts';
 import { equalWidthEdges } from '../../stats/histogram.ts';
-import { seededRandom } from '../../test/oracles.ts';
+import { seededRandom } from '../../test/support/oracles.ts';
 import { buildSiteReport, type FullSiteReport } from '../report/site-report.ts';
 import { PrivacyGateError, privacyGate } from './gate.ts';
 

@@ -3,7 +3,7 @@ import { SiteReport } from '../../schemas/site-report.ts';
 import { wilson } from '../../stats/binomial.ts';
 import { equalWidthEdges } from '../../stats/histogram.ts';
 import { delongAuc } from '../../stats/roc.ts';
-import { seededRandom } from '../../test/oracles.ts';
+import { seededRandom } from '../../test/support/oracles.ts';
 import { buildSiteReport, type SiteReportInput } from './site-report.ts';
 
 function input(

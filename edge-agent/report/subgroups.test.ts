@@ -4,7 +4,7 @@ import { wilson } from '../../stats/binomial.ts';
 import { calibration } from '../../stats/calibration.ts';
 import { equalWidthEdges } from '../../stats/histogram.ts';
 import { delongAuc, pairedDelong } from '../../stats/roc.ts';
-import { seededRandom } from '../../test/oracles.ts';
+import { seededRandom } from '../../test/support/oracles.ts';
 import { ageBand, normaliseAttribute, normaliseToken } from './attributes.ts';
 import { buildSiteReport, type Outcome, type SiteReportInput } from './site-report.ts';
 

@@ -3,7 +3,7 @@ import { privacyGate } from '../../edge-agent/privacy/gate.ts';
 import { buildSiteReport } from '../../edge-agent/report/site-report.ts';
 import { Comparison } from '../../schemas/comparison.ts';
 import { equalWidthEdges } from '../../stats/histogram.ts';
-import { seededRandom } from '../../test/oracles.ts';
+import { seededRandom } from '../../test/support/oracles.ts';
 import { buildComparison } from './build-comparison.ts';
 import { comparedFromStored, type StoredReportRow } from './stored-report.ts';
 

@@ -3,7 +3,7 @@ import { buildSiteReport } from '../../edge-agent/report/site-report.ts';
 import type { SiteReport } from '../../schemas/site-report.ts';
 import { wilson } from '../../stats/binomial.ts';
 import { equalWidthEdges } from '../../stats/histogram.ts';
-import { seededRandom } from '../../test/oracles.ts';
+import { seededRandom } from '../../test/support/oracles.ts';
 import { siteReport } from '../test-fixtures.ts';
 import { type CampaignRules, checkReport } from './check-report.ts';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { privacyGate } from '../../edge-agent/privacy/gate.ts';
 import { buildSiteReport } from '../../edge-agent/report/site-report.ts';
 import type { SiteReport } from '../../schemas/site-report.ts';
-import { seededRandom } from '../../test/oracles.ts';
+import { seededRandom } from '../../test/support/oracles.ts';
 import {
   agentReport,
   base,

@@ -26,7 +26,7 @@ import {
 } from '../../functions/test-fixtures.ts';
 import type { SiteReport } from '../../schemas/site-report.ts';
 import { wilson } from '../../stats/binomial.ts';
-import { runCairn } from '../cli.test-util.ts';
+import { runCairn } from '../support/cli-runner.ts';
 
 /**
  * The cloud checks every report itself (functions/reports/check-report.ts), whatever the agent did: on

@@ -9,7 +9,7 @@ import { type JobOutcome, runAgent } from '../../edge-agent/run.ts';
 import { type ServedCloud, serveCloud } from '../../functions/serve.ts';
 import { writeSyntheticSite } from '../../synthetic/dicom.ts';
 import { buildNoduleDetectorOnnx, demoManifest } from '../../synthetic/model.ts';
-import { runCairn } from '../cli.test-util.ts';
+import { runCairn } from '../support/cli-runner.ts';
 import { impossibleReshapeOnnx, typeMismatchOnnx } from './broken-models.test-util.ts';
 import { enrollArgs } from './demo-network.test-util.ts';
 

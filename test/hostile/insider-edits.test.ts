@@ -14,7 +14,7 @@ import {
   siteReport,
   type TestCloud,
 } from '../../functions/test-fixtures.ts';
-import { runCairn } from '../cli.test-util.ts';
+import { runCairn } from '../support/cli-runner.ts';
 
 /**
  * An insider with write access to the cloud's database (the libSQL file) changes the security state with

@@ -19,7 +19,7 @@ import {
   testOnnxOfSize,
 } from '../../functions/test-fixtures.ts';
 import { ModelManifest, type ModelManifestInput } from '../../schemas/model-manifest.ts';
-import { runCairn } from '../cli.test-util.ts';
+import { runCairn } from '../support/cli-runner.ts';
 
 const { onnx } = onnxProto;
 

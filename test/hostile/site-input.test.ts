@@ -22,7 +22,7 @@ import { type JobOutcome, runAgent } from '../../edge-agent/run.ts';
 import type { ServedCloud } from '../../functions/serve.ts';
 import { deflateBomb, writeSizeBomb } from '../../synthetic/bomb.ts';
 import { type SyntheticSite, writeSyntheticSite } from '../../synthetic/dicom.ts';
-import { runCairn } from '../cli.test-util.ts';
+import { runCairn } from '../support/cli-runner.ts';
 import { startDemoNetwork } from './demo-network.test-util.ts';
 
 /**

@@ -7,7 +7,7 @@ import type { CloudApi } from '../../client/cloud-api.ts';
 import type { ServedCloud } from '../../functions/serve.ts';
 import { SiteReport } from '../../schemas/site-report.ts';
 import { writeSyntheticSite } from '../../synthetic/dicom.ts';
-import { runCairn } from '../cli.test-util.ts';
+import { runCairn } from '../support/cli-runner.ts';
 import { enrollArgs, startDemoNetwork } from './demo-network.test-util.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { CAIRN_BIN } from '../cli/demo/cloud-process.ts';
+import { CAIRN_BIN } from '../../cli/demo/cloud-process.ts';
 
 export interface CliRun {
   status: number | null;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../cli/demo/cloud-process.ts';
+import { freePort } from '../../cli/demo/cloud-process.ts';
 
 /**
  * A throwaway OpenStack Swift with its S3 layer (s3api + tempauth), from Debian's packages, for tests that need

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../cli/demo/cloud-process.ts';
+import { freePort } from '../../cli/demo/cloud-process.ts';
 
 /**
  * A real Orthanc (Debian's `orthanc` + `orthanc-dicomweb`) for tests: its own temp storage, a free HTTP port
