@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { buildResNet18Onnx } from '../../synthetic/resnet.ts';
 import { createInferenceSession, type Device, type Provider, providerPrecheck } from './infer.ts';
-import { defaultBatchSize, defaultWorkers } from './score-folder.ts';
+import { defaultBatchSize, defaultWorkers } from './scoring-session.ts';
 
 /**
  * `cairn agent doctor`: which execution providers work on this host and why not, which one a run would use,

@@ -1,10 +1,7 @@
-export type JobFailureCode =
-  | 'model-load-failed'
-  | 'inference-failed'
-  | 'input-too-large-for-memory-budget'
-  | 'no-cases'
-  | 'labels-unreadable'
-  | 'dicom-folder-unreadable';
+import type { JobFailureReason } from '../../schemas/job-status.ts';
+
+/** The closed list of schemas/job-status.ts: the only thing about a failure that leaves the site. */
+export type JobFailureCode = JobFailureReason;
 
 /**
  * Why one job cannot be evaluated at this site. The agent fails that job with `code` (the only part that

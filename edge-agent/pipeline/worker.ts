@@ -24,7 +24,8 @@ export type ToWorker =
   | { t: 'more'; id: number };
 
 export type FromWorker =
-  | { t: 'ready' }
+  /** Loaded; without codecs (`codecsError` says why) compressed files end as decode-error. */
+  | { t: 'ready'; codecsError?: string }
   | { t: 'excluded'; id: number; reason: ImageExclusionReason }
   | {
       t: 'header';
@@ -46,7 +47,6 @@ let manifest: ModelManifest | undefined;
 let chunk = 8;
 /** The file being produced; `bytes` are kept only until a deferred (deflated) file is parsed in full. */
 let current: { id: number; image: DicomImage; next: number; bytes?: Uint8Array | undefined } | undefined;
-// Without codecs, compressed files end as decode-error; everything else still works.
 let codecs: Promise<void> = Promise.resolve();
 
 const send = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
@@ -129,8 +129,12 @@ port.on('message', (m: ToWorker) => {
     case 'init':
       manifest = m.manifest;
       chunk = m.chunk;
-      codecs = initCodecs().catch(() => {});
-      void codecs.then(() => send({ t: 'ready' }));
+      // Without codecs, compressed files end as decode-error and everything else still works; the reason goes
+      // to the main thread for the local diagnostic log.
+      codecs = initCodecs().then(
+        () => send({ t: 'ready' }),
+        (err: unknown) => send({ t: 'ready', codecsError: err instanceof Error ? err.message : String(err) }),
+      );
       return;
     case 'item':
       void codecs
