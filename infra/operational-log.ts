@@ -25,6 +25,8 @@ export interface OperationalLogEntry {
   status?: number;
   durationMs?: number;
   code?: string;
+  /** Why, as a code too: a failure's error code (`SQLITE_BUSY`), never its message. */
+  reason?: string;
   /** Identifiers the cloud minted or people chose (report id, job id), never free text. */
   ref?: string;
 }

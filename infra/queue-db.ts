@@ -18,6 +18,8 @@ export interface DbQueue extends NotifyingQueue {
   readonly database: Database;
   /** `send` as a statement for a batch of the caller's, so a message commits (or not) with its change. */
   prepareSend(topic: string, body: string): PreparedSend;
+  /** `ack` as a statement for a batch of the caller's, so a message goes exactly when its work commits. */
+  prepareAck(id: string): BatchItem<'sqlite'>;
   /** Messages that were received `maxAttempts` times without an ack, oldest first. */
   deadLetters(topic: string): Promise<QueueMessage[]>;
   /** Puts every dead letter of a topic back in the queue with fresh attempts; returns how many. */
@@ -89,6 +91,8 @@ export function createDbQueue(db: Database, clock: Clock, opts: { maxAttempts?: 
     async ack(id) {
       await db.delete(queueMessages).where(eq(queueMessages.id, id));
     },
+
+    prepareAck: (id) => db.delete(queueMessages).where(eq(queueMessages.id, id)),
 
     onSend(listener) {
       listeners.add(listener);

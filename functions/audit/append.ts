@@ -77,14 +77,21 @@ interface NextEntry {
   at: Date;
 }
 
-async function nextEntry(deps: AuditDeps, event: AuditEvent): Promise<NextEntry> {
+async function readHead(deps: AuditDeps): Promise<{ seq: number; hash: string } | undefined> {
   const [head] = await deps.db
     .select({ seq: auditLog.seq, hash: auditLog.hash })
     .from(auditLog)
     .orderBy(desc(auditLog.seq))
     .limit(1);
+  return head;
+}
+
+async function nextEntry(deps: AuditDeps, event: AuditEvent): Promise<NextEntry> {
+  return entryAfter(await readHead(deps), event, deps.clock.now());
+}
+
+function entryAfter(head: { seq: number; hash: string } | undefined, event: AuditEvent, at: Date): NextEntry {
   const prevHash = head?.hash ?? GENESIS;
-  const at = deps.clock.now();
   const content: AuditContent = {
     seq: (head?.seq ?? 0) + 1,
     at: at.getTime(),
@@ -192,6 +199,50 @@ async function appendNow(
     return { results: all.slice(0, -1), head: written ? logHead(deps, entry) : null };
   }
   throw new Error('audit log: could not append after repeated contention');
+}
+
+/** A change and the entry that records it, for `commitAuditedAll`. */
+export interface AuditedChange {
+  change: readonly BatchItem<'sqlite'>[];
+  event: AuditEvent;
+}
+
+/**
+ * Commits several changes, each followed by the entry that records it, and `extra` statements as one
+ * transaction: one commit (one fsync) for all of them, where `commitAudited` would take one each. Every entry
+ * is written, so each change must fail rather than turn out a no-op (a plain insert that meets its row fails);
+ * a failure keeps nothing of the transaction, and the caller then commits the changes one by one.
+ */
+export async function commitAuditedAll(
+  deps: AuditDeps,
+  changes: readonly AuditedChange[],
+  extra: readonly BatchItem<'sqlite'>[] = [],
+): Promise<void> {
+  if (changes.length === 0) return;
+  await inTurn(deps.db, async () => {
+    for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+      if (attempt > 0) await backoff(attempt);
+      const at = deps.clock.now();
+      let head = await readHead(deps);
+      const statements: BatchItem<'sqlite'>[] = [];
+      let last: NextEntry | undefined;
+      for (const { change, event } of changes) {
+        last = entryAfter(head, event, at);
+        statements.push(...change, deps.db.insert(auditLog).values(rowOf(last)));
+        head = { seq: last.content.seq, hash: last.hash };
+      }
+      try {
+        await deps.db.batch([...statements, ...extra] as unknown as [BatchItem<'sqlite'>]);
+      } catch (err) {
+        if (lostChainRace(err)) continue;
+        throw err;
+      }
+      // The last head covers the ones before it (see logHead).
+      if (last) logHead(deps, last);
+      return;
+    }
+    throw new Error('audit log: could not append after repeated contention');
+  });
 }
 
 function rowOf(entry: NextEntry) {

@@ -1,6 +1,9 @@
 import { isNotifyingQueue, type Queue } from '../../infra/queue.ts';
+import { isQueueIn } from '../../infra/queue-db.ts';
 import { REPORTS_TOPIC } from '../deps.ts';
-import { handleReportMessage, type IngestDeps, type IngestOutcome } from './handle-report-message.ts';
+import { failureReason } from './failure-reason.ts';
+import type { IngestDeps, IngestOutcome } from './handle-report-message.ts';
+import { ingestReportBatch } from './ingest-batch.ts';
 
 export interface EmbeddedIngestOptions {
   /** How often to look for messages when nothing kicks the loop (a second process may have enqueued). */
@@ -12,25 +15,22 @@ export interface EmbeddedIngestOptions {
 type Deps = IngestDeps & { queue: Queue };
 
 /**
- * Receives one batch of report messages, handles each, and acks the ones that are done with (stored,
- * duplicate or rejected). A message whose handling threw stays unacked and comes back after its visibility
- * timeout. Returns the outcomes; an empty list means the queue had nothing visible.
+ * Receives one batch of report messages and ingests it (./ingest-batch.ts): the reports that pass are stored
+ * and their messages acked in one transaction; stored, duplicate and rejected ones are done with. A message
+ * whose handling threw stays unacked (the log says why) and comes back after its visibility timeout. Returns
+ * the outcomes; an empty list means the queue had nothing visible.
  */
 export async function drainReportBatch(
   deps: Deps,
   opts: EmbeddedIngestOptions = {},
 ): Promise<IngestOutcome[]> {
-  const batch = await deps.queue.receive(REPORTS_TOPIC, opts.batchSize ?? 10, opts.visibilitySeconds ?? 60);
-  const outcomes: IngestOutcome[] = [];
-  for (const message of batch) {
-    try {
-      outcomes.push(await handleReportMessage(deps, message.body));
-      await deps.queue.ack(message.id);
-    } catch {
-      // Left for redelivery; the queue dead-letters it after its last attempt.
-    }
-  }
-  return outcomes;
+  const { queue } = deps;
+  const batch = await queue.receive(REPORTS_TOPIC, opts.batchSize ?? 25, opts.visibilitySeconds ?? 60);
+  const outcomes = await ingestReportBatch(deps, batch, {
+    ...(isQueueIn(queue, deps.db) ? { statement: (id: string) => queue.prepareAck(id) } : {}),
+    one: (id) => queue.ack(id),
+  });
+  return outcomes.filter((o): o is IngestOutcome => o !== null);
 }
 
 /**
@@ -56,10 +56,18 @@ export function startEmbeddedIngest(deps: Deps, opts: EmbeddedIngestOptions = {}
       let drained = false;
       try {
         drained = (await drainReportBatch(deps, opts)).length === 0;
-      } catch {
+      } catch (err) {
         // The database was unavailable: wait a poll interval and try again.
+        deps.log.write({
+          time: deps.clock.now().toISOString(),
+          event: 'ingest',
+          code: 'receive-failed',
+          reason: failureReason(err),
+        });
         drained = true;
       }
+      // libSQL's calls run on this thread: give waiting requests their turn before the next batch.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (drained && !kicked && !stopped) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, pollMs);

@@ -1,13 +1,16 @@
 import { and, eq, isNotNull, isNull, ne } from 'drizzle-orm';
 import type { Clock } from '../../infra/clock.ts';
 import type { OperationalLog } from '../../infra/operational-log.ts';
-import { appendAudit, commitAudited } from '../audit/append.ts';
+import type { Envelope } from '../../schemas/envelope.ts';
+import type { SiteReport } from '../../schemas/site-report.ts';
+import { type AuditEvent, appendAudit, commitAudited } from '../audit/append.ts';
 import type { Database } from '../db/database.ts';
 import { auditLog, jobs, reportReceipts, reports } from '../db/schema.ts';
 import { ApiError } from '../errors.ts';
 import { REPORT_CHECK_CODES } from '../reports/check-report.ts';
 import { countRefusal } from '../reports/count-refusal.ts';
 import {
+  type AssignedJob,
   checkReportContent,
   checkReportSite,
   decodeReportPayload,
@@ -110,6 +113,39 @@ async function ingest(
   body: string,
   onReportId: (reportId: string | undefined, siteId: string) => void,
 ): Promise<IngestOutcome> {
+  const checked = await checkReportMessage(deps, body, onReportId);
+  // The acceptance's audit entry commits with the report it records; the report insert is last, so the entry
+  // is written only when it stored the report (a redelivery stores nothing and writes none).
+  const { audited } = await commitAudited(
+    deps,
+    () => storeReportStatements(deps, checked, deps.clock.now(), 'ignore'),
+    acceptedEvent(checked),
+  );
+  return { outcome: audited ? 'stored' : 'duplicate', reportId: checked.report.reportId };
+}
+
+/** A message whose report passed every check ingest makes: what storing it takes. */
+export interface CheckedReport {
+  report: SiteReport;
+  envelope: Envelope;
+  job: AssignedJob;
+}
+
+export const acceptedEvent = (checked: CheckedReport): AuditEvent => ({
+  actor: 'system:ingest',
+  action: 'report.accepted',
+  target: checked.report.reportId,
+});
+
+/**
+ * Parses a queue message and runs ingest's checks on its report; throws the refusal (an ApiError) or the
+ * database's failure. `onReportId` hears the (unverified) report id and site as soon as they are read.
+ */
+export async function checkReportMessage(
+  deps: IngestDeps,
+  body: string,
+  onReportId: (reportId: string | undefined, siteId: string) => void = () => {},
+): Promise<CheckedReport> {
   let message: unknown;
   try {
     message = JSON.parse(body);
@@ -144,48 +180,49 @@ async function ingest(
     columns: { reportId: true },
   });
   if (other) throw new ApiError(409, 'job-already-reported', 'This job already has a stored report.');
+  return { report, envelope, job };
+}
 
-  const now = deps.clock.now();
-  // The acceptance's audit entry commits with the report it records; the report insert is last, so the entry
-  // is written only when it stored the report (a redelivery stores nothing and writes none).
-  const { audited } = await commitAudited(
-    deps,
-    () =>
-      [
-        deps.db
-          .update(jobs)
-          // Whatever the site said before (running, held, failed and fixed locally), its report settles the job.
-          .set({ status: 'done', doneAt: now, failure: null, failureCounts: null })
-          .where(and(eq(jobs.id, job.jobId), ne(jobs.status, 'done'))),
-        deps.db
-          .insert(reportReceipts)
-          .values({
-            reportId: report.reportId,
-            jobId: job.jobId,
-            siteId: job.siteId,
-            status: 'accepted',
-            receivedAt: now,
-            acceptedAt: now,
-          })
-          .onConflictDoUpdate({
-            target: reportReceipts.reportId,
-            set: { status: 'accepted', acceptedAt: now },
-          }),
-        deps.db
-          .insert(reports)
-          .values({
-            reportId: report.reportId,
-            jobId: job.jobId,
-            siteId: job.siteId,
-            campaignId: job.campaignId,
-            modelId: job.modelId,
-            report,
-            envelope,
-            receivedAt: now,
-          })
-          .onConflictDoNothing(),
-      ] as const,
-    { actor: 'system:ingest', action: 'report.accepted', target: report.reportId },
-  );
-  return { outcome: audited ? 'stored' : 'duplicate', reportId: report.reportId };
+/**
+ * The statements that store a checked report and settle its job, the report insert last. `onStored`
+ * 'ignore' makes a report stored before a no-op; 'fail' makes it fail the transaction (commitAuditedAll).
+ */
+export function storeReportStatements(
+  deps: IngestDeps,
+  { report, envelope, job }: CheckedReport,
+  now: Date,
+  onStored: 'ignore' | 'fail',
+) {
+  const insertReport = deps.db.insert(reports).values({
+    reportId: report.reportId,
+    jobId: job.jobId,
+    siteId: job.siteId,
+    campaignId: job.campaignId,
+    modelId: job.modelId,
+    report,
+    envelope,
+    receivedAt: now,
+  });
+  return [
+    deps.db
+      .update(jobs)
+      // Whatever the site said before (running, held, failed and fixed locally), its report settles the job.
+      .set({ status: 'done', doneAt: now, failure: null, failureCounts: null })
+      .where(and(eq(jobs.id, job.jobId), ne(jobs.status, 'done'))),
+    deps.db
+      .insert(reportReceipts)
+      .values({
+        reportId: report.reportId,
+        jobId: job.jobId,
+        siteId: job.siteId,
+        status: 'accepted',
+        receivedAt: now,
+        acceptedAt: now,
+      })
+      .onConflictDoUpdate({
+        target: reportReceipts.reportId,
+        set: { status: 'accepted', acceptedAt: now },
+      }),
+    onStored === 'ignore' ? insertReport.onConflictDoNothing() : insertReport,
+  ] as const;
 }

@@ -1,5 +1,6 @@
 import { depsFromEnv } from '../deps-from-env.ts';
-import { handleReportMessage, type IngestDeps } from './handle-report-message.ts';
+import type { IngestDeps } from './handle-report-message.ts';
+import { ingestReportBatch } from './ingest-batch.ts';
 
 /** The part of Lambda's SQS event that ingest reads. */
 export interface SqsEvent {
@@ -18,23 +19,17 @@ export interface SqsBatchResponse {
  * responses on (sst.config.ts); without them Lambda would take the answer for success and delete every record.
  */
 export async function handleSqsBatch(deps: IngestDeps, event: SqsEvent): Promise<SqsBatchResponse> {
-  const batchItemFailures: SqsBatchResponse['batchItemFailures'] = [];
-  // One at a time, like the embedded consumer: reports of one job must not race each other.
-  for (const record of event.Records) {
-    try {
-      await handleReportMessage(deps, record.body);
-    } catch {
-      // The log takes no free text (the error may quote the report): the code and the SQS id say enough.
-      deps.log.write({
-        time: deps.clock.now().toISOString(),
-        event: 'ingest',
-        code: 'retry',
-        ref: record.messageId,
-      });
-      batchItemFailures.push({ itemIdentifier: record.messageId });
-    }
-  }
-  return { batchItemFailures };
+  // One batch in order, like the embedded consumer: reports of one job must not race each other. A record
+  // whose handling threw is logged with its reason code and the SQS id (ingest-batch.ts).
+  const outcomes = await ingestReportBatch(
+    deps,
+    event.Records.map((r) => ({ id: r.messageId, body: r.body })),
+  );
+  return {
+    batchItemFailures: event.Records.filter((_, i) => outcomes[i] === null).map((r) => ({
+      itemIdentifier: r.messageId,
+    })),
+  };
 }
 
 let deps: Promise<IngestDeps> | undefined;
