@@ -278,6 +278,7 @@ public:  ${k.publicKeyPath} ` + '(register it: cairn model register-key)\n',
     .option('--bins <n>', 'histogram bins on [0,1]', '20')
     .option('--min-cell <k>', 'minimum released cell size', '5')
     .option('--subgroups <names>', 'extra subgroup attributes every site reports (labels.csv columns)')
+    .option('--criteria <file>', 'acceptance criteria (cairn.criteria/v1 JSON), frozen with the campaign')
     .action(
       async (
         o: ApiFlags & {
@@ -287,8 +288,11 @@ public:  ${k.publicKeyPath} ` + '(register it: cairn model register-key)\n',
           bins: string;
           minCell: string;
           subgroups?: string;
+          criteria?: string;
         },
       ) => {
+        const { readCriteriaFile } = await import('./criteria-file.ts');
+        const criteria = o.criteria ? readCriteriaFile(o.criteria).criteria : undefined;
         const r = await api(o).json<{ campaignId: string; jobs: unknown[] }>('POST', '/v1/campaigns', {
           json: {
             name: o.name,
@@ -297,6 +301,7 @@ public:  ${k.publicKeyPath} ` + '(register it: cairn model register-key)\n',
             bins: Number(o.bins),
             minCell: Number(o.minCell),
             ...(o.subgroups ? { subgroupAttributes: o.subgroups.split(',').filter(Boolean) } : {}),
+            ...(criteria ? { criteria } : {}),
           },
         });
         print(o.output, r, () => `campaign ${r.campaignId} created with ${r.jobs.length} jobs`);
