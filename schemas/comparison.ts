@@ -100,14 +100,57 @@ export const BivariatePooled = z
   .strict();
 export type BivariatePooled = z.infer<typeof BivariatePooled>;
 
+/**
+ * The criteria's verdict for one scope (a region's pool or the overall one): per rule, with the number that
+ * decided it (null when there was none) and why; combined, `inconclusive` when a minimum is not met or any
+ * rule is undecided, `fail` when a rule fails, `pass` only when every rule passes. `postHoc` marks criteria
+ * attached after the campaign was created.
+ */
+export const RuleVerdict = z
+  .object({
+    rule: Count,
+    verdict: z.enum(['pass', 'fail', 'inconclusive']),
+    value: z.number().nullable(),
+    reason: z.string().max(500),
+  })
+  .strict();
+export const Verdict = z
+  .object({
+    verdict: z.enum(['pass', 'fail', 'inconclusive']),
+    postHoc: z.literal(true).optional(),
+    rules: z.array(RuleVerdict),
+  })
+  .strict();
+export type Verdict = z.infer<typeof Verdict>;
+
+/** Which criteria the verdicts are of: their sha256 (as the audit chain records it) and whether post hoc. */
+export const ComparisonCriteria = z
+  .object({ sha256: Sha256Hex, postHoc: z.boolean(), attachedAt: z.string().datetime() })
+  .strict();
+
+/** One subgroup (an attribute's value) pooled over the group's sites like the group itself. */
+export const PooledSubgroup = z
+  .object({
+    attribute: z.string().max(32),
+    value: z.string().max(32),
+    auc: PooledEstimate,
+    sensitivity: PooledEstimate,
+    specificity: PooledEstimate,
+  })
+  .strict();
+
 export const PooledGroup = z
   .object({
+    /** Present when the campaign has criteria (optional: absent in older output and without criteria). */
+    verdict: Verdict.optional(),
     auc: PooledEstimate,
     sensitivity: PooledEstimate,
     specificity: PooledEstimate,
     binnedAuc: BinnedAuc.optional(),
     /** Present for groups of at least 4 sites (optional: absent in older output). */
     bivariate: BivariatePooled.optional(),
+    /** Per subgroup the sites reported, pooled (optional: absent in older output). */
+    subgroups: z.array(PooledSubgroup).optional(),
   })
   .strict();
 
@@ -159,6 +202,8 @@ export const Comparison = z
     models: z.array(ModelComparison),
     /** Every pair of compared models with at least one site in common (optional: absent in older output). */
     contrasts: z.array(ModelContrast).optional(),
+    /** Present when the campaign has acceptance criteria; the verdicts are of these. */
+    criteria: ComparisonCriteria.optional(),
   })
   .strict();
 export type Comparison = z.infer<typeof Comparison>;

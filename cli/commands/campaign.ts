@@ -60,7 +60,10 @@ function registerCreateAndCompare(campaign: Command): void {
     .option('--bins <n>', 'histogram bins on [0,1]', '20')
     .option('--min-cell <k>', 'minimum released cell size', '5')
     .option('--subgroups <names>', 'extra subgroup attributes every site reports (labels.csv columns)')
-    .action(async (o: CreateFlags) => {
+    .option('--criteria <file>', 'acceptance criteria (cairn.criteria/v1 JSON), frozen with the campaign')
+    .action(async (o: CreateFlags & { criteria?: string }) => {
+      const { readCriteriaFile } = await import('./criteria-file.ts');
+      const criteria = o.criteria ? readCriteriaFile(o.criteria).criteria : undefined;
       const r = await api(o).json<{ campaignId: string; jobs: unknown[] }>('POST', '/v1/campaigns', {
         json: {
           name: o.name,
@@ -69,6 +72,7 @@ function registerCreateAndCompare(campaign: Command): void {
           bins: Number(o.bins),
           minCell: Number(o.minCell),
           ...(o.subgroups ? { subgroupAttributes: o.subgroups.split(',').filter(Boolean) } : {}),
+          ...(criteria ? { criteria } : {}),
         },
       });
       print(o.output, r, () => `campaign ${r.campaignId} created with ${r.jobs.length} jobs`);

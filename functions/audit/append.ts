@@ -23,6 +23,7 @@ export type AuditAction =
   | 'model.submitted'
   | 'campaign.created'
   | 'campaign.rerun'
+  | 'campaign.criteria-added'
   | 'report.queued'
   | 'report.refused'
   | 'report.accepted'

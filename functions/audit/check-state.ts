@@ -280,6 +280,7 @@ async function campaignRows(db: Database) {
       ...getTableColumns(campaigns),
       binEdges: asText(campaigns.binEdges),
       subgroupAttributes: asText(campaigns.subgroupAttributes),
+      criteria: asText(campaigns.criteria),
     })
     .from(campaigns);
   const modelRows = await db.select().from(campaignModels);
@@ -320,9 +321,23 @@ function compareCampaign(
         'the subgroup attributes',
         unrecordedOr(chain.subgroupAttributesSha256, parseJson(row.subgroupAttributes)),
       ],
+      ['the criteria', sameCriteria(row, chain)],
     ],
     add,
   );
+}
+
+/** The stored criteria hash to what the chain recorded, and are still the criteria that hash names. */
+function sameCriteria(
+  row: { criteria: string | null; criteriaSha256: string | null; criteriaPostHoc: boolean },
+  chain: RecordedCampaign,
+): boolean {
+  if (chain.criteriaSha256 === undefined) return true;
+  if (row.criteriaSha256 !== chain.criteriaSha256 || row.criteriaPostHoc !== chain.criteriaPostHoc)
+    return false;
+  return row.criteria === null
+    ? chain.criteriaSha256 === null
+    : parameterSha256(parseJson(row.criteria)) === chain.criteriaSha256;
 }
 
 /**

@@ -53,6 +53,9 @@ export interface RecordedCampaign {
   jobs: number;
   binEdgesSha256: string | undefined;
   subgroupAttributesSha256: string | undefined;
+  /** null: recorded as created without criteria; undefined: an entry from before criteria existed. */
+  criteriaSha256: string | null | undefined;
+  criteriaPostHoc: boolean;
 }
 
 export interface RecordedReport {
@@ -174,8 +177,15 @@ function apply(s: RecordedState, row: StoredAuditRow, d: Detail): void {
         jobs: Number(d.jobs),
         binEdgesSha256: optional(d.binEdgesSha256),
         subgroupAttributesSha256: optional(d.subgroupAttributesSha256),
+        criteriaSha256: d.criteriaSha256 === null ? null : optional(d.criteriaSha256),
+        criteriaPostHoc: false,
       });
       return;
+    case 'campaign.criteria-added': {
+      const campaign = s.campaigns.get(target);
+      if (campaign) Object.assign(campaign, { criteriaSha256: str(d.criteriaSha256), criteriaPostHoc: true });
+      return;
+    }
     case 'report.accepted':
       // A voided report's job may be reported again, under a new report id; the first acceptance counts.
       if (!s.reports.has(target)) s.reports.set(target, { seq, voided: false });

@@ -1,3 +1,4 @@
+import { type AttachedCriteria, withVerdicts } from '../criteria/verdict.ts';
 import type { CampaignRules } from '../reports/check-report.ts';
 import { buildComparison, type ComparedModel, type ContrastSelection } from './build-comparison.ts';
 import { comparedFromStored, type StoredReportRow } from './stored-report.ts';
@@ -10,17 +11,18 @@ export interface ComparisonInput {
   rows: StoredReportRow[];
   campaign: CampaignRules;
   contrasts: ContrastSelection;
+  /** The campaign's acceptance criteria, when it has them: the comparison then carries their verdicts. */
+  criteria?: AttachedCriteria | null;
 }
 
 /** The comparison as the JSON text the API sends. */
 export function comparisonText(input: ComparisonInput): string {
-  return JSON.stringify(
-    buildComparison({
-      campaignId: input.campaignId,
-      generatedAt: input.generatedAt,
-      models: input.models,
-      reports: input.rows.map((r) => comparedFromStored(r, input.campaign)),
-      contrasts: input.contrasts,
-    }),
-  );
+  const comparison = buildComparison({
+    campaignId: input.campaignId,
+    generatedAt: input.generatedAt,
+    models: input.models,
+    reports: input.rows.map((r) => comparedFromStored(r, input.campaign)),
+    contrasts: input.contrasts,
+  });
+  return JSON.stringify(input.criteria ? withVerdicts(comparison, input.criteria) : comparison);
 }

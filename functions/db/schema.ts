@@ -1,4 +1,5 @@
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import type { Criteria } from '../../schemas/criteria.ts';
 import { JOB_FAILURE_REASONS, type JobFailureCounts } from '../../schemas/job-status.ts';
 
 /**
@@ -158,6 +159,11 @@ export const campaigns = sqliteTable('campaigns', {
   requireSignedModels: integer('require_signed_models', { mode: 'boolean' }).notNull().default(false),
   /** Subgroup attributes beyond the standard ones that every site reports (labels.csv columns). */
   subgroupAttributes: text('subgroup_attributes', { mode: 'json' }).$type<string[]>().notNull().default([]),
+  /** Acceptance criteria (cairn.criteria/v1), frozen once set; post hoc when attached after creation. */
+  criteria: text('criteria', { mode: 'json' }).$type<Criteria>(),
+  criteriaSha256: text('criteria_sha256'),
+  criteriaPostHoc: integer('criteria_post_hoc', { mode: 'boolean' }).notNull().default(false),
+  criteriaAttachedAt: integer('criteria_attached_at', { mode: 'timestamp_ms' }),
   createdAt: createdAt(),
 });
 

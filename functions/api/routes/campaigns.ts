@@ -1,12 +1,13 @@
-import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { AttributeName, Id, Slug } from '../../../schemas/common.ts';
 import { actorOf, commitAudited } from '../../audit/append.ts';
 import { parameterSha256 } from '../../audit/hashes.ts';
+import { acceptCriteria, attachPostHoc, criteriaView } from '../../criteria/attach.ts';
 import { campaignModels, campaigns, jobs, models, reports, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
-import { ApiError, notFound } from '../../errors.ts';
+import { ApiError, forbidden, notFound } from '../../errors.ts';
 import { newId } from '../../secrets.ts';
 import { createGuard } from '../auth.ts';
 import type { AppEnv, Principal } from '../env.ts';
@@ -33,6 +34,8 @@ const CreateCampaign = z
     requireSignedModels: z.boolean().default(false),
     /** Extra subgroup attributes every site reports (columns of its labels.csv). */
     subgroupAttributes: z.array(AttributeName).max(10).default([]),
+    /** Acceptance criteria (cairn.criteria/v1), frozen with the campaign (functions/criteria/attach.ts). */
+    criteria: z.unknown().optional(),
   })
   .strict()
   .refine((b) => b.bins === undefined || b.binEdges === undefined, {
@@ -64,10 +67,16 @@ export function campaignRoutes(deps: CloudDeps) {
       const modelIds = [...new Set(body.modelIds)];
       const siteIds = [...new Set(body.siteIds)];
       const foundModels = await deps.db
-        .select({ id: models.id, signingKeyId: models.signingKeyId })
+        .select({
+          id: models.id,
+          signingKeyId: models.signingKeyId,
+          name: models.name,
+          version: models.version,
+        })
         .from(models)
         .where(inArray(models.id, modelIds));
       if (foundModels.length !== modelIds.length) throw notFound('model');
+      const criteria = body.criteria === undefined ? null : acceptCriteria(body.criteria, foundModels);
       if (body.requireSignedModels && foundModels.some((m) => m.signingKeyId === null))
         throw new ApiError(
           400,
@@ -98,6 +107,9 @@ export function campaignRoutes(deps: CloudDeps) {
               minCell: body.minCell,
               requireSignedModels: body.requireSignedModels,
               subgroupAttributes,
+              ...(criteria
+                ? { criteria: criteria.criteria, criteriaSha256: criteria.sha256, criteriaAttachedAt: now }
+                : {}),
               createdAt: now,
             }),
             deps.db.insert(campaignModels).values(modelIds.map((modelId) => ({ campaignId, modelId }))),
@@ -127,10 +139,15 @@ export function campaignRoutes(deps: CloudDeps) {
             // Hashes, not the values: enough for `cairn audit verify` to tell a parameter changed later.
             binEdgesSha256: parameterSha256(binEdges),
             subgroupAttributesSha256: parameterSha256(subgroupAttributes),
+            // Pre-registered: the criteria's hash is in the chain before any report can arrive.
+            criteriaSha256: criteria?.sha256 ?? null,
           },
         },
       );
-      return c.json({ campaignId, jobs: assigned }, 201);
+      return c.json(
+        { campaignId, jobs: assigned, ...(criteria ? { criteriaSha256: criteria.sha256 } : {}) },
+        201,
+      );
     })
     .get('/campaigns', guard('admin', 'coordinator', 'vendor'), async (c) => {
       const p = c.get('principal');
@@ -165,6 +182,30 @@ export function campaignRoutes(deps: CloudDeps) {
       async (c) => {
         const view = await visibleCampaign(deps, c.get('principal'), c.req.valid('param').id);
         return c.json({ campaignId: view.campaignId, name: view.name, jobs: await jobStates(deps, view) });
+      },
+    )
+    .post(
+      '/campaigns/:id/criteria',
+      guard('admin', 'coordinator'),
+      validate('param', z.object({ id: Id })),
+      validate('json', z.object({ criteria: z.unknown() }).strict()),
+      async (c) => {
+        const p = c.get('principal');
+        const view = await visibleCampaign(deps, p, c.req.valid('param').id);
+        // Criteria speak for every region of the campaign: only someone who sees all of it attaches them.
+        const [all] = await deps.db
+          .select({ n: count() })
+          .from(jobs)
+          .where(eq(jobs.campaignId, view.campaignId));
+        if ((all?.n ?? 0) !== view.jobs.length)
+          throw forbidden('Only a coordinator of every region of the campaign can attach its criteria.');
+        const versions = await deps.db
+          .select({ name: models.name, version: models.version })
+          .from(campaignModels)
+          .innerJoin(models, eq(models.id, campaignModels.modelId))
+          .where(eq(campaignModels.campaignId, view.campaignId));
+        const body = c.req.valid('json').criteria;
+        return c.json(await attachPostHoc(deps, p, view.campaignId, body, versions), 201);
       },
     )
     .post(
@@ -318,6 +359,7 @@ async function campaignView(deps: CloudDeps, p: Principal, row: typeof campaigns
     minCell: row.minCell,
     requireSignedModels: row.requireSignedModels,
     subgroupAttributes: row.subgroupAttributes,
+    criteria: criteriaView(row),
     createdAt: row.createdAt.toISOString(),
     modelIds: [...new Set(visible.map((j) => j.modelId))],
     jobs: visible.map(({ vendorId: _vendorId, ...j }) => j),

@@ -7,6 +7,7 @@ import type { ContrastSelection } from '../../comparison/build-comparison.ts';
 import { createComparisonBuilder } from '../../comparison/build-off-thread.ts';
 import { createComparisonCache } from '../../comparison/comparison-cache.ts';
 import type { StoredReportRow } from '../../comparison/stored-report.ts';
+import { attachedCriteria } from '../../criteria/attach.ts';
 import { campaignModels, campaigns, jobs, models, reports, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { notFound } from '../../errors.ts';
@@ -101,6 +102,7 @@ export function comparisonRoutes(deps: CloudDeps) {
         p.role === 'vendor' ? p.vendorId : null,
         p.role === 'coordinator' ? (p.regionIds === null ? 'all' : [...p.regionIds].sort()) : null,
         selection,
+        campaign.criteriaSha256,
         state?.reports,
         state?.received?.getTime() ?? null,
         state?.voided,
@@ -154,6 +156,7 @@ export function comparisonRoutes(deps: CloudDeps) {
         ),
         campaign,
         contrasts: selection,
+        criteria: attachedCriteria(campaign),
       });
       cache.set(key, text);
       return json(text);
