@@ -1,7 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyAuditData } from '../../cli/commands/audit.ts';
 import { sha256Hex } from '../audit/hashes.ts';
-import { call, type Loose, openTestCloud, refusal, seedNetwork, type TestCloud } from '../test-fixtures.ts';
+import {
+  call,
+  fakeOnnx,
+  type Loose,
+  modelUploadForm,
+  openTestCloud,
+  refusal,
+  seedNetwork,
+  type TestCloud,
+  testManifest,
+} from '../test-fixtures.ts';
 import { applyVerdict } from './lifecycle.ts';
 
 let cloud: TestCloud;
@@ -206,5 +216,35 @@ describe('rollouts through the cloud API', () => {
       code: 'rollout-withdrawn',
     });
     expect(await verifyAuditData(cloud.dir)).toMatchObject({ ok: true, disagreements: [] });
+  });
+
+  it('supersedes the older version of a model in a region once a newer one is deployed there', async () => {
+    const upload = await call(cloud, 'POST', '/v1/models', {
+      token: net.acmeToken,
+      body: modelUploadForm(testManifest({ version: '1.1.0' }), fakeOnnx('acme 1.1')),
+    });
+    const newer = upload.body.modelId as string;
+    const campaign = await call(cloud, 'POST', '/v1/campaigns', {
+      token: cloud.adminToken,
+      json: { name: 'Follow-up', minCell: 3, modelIds: [newer], siteIds: ['site-a'] },
+    });
+    expect(campaign.status).toBe(201);
+    for (const modelId of [acme(), newer]) {
+      await applyVerdict(cloud.deps, {
+        modelId,
+        regionId: 'north',
+        verdict: 'pass',
+        evidenceSha256: EVIDENCE,
+      });
+      const at = (action: string, token: string) =>
+        call(cloud, 'POST', `/v1/rollouts/${modelId}/north/${action}`, { token, json: { reason: 'ok' } });
+      await at('approve', people.alice);
+      await at('confirm', people.bob);
+      expect((await at('deploy', people.alice)).body.rollout.state).toBe('deployed');
+    }
+    const older = await stateOf('north');
+    expect(older.state).toBe('superseded');
+    const south = await call(cloud, 'GET', `/v1/rollouts?modelId=${newer}`, { token: cloud.adminToken });
+    expect(south.body.rollouts.map((r: Loose) => [r.regionId, r.state])).toEqual([['north', 'deployed']]);
   });
 });
