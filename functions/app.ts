@@ -11,6 +11,7 @@ import { jobRoutes } from './api/routes/jobs.ts';
 import { modelRoutes } from './api/routes/models.ts';
 import { regionRoutes } from './api/routes/regions.ts';
 import { reportRoutes } from './api/routes/reports.ts';
+import { rolloutRoutes } from './api/routes/rollouts.ts';
 import { siteKeyRoutes } from './api/routes/site-keys.ts';
 import { siteRoutes } from './api/routes/sites.ts';
 import { tokenRoutes } from './api/routes/tokens.ts';
@@ -54,7 +55,8 @@ export function createCloudApp(deps: CloudDeps) {
     .route('/', campaignRoutes(deps))
     .route('/', comparisonRoutes(deps))
     .route('/', jobRoutes(deps))
-    .route('/', reportRoutes(deps));
+    .route('/', reportRoutes(deps))
+    .route('/', rolloutRoutes(deps));
 
   return (
     new Hono<AppEnv>()

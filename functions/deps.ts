@@ -36,6 +36,8 @@ export interface CloudDeps {
   clock: Clock;
   log: OperationalLog;
   limits?: Partial<CloudLimits>;
+  /** How long a rollout approval holds before it falls due for review, in months (default 12). */
+  approvalMonths?: number;
 }
 
 export function limitsOf(deps: CloudDeps): CloudLimits {

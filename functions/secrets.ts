@@ -14,6 +14,6 @@ export function hashSecret(secret: string): string {
 }
 
 /** Ids minted by the cloud (schemas/common.ts `Id`): a short type prefix keeps logs readable. */
-export function newId(prefix: 'tok' | 'enr' | 'key' | 'mdl' | 'cmp' | 'job'): string {
+export function newId(prefix: 'tok' | 'enr' | 'key' | 'mdl' | 'cmp' | 'job' | 'rev'): string {
   return `${prefix}_${randomBytes(12).toString('base64url')}`;
 }

@@ -17,7 +17,7 @@ export function registerAuditCommands(program: Command): void {
     const { verifyAuditData } = await import('./audit.ts');
     const result = await verifyAuditData(resolve(o.data));
     const c = result.checked;
-    const checked = `${c.tokens} tokens, ${c.siteKeys} site keys, ${c.vendorKeys} vendor keys, ${c.models} models, ${c.campaigns} campaigns and ${c.reports} signed reports agree with it`;
+    const checked = `${c.tokens} tokens, ${c.siteKeys} site keys, ${c.vendorKeys} vendor keys, ${c.models} models, ${c.campaigns} campaigns, ${c.reports} signed reports and ${c.rolloutEvents} rollout decisions agree with it`;
     if (result.ok) {
       print(o.output, result, () =>
         result.head

@@ -52,5 +52,6 @@ async function authenticate(deps: CloudDeps, header: string | undefined): Promis
     vendorId: row.vendorId,
     regionIds: row.regionIds ?? null,
     siteId: row.siteId,
+    personId: row.personId ?? null,
   };
 }

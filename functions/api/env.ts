@@ -8,6 +8,8 @@ export interface Principal {
   /** Coordinator scope; null means every region. */
   regionIds: string[] | null;
   siteId: string | null;
+  /** The person a coordinator or admin token belongs to, where its issuer named one. */
+  personId: string | null;
 }
 
 /** The hono environment shared by every route of the cloud API. */

@@ -16,6 +16,7 @@ type TokenRequest = {
   vendorId?: string | null;
   regionIds?: string[] | null;
   siteId?: string | null;
+  personId?: string | null;
   ttlHours?: number | null;
 };
 
@@ -39,6 +40,7 @@ export function mintApiToken(
       vendorId: t.vendorId ?? null,
       regionIds: t.regionIds ?? null,
       siteId: t.siteId ?? null,
+      personId: t.personId ?? null,
       label: t.label,
       createdAt: now,
       expiresAt,

@@ -28,7 +28,8 @@ export type AuditAction =
   | 'report.refused'
   | 'report.accepted'
   | 'report.rejected'
-  | 'report.voided';
+  | 'report.voided'
+  | 'rollout.changed';
 
 /** Ids, roles, codes, hashes and times only: nothing a person typed, nothing from a report, no secret. */
 export type AuditDetail = Record<string, string | number | boolean | null | string[]>;

@@ -14,6 +14,7 @@ import {
 } from '../db/schema.ts';
 import { ApiError } from '../errors.ts';
 import { decodeReportPayload, parseEnvelope, verifyEnvelopeSignature } from '../reports/verify-envelope.ts';
+import { checkRolloutsAgainstChain } from './check-rollouts.ts';
 import { parameterSha256, sha256Hex } from './hashes.ts';
 import type {
   RecordedCampaign,
@@ -50,7 +51,7 @@ export type DisagreementCode = (typeof DISAGREEMENT_CODES)[number];
 
 /** One way the tables differ from what the chain records: what (a kind and an id), a code and how, no PHI. */
 export interface Disagreement {
-  kind: 'token' | 'site-key' | 'vendor-key' | 'model' | 'campaign' | 'report';
+  kind: 'token' | 'site-key' | 'vendor-key' | 'model' | 'campaign' | 'report' | 'rollout-event' | 'rollout';
   id: string;
   code: DisagreementCode;
   problem: string;
@@ -64,6 +65,7 @@ export interface StateChecked {
   models: number;
   campaigns: number;
   reports: number;
+  rolloutEvents: number;
 }
 
 type Add = (code: DisagreementCode, problem: string) => void;
@@ -139,6 +141,9 @@ export async function checkStateAgainstChain(
       recorded.reports,
       (row, chain, add) => compareReport(row, chain, { trustedKeys, models: recorded.models }, add),
     ),
+    rolloutEvents: await checkRolloutsAgainstChain(db, recorded.rolloutEvents, (kind, id, code, problem) =>
+      disagreements.push({ kind, id, code, problem }),
+    ),
   };
   return { checked, disagreements };
 }
@@ -210,6 +215,7 @@ function compareToken(
       ['vendor scope', (row.vendorId ?? null) === chain.vendorId],
       ['region scope', sameJson(sorted(parseJson(row.regionIds) as string[] | null), chain.regionIds)],
       ['site scope', chain.role !== 'site' || row.siteId === chain.siteId],
+      ['person', chain.personId === undefined || (row.personId ?? null) === chain.personId],
       ['expiry', (row.expiresAt?.toISOString() ?? null) === chain.expiresAt],
       [
         'credential (the token was replaced)',

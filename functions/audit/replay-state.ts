@@ -1,4 +1,5 @@
 import type { StoredAuditRow } from './chain.ts';
+import type { RecordedRolloutEvent } from './check-rollouts.ts';
 
 /**
  * The security state the audit chain records, rebuilt by replaying its entries in order: which tokens were
@@ -14,6 +15,8 @@ export interface RecordedToken {
   vendorId: string | null;
   regionIds: string[] | null;
   siteId: string | null;
+  /** Undefined where the entry predates people on tokens. */
+  personId: string | null | undefined;
   expiresAt: string | null;
   /** sha256 of the stored token hash (so the chain is no lookup table for it). */
   credentialSha256: string | undefined;
@@ -70,6 +73,7 @@ export interface RecordedState {
   models: Map<string, RecordedModel>;
   campaigns: Map<string, RecordedCampaign>;
   reports: Map<string, RecordedReport>;
+  rolloutEvents: Map<string, RecordedRolloutEvent>;
 }
 
 type Detail = Record<string, unknown>;
@@ -87,6 +91,7 @@ export function replayAuditChain(rows: StoredAuditRow[]): RecordedState {
     models: new Map(),
     campaigns: new Map(),
     reports: new Map(),
+    rolloutEvents: new Map(),
   };
   for (const row of rows) {
     let detail: Detail;
@@ -95,7 +100,9 @@ export function replayAuditChain(rows: StoredAuditRow[]): RecordedState {
     } catch {
       continue; // The chain check names this row.
     }
-    apply(state, row, detail);
+    // Rollout decisions are compared field by field (./check-rollouts.ts), so their entry is kept as it is.
+    if (row.action === 'rollout.changed') state.rolloutEvents.set(row.target, { seq: row.seq, detail });
+    else apply(state, row, detail);
   }
   return state;
 }
@@ -110,6 +117,7 @@ function apply(s: RecordedState, row: StoredAuditRow, d: Detail): void {
         vendorId: str(d.vendorId),
         regionIds: strings(d.regionIds),
         siteId: null,
+        personId: 'personId' in d ? str(d.personId) : undefined,
         expiresAt: str(d.expiresAt),
         credentialSha256: optional(d.credentialSha256),
         revoked: false,
@@ -133,6 +141,7 @@ function apply(s: RecordedState, row: StoredAuditRow, d: Detail): void {
           vendorId: null,
           regionIds: null,
           siteId: target,
+          personId: null,
           expiresAt: null,
           credentialSha256: optional(d.credentialSha256),
           revoked: false,

@@ -20,6 +20,8 @@ const CreateToken = z
     role: z.enum(['coordinator', 'vendor', 'admin']),
     vendorId: Slug.optional(),
     regionIds: z.array(Slug).min(1).max(200).optional(),
+    /** Who holds it: four eyes on rollouts count people, so two tokens of one person are one pair of eyes. */
+    personId: Slug.optional(),
     label: z.string().trim().min(1).max(200),
     ttlHours: z.number().int().min(1).max(MAX_TTL_HOURS).optional(),
   })
@@ -31,6 +33,10 @@ const CreateToken = z
   .refine((t) => t.role === 'coordinator' || t.regionIds === undefined, {
     message: 'only a coordinator token is scoped to regions',
     path: ['regionIds'],
+  })
+  .refine((t) => t.role !== 'vendor' || t.personId === undefined, {
+    message: 'only a coordinator or admin token names a person',
+    path: ['personId'],
   });
 
 export function tokenRoutes(deps: CloudDeps) {
@@ -59,6 +65,7 @@ export function tokenRoutes(deps: CloudDeps) {
           role: issued.role,
           vendorId: body.vendorId ?? null,
           regionIds,
+          personId: body.personId ?? null,
           expiresAt: issued.expiresAt?.toISOString() ?? null,
           credentialSha256: sha256Hex(row.tokenHash),
         },
@@ -68,6 +75,7 @@ export function tokenRoutes(deps: CloudDeps) {
           id: issued.id,
           token: issued.token,
           role: issued.role,
+          personId: body.personId ?? null,
           expiresAt: issued.expiresAt?.toISOString() ?? null,
         },
         201,
@@ -120,6 +128,7 @@ function tokenView(t: typeof apiTokens.$inferSelect) {
     vendorId: t.vendorId,
     regionIds: t.regionIds,
     siteId: t.siteId,
+    personId: t.personId,
     label: t.label,
     createdAt: t.createdAt.toISOString(),
     expiresAt: iso(t.expiresAt),
