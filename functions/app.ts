@@ -6,6 +6,7 @@ import { onApiError, onNotFound } from './api/on-error.ts';
 import { campaignRoutes } from './api/routes/campaigns.ts';
 import { comparisonRoutes } from './api/routes/comparison.ts';
 import { enrollmentRoutes } from './api/routes/enrollment.ts';
+import { evaluationReportRoutes, type SelfFetch } from './api/routes/evaluation-report.ts';
 import { healthRoutes } from './api/routes/health.ts';
 import { jobRoutes } from './api/routes/jobs.ts';
 import { modelRoutes } from './api/routes/models.ts';
@@ -42,6 +43,9 @@ export function createCloudApp(deps: CloudDeps) {
   });
   const isModelUpload = (method: string, path: string) => method === 'POST' && path === '/v1/models';
 
+  const self: { fetch: SelfFetch } = {
+    fetch: () => Promise.reject(new Error('the app is not built yet')),
+  };
   const v1 = new Hono<AppEnv>()
     .route('/', healthRoutes())
     .route('/', enrollmentRoutes(deps))
@@ -56,34 +60,39 @@ export function createCloudApp(deps: CloudDeps) {
     .route('/', comparisonRoutes(deps))
     .route('/', jobRoutes(deps))
     .route('/', reportRoutes(deps))
-    .route('/', rolloutRoutes(deps));
+    .route('/', rolloutRoutes(deps))
+    // The report reads the comparison through the app itself, so it is the one the caller would be served.
+    .route(
+      '/',
+      evaluationReportRoutes(deps, (req) => self.fetch(req)),
+    );
 
-  return (
-    new Hono<AppEnv>()
-      .use('*', accessLog(deps.log, deps.clock))
-      // Every body is JSON and small, except a model upload, which has its own, larger limit (routes/models.ts).
-      .use('*', (c, next) => (isModelUpload(c.req.method, c.req.path) ? next() : jsonLimit(c, next)))
-      .use('*', async (c, next) => {
-        // A body the route cannot read is refused up front, with a code, rather than parsed as something else
-        // (hono's JSON validator would otherwise read a non-JSON body as {}).
-        if (hasBody(c.req.raw)) {
-          const type = c.req.header('content-type') ?? '';
-          const wanted = isModelUpload(c.req.method, c.req.path) ? MULTIPART : JSON_TYPE;
-          if (!wanted.test(type))
-            throw new ApiError(
-              415,
-              'unsupported-media-type',
-              wanted === JSON_TYPE
-                ? 'This route takes an application/json body.'
-                : 'This route takes a multipart/form-data body.',
-            );
-        }
-        await next();
-      })
-      .route('/v1', v1)
-      .notFound(onNotFound)
-      .onError(onApiError)
-  );
+  const app = new Hono<AppEnv>()
+    .use('*', accessLog(deps.log, deps.clock))
+    // Every body is JSON and small, except a model upload, which has its own, larger limit (routes/models.ts).
+    .use('*', (c, next) => (isModelUpload(c.req.method, c.req.path) ? next() : jsonLimit(c, next)))
+    .use('*', async (c, next) => {
+      // A body the route cannot read is refused up front, with a code, rather than parsed as something else
+      // (hono's JSON validator would otherwise read a non-JSON body as {}).
+      if (hasBody(c.req.raw)) {
+        const type = c.req.header('content-type') ?? '';
+        const wanted = isModelUpload(c.req.method, c.req.path) ? MULTIPART : JSON_TYPE;
+        if (!wanted.test(type))
+          throw new ApiError(
+            415,
+            'unsupported-media-type',
+            wanted === JSON_TYPE
+              ? 'This route takes an application/json body.'
+              : 'This route takes a multipart/form-data body.',
+          );
+      }
+      await next();
+    })
+    .route('/v1', v1)
+    .notFound(onNotFound)
+    .onError(onApiError);
+  self.fetch = async (req) => app.fetch(req);
+  return app;
 }
 
 export type CloudApp = ReturnType<typeof createCloudApp>;

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { SiteReport } from '../../schemas/site-report.ts';
 import { print } from '../output.ts';
+import { registerReportExport } from './report-export.ts';
 import type { ReportFlags } from './report-from-csv.ts';
 
 const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefined ? '—' : v.toFixed(d));
@@ -45,7 +46,7 @@ function renderText(r: SiteReport): string {
 }
 
 export function registerReportCommand(program: Command): void {
-  program
+  const report = program
     .command('report')
     .description('the site report from stored predictions: a CSV with score,label (no model is run)')
     .requiredOption('--scores <file>', 'CSV with a header: score,label plus optional subgroup/score columns')
@@ -64,4 +65,5 @@ export function registerReportCommand(program: Command): void {
       const r = reportFromCsv(o);
       print(o.json ? 'json' : o.output, r, () => renderText(r));
     });
+  registerReportExport(report);
 }
