@@ -27,7 +27,8 @@ export function registerReportExport(report: Command): void {
     .option('--campaign <id>', 'the campaign (default: the newest one with this version)')
     .option('--format <format>', 'html, pdf or json', 'html')
     .requiredOption('--out <file>', 'where to write the document')
-    .action(async (o: ExportFlags) => {
+    .action(async (o: ExportFlags, cmd: Command) => {
+      o.output = outputOf(cmd, o.output);
       if (!FORMATS.includes(o.format)) throw new CliError(`--format must be one of ${FORMATS.join(', ')}`);
       const query = new URLSearchParams({ format: o.format === 'json' ? 'json' : 'html' });
       if (o.region) query.set('region', o.region);
@@ -51,4 +52,15 @@ export function registerReportExport(report: Command): void {
         () => `wrote ${o.out} (${o.format}, ${bytes.length} bytes, sha256 ${result.sha256})`,
       );
     });
+}
+
+/**
+ * `cairn report` itself takes `--output` (for its CSV report), and commander lets a parent's option be given
+ * after the subcommand's name: `report export … --output json` then lands on the parent.
+ */
+function outputOf(cmd: Command, local: string): string {
+  const parent = cmd.parent;
+  if (cmd.getOptionValueSource('output') !== 'default' || !parent) return local;
+  if (parent.getOptionValueSource('output') === 'cli') return parent.opts().output as string;
+  return parent.opts().json ? 'json' : local;
 }

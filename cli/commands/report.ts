@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { SiteReport } from '../../schemas/site-report.ts';
+import { CliError } from '../errors.ts';
 import { print } from '../output.ts';
 import { registerReportExport } from './report-export.ts';
 import type { ReportFlags } from './report-from-csv.ts';
@@ -49,7 +50,8 @@ export function registerReportCommand(program: Command): void {
   const report = program
     .command('report')
     .description('the site report from stored predictions: a CSV with score,label (no model is run)')
-    .requiredOption('--scores <file>', 'CSV with a header: score,label plus optional subgroup/score columns')
+    // Not a required option: commander would then demand it of `report export` too.
+    .option('--scores <file>', 'CSV with a header: score,label plus optional subgroup/score columns')
     .option('--threshold <t>', 'decision threshold: positive when score >= t', '0.5')
     .option('--bins <n>', 'histogram bins on [0,1]', '20')
     .option('--min-cell <k>', 'minimum released cell size (0 turns suppression off)', '5')
@@ -61,6 +63,7 @@ export function registerReportCommand(program: Command): void {
     .option('--json', 'print JSON (same as --output json)')
     .option('--output <format>', 'text or json', 'text')
     .action(async (o: ReportFlags) => {
+      if (!o.scores) throw new CliError("required option '--scores <file>' not specified");
       const { reportFromCsv } = await import('./report-from-csv.ts');
       const r = reportFromCsv(o);
       print(o.json ? 'json' : o.output, r, () => renderText(r));
