@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
-import { CloudApi, CloudRefusal, CloudUnreachable } from '../client/cloud-api.ts';
+import { CloudApi, CloudError, CloudRefusal, CloudUnreachable } from '../client/cloud-api.ts';
 import { UserError } from '../client/errors.ts';
 import { Job } from '../schemas/job.ts';
 import type { JobFailureCounts, JobFailureReason } from '../schemas/job-status.ts';
@@ -273,7 +273,7 @@ function failureOf(err: unknown, stage: Stage): JobFailureReason | undefined {
   if (err instanceof JobFailure) return err.code;
   // The model's download was refused (gone, or not this site's): this job cannot get its model.
   if (err instanceof CloudRefusal) return stage === 'model' ? 'model-load-failed' : undefined;
-  if (err instanceof UserError || !(err instanceof Error)) return undefined;
+  if (err instanceof UserError || err instanceof CloudError || !(err instanceof Error)) return undefined;
   if (PROGRAMMING_ERRORS.some((E) => err instanceof E)) return undefined;
   if (stage === 'report') return undefined;
   // pipeline/infer.ts's createInferenceSession says 'inference: …' when no provider could create the session.

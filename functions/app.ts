@@ -83,5 +83,3 @@ export function createCloudApp(deps: CloudDeps) {
       .onError(onApiError)
   );
 }
-
-export type CloudApp = ReturnType<typeof createCloudApp>;
