@@ -37,7 +37,7 @@ const route = <const M extends string, const P extends string, S extends z.ZodTy
   schema,
 });
 
-export const RESPONSES = [
+const RESPONSES = [
   route('GET', '/v1/health', Health),
   route('POST', '/v1/regions', Region),
   route('GET', '/v1/regions', RegionList),
