@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { CloudError } from '../client/cloud-api.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { registerAgentCommands } from './commands/agent.ts';
 import { registerAuditCommands } from './commands/audit-verify.ts';
@@ -48,7 +49,7 @@ try {
   if (err instanceof CommanderError) {
     // commander already printed its one line (or help); keep its exit code.
     process.exitCode = err.exitCode;
-  } else if (err instanceof CliError) {
+  } else if (err instanceof CliError || err instanceof CloudError) {
     process.stderr.write(`cairn: ${err.message}\n`);
     process.exitCode = err.exitCode;
   } else {

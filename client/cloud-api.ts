@@ -1,4 +1,5 @@
-import { UserError } from './errors.ts';
+import type { ZodType } from 'zod';
+import { type ResponseOf, responseSchemaOf } from './responses.ts';
 
 /** Called for every request before it is sent, with the exact body bytes (agents log these). */
 export type RequestObserver = (request: {
@@ -8,8 +9,22 @@ export type RequestObserver = (request: {
 }) => Promise<number>;
 export type ResponseObserver = (logId: number, status: number | null) => Promise<void>;
 
+/**
+ * Everything the client throws about the cloud: a library error, which the app turns into one line (the CLI:
+ * `cairn: …`, with `exitCode`). The message holds no response body, only codes and what the cloud said.
+ */
+export class CloudError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'CloudError';
+  }
+}
+
 /** A refusal by the cloud: its HTTP status and the error code from `{ error: { code, message } }`. */
-export class CloudRefusal extends UserError {
+export class CloudRefusal extends CloudError {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -42,16 +57,46 @@ export function checkCloudUrl(url: string): string {
     // Reported below.
   }
   if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || !parsed.hostname)
-    throw new UserError(`--cloud: not an http(s) URL: ${JSON.stringify(url.slice(0, 200))}`, 2);
+    throw new CloudError(`--cloud: not an http(s) URL: ${JSON.stringify(url.slice(0, 200))}`, 2);
   return url;
 }
 
 /** The cloud could not be reached at all (network down, wrong URL): work stays queued for later. */
-export class CloudUnreachable extends UserError {
+export class CloudUnreachable extends CloudError {
   constructor(url: string, cause: unknown) {
     super(`cannot reach the cloud at ${new URL(url).origin}: ${(cause as Error)?.message ?? cause}`);
     this.name = 'CloudUnreachable';
   }
+}
+
+/** The cloud answered, but not with the shape its route has (another version, or something in between). */
+export class CloudAnswerInvalid extends CloudError {
+  constructor(method: string, url: URL, why: string) {
+    super(`the cloud's answer to ${method} ${url.pathname} is not what this client reads: ${why}`);
+    this.name = 'CloudAnswerInvalid';
+  }
+}
+
+/** The answer's JSON checked against its route's schema (client/responses.ts). */
+function parseAnswer(method: string, url: URL, text: string): unknown {
+  const schema: ZodType | undefined = responseSchemaOf(method, url);
+  if (!schema) throw new CloudAnswerInvalid(method, url, 'this client knows no such route');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new CloudAnswerInvalid(method, url, 'not JSON');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new CloudAnswerInvalid(
+      method,
+      url,
+      `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return parsed.data;
 }
 
 /**
@@ -77,9 +122,19 @@ export class CloudApi {
     this.baseUrl = checkCloudUrl(baseUrl);
   }
 
-  async json<T>(method: string, path: string, body?: Body): Promise<T> {
+  /**
+   * A JSON request; the answer is parsed with its route's schema (client/responses.ts), and typed by it when
+   * the method and path are literal enough. `T` is only for callers that still name the shape themselves.
+   */
+  async json<T = never, M extends string = string, P extends string = string>(
+    method: M,
+    path: P,
+    body?: Body,
+  ): Promise<[T] extends [never] ? ResponseOf<M, P> : T> {
     const res = await this.send(method, path, body);
-    return (await res.json()) as T;
+    return parseAnswer(method, new URL(path, this.baseUrl), await res.text()) as [T] extends [never]
+      ? ResponseOf<M, P>
+      : T;
   }
 
   /**

@@ -94,5 +94,3 @@ export function createCloudApp(deps: CloudDeps) {
   self.fetch = async (req) => app.fetch(req);
   return app;
 }
-
-export type CloudApp = ReturnType<typeof createCloudApp>;

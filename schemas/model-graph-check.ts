@@ -77,7 +77,7 @@ export function checkThreshold(manifest: ModelManifest): ModelRefusal | undefine
 
 const FLOAT = 1;
 
-export function checkGraph(graph: OnnxGraph, manifest: ModelManifest): ModelRefusal | undefined {
+function checkGraph(graph: OnnxGraph, manifest: ModelManifest): ModelRefusal | undefined {
   const runtime = "the agents' ONNX Runtime (onnxruntime-node 1.30)";
   if (graph.irVersion > MAX_SUPPORTED_IR_VERSION)
     return {

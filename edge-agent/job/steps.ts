@@ -1,4 +1,4 @@
-import { CloudRefusal } from '../../client/cloud-api.ts';
+import { CloudError, CloudRefusal } from '../../client/cloud-api.ts';
 import { UserError } from '../../client/errors.ts';
 import type { JobFailureCounts, JobFailureReason } from '../../schemas/job-status.ts';
 import { JobFailure } from '../pipeline/job-failure.ts';
@@ -51,7 +51,7 @@ export class JobTrace {
   failureOf(err: unknown): JobFailureReason | undefined {
     if (err instanceof JobFailure) return err.code;
     if (err instanceof CloudRefusal) return this.step === 'fetch-model' ? 'model-load-failed' : undefined;
-    if (err instanceof UserError || !(err instanceof Error)) return undefined;
+    if (err instanceof UserError || err instanceof CloudError || !(err instanceof Error)) return undefined;
     if (PROGRAMMING_ERRORS.some((E) => err instanceof E)) return undefined;
     const failure = UNEXPECTED[this.step];
     // pipeline/infer.ts says 'inference: …' when no provider could create the session or the model lacks the

@@ -102,110 +102,113 @@ export function replayAuditChain(rows: StoredAuditRow[]): RecordedState {
     }
     // Rollout decisions are compared field by field (./check-rollouts.ts), so their entry is kept as it is.
     if (row.action === 'rollout.changed') state.rolloutEvents.set(row.target, { seq: row.seq, detail });
-    else apply(state, row, detail);
+    // Own keys only: an action named like an Object.prototype member must change nothing.
+    else if (Object.hasOwn(APPLY, row.action)) APPLY[row.action]?.(state, row, detail);
   }
   return state;
 }
 
-function apply(s: RecordedState, row: StoredAuditRow, d: Detail): void {
-  const { seq, target } = row;
-  switch (row.action) {
-    case 'token.issued':
-      s.tokens.set(target, {
-        seq,
+type Apply = (s: RecordedState, row: StoredAuditRow, d: Detail) => void;
+
+const tokenRecord = (
+  seq: number,
+  d: Detail,
+  scope: Pick<RecordedToken, 'role' | 'vendorId' | 'regionIds' | 'siteId' | 'personId' | 'expiresAt'>,
+): RecordedToken => ({
+  seq,
+  ...scope,
+  credentialSha256: optional(d.credentialSha256),
+  revoked: false,
+});
+
+/** Enrolling replaces the site's agent: its earlier keys are rotated away and its earlier site tokens revoked. */
+const siteEnrolled: Apply = (s, { seq, target }, d) => {
+  for (const token of s.tokens.values())
+    if (token.role === 'site' && token.siteId === target) token.revoked = true;
+  for (const id of strings(d.supersededKeyIds) ?? []) setKeyState(s, id, 'rotated');
+  const tokenId = str(d.tokenId);
+  if (tokenId)
+    s.tokens.set(
+      tokenId,
+      tokenRecord(seq, d, {
+        role: 'site',
+        vendorId: null,
+        regionIds: null,
+        siteId: target,
+        personId: null,
+        expiresAt: null,
+      }),
+    );
+  addSiteKey(s, seq, d.keyId, target, d.publicKeySha256);
+};
+
+/** What each recorded action changes; actions that change no security state are not here. */
+const APPLY: Record<string, Apply> = {
+  'token.issued': (s, { seq, target }, d) =>
+    s.tokens.set(
+      target,
+      tokenRecord(seq, d, {
         role: String(d.role),
         vendorId: str(d.vendorId),
         regionIds: strings(d.regionIds),
         siteId: null,
         personId: 'personId' in d ? str(d.personId) : undefined,
         expiresAt: str(d.expiresAt),
-        credentialSha256: optional(d.credentialSha256),
-        revoked: false,
-      });
-      return;
-    case 'token.revoked': {
-      const token = s.tokens.get(target);
-      if (token) token.revoked = true;
-      return;
-    }
-    case 'site.enrolled': {
-      // Enrolling replaces the site's agent: its earlier keys are rotated away and its earlier site tokens revoked.
-      for (const token of s.tokens.values())
-        if (token.role === 'site' && token.siteId === target) token.revoked = true;
-      for (const id of strings(d.supersededKeyIds) ?? []) setKeyState(s, id, 'rotated');
-      const tokenId = str(d.tokenId);
-      if (tokenId)
-        s.tokens.set(tokenId, {
-          seq,
-          role: 'site',
-          vendorId: null,
-          regionIds: null,
-          siteId: target,
-          personId: null,
-          expiresAt: null,
-          credentialSha256: optional(d.credentialSha256),
-          revoked: false,
-        });
-      addSiteKey(s, seq, d.keyId, target, d.publicKeySha256);
-      return;
-    }
-    case 'site-key.rotated':
-      setKeyState(s, str(d.retiredKeyId), 'rotated');
-      addSiteKey(s, seq, d.keyId, target, d.publicKeySha256);
-      return;
-    case 'site-key.revoked':
-      setKeyState(s, str(d.keyId), 'revoked');
-      return;
-    case 'vendor-key.registered': {
-      const keyId = str(d.keyId);
-      if (keyId) s.vendorKeys.set(keyId, { seq, vendorId: target, revoked: false });
-      return;
-    }
-    case 'vendor-key.revoked': {
-      const key = s.vendorKeys.get(String(d.keyId));
-      if (key) key.revoked = true;
-      return;
-    }
-    case 'model.submitted':
-      s.models.set(target, {
-        seq,
-        vendorId: String(d.vendorId),
-        name: String(d.name),
-        version: String(d.version),
-        sha256: String(d.sha256),
-        signingKeyId: str(d.signingKeyId),
-      });
-      return;
-    case 'campaign.created':
-      s.campaigns.set(target, {
-        seq,
-        minCell: Number(d.minCell),
-        requireSignedModels: d.requireSignedModels === true,
-        modelIds: strings(d.modelIds) ?? [],
-        siteIds: strings(d.siteIds) ?? [],
-        jobs: Number(d.jobs),
-        binEdgesSha256: optional(d.binEdgesSha256),
-        subgroupAttributesSha256: optional(d.subgroupAttributesSha256),
-        criteriaSha256: d.criteriaSha256 === null ? null : optional(d.criteriaSha256),
-        criteriaPostHoc: false,
-      });
-      return;
-    case 'campaign.criteria-added': {
-      const campaign = s.campaigns.get(target);
-      if (campaign) Object.assign(campaign, { criteriaSha256: str(d.criteriaSha256), criteriaPostHoc: true });
-      return;
-    }
-    case 'report.accepted':
-      // A voided report's job may be reported again, under a new report id; the first acceptance counts.
-      if (!s.reports.has(target)) s.reports.set(target, { seq, voided: false });
-      return;
-    case 'report.voided': {
-      const report = s.reports.get(target);
-      if (report) report.voided = true;
-      return;
-    }
-  }
-}
+      }),
+    ),
+  'token.revoked': (s, { target }) => {
+    const token = s.tokens.get(target);
+    if (token) token.revoked = true;
+  },
+  'site.enrolled': siteEnrolled,
+  'site-key.rotated': (s, { seq, target }, d) => {
+    setKeyState(s, str(d.retiredKeyId), 'rotated');
+    addSiteKey(s, seq, d.keyId, target, d.publicKeySha256);
+  },
+  'site-key.revoked': (s, _row, d) => setKeyState(s, str(d.keyId), 'revoked'),
+  'vendor-key.registered': (s, { seq, target }, d) => {
+    const keyId = str(d.keyId);
+    if (keyId) s.vendorKeys.set(keyId, { seq, vendorId: target, revoked: false });
+  },
+  'vendor-key.revoked': (s, _row, d) => {
+    const key = s.vendorKeys.get(String(d.keyId));
+    if (key) key.revoked = true;
+  },
+  'model.submitted': (s, { seq, target }, d) =>
+    s.models.set(target, {
+      seq,
+      vendorId: String(d.vendorId),
+      name: String(d.name),
+      version: String(d.version),
+      sha256: String(d.sha256),
+      signingKeyId: str(d.signingKeyId),
+    }),
+  'campaign.created': (s, { seq, target }, d) =>
+    s.campaigns.set(target, {
+      seq,
+      minCell: Number(d.minCell),
+      requireSignedModels: d.requireSignedModels === true,
+      modelIds: strings(d.modelIds) ?? [],
+      siteIds: strings(d.siteIds) ?? [],
+      jobs: Number(d.jobs),
+      binEdgesSha256: optional(d.binEdgesSha256),
+      subgroupAttributesSha256: optional(d.subgroupAttributesSha256),
+      criteriaSha256: d.criteriaSha256 === null ? null : optional(d.criteriaSha256),
+      criteriaPostHoc: false,
+    }),
+  'campaign.criteria-added': (s, { target }, d) => {
+    const campaign = s.campaigns.get(target);
+    if (campaign) Object.assign(campaign, { criteriaSha256: str(d.criteriaSha256), criteriaPostHoc: true });
+  },
+  // A voided report's job may be reported again, under a new report id; the first acceptance counts.
+  'report.accepted': (s, { seq, target }) => {
+    if (!s.reports.has(target)) s.reports.set(target, { seq, voided: false });
+  },
+  'report.voided': (s, { target }) => {
+    const report = s.reports.get(target);
+    if (report) report.voided = true;
+  },
+};
 
 function addSiteKey(s: RecordedState, seq: number, keyId: unknown, siteId: string, sha: unknown): void {
   if (typeof keyId !== 'string') return;

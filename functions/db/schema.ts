@@ -1,7 +1,11 @@
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { Criteria } from '../../schemas/criteria.ts';
+import type { Envelope } from '../../schemas/envelope.ts';
 import { JOB_FAILURE_REASONS, type JobFailureCounts } from '../../schemas/job-status.ts';
+import type { ModelManifest } from '../../schemas/model-manifest.ts';
+import type { ModelSignature } from '../../schemas/model-signature.ts';
 import { ROLLOUT_STATES, VERDICTS } from '../../schemas/rollout.ts';
+import type { SiteReport } from '../../schemas/site-report.ts';
 
 /**
  * The cloud's database (libSQL locally, Turso-compatible remotely). Times are milliseconds since the epoch;
@@ -122,10 +126,10 @@ export const models = sqliteTable(
     version: text('version').notNull(),
     sha256: text('sha256').notNull(),
     /** The ModelManifest as accepted, with the cloud-computed sha256 pinned into it. */
-    manifest: text('manifest', { mode: 'json' }).notNull(),
+    manifest: text('manifest', { mode: 'json' }).$type<ModelManifest>().notNull(),
     blobKey: text('blob_key').notNull(),
     /** The vendor's signature (schemas/model-signature.ts) as verified on submission; null when unsigned. */
-    signature: text('signature', { mode: 'json' }),
+    signature: text('signature', { mode: 'json' }).$type<ModelSignature>(),
     signingKeyId: text('signing_key_id').references(() => vendorKeys.keyId),
     createdAt: createdAt(),
   },
@@ -266,8 +270,8 @@ export const reports = sqliteTable(
     siteId: text('site_id').notNull(),
     campaignId: text('campaign_id').notNull(),
     modelId: text('model_id').notNull(),
-    report: text('report', { mode: 'json' }).notNull(),
-    envelope: text('envelope', { mode: 'json' }).notNull(),
+    report: text('report', { mode: 'json' }).$type<SiteReport>().notNull(),
+    envelope: text('envelope', { mode: 'json' }).$type<Envelope>().notNull(),
     receivedAt: integer('received_at', { mode: 'timestamp_ms' }).notNull(),
     /**
      * Set when a coordinator voided the report (POST /v1/reports/:id/void): it stays stored and listed, but

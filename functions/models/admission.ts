@@ -10,7 +10,7 @@ import { ApiError } from '../errors.ts';
  * any size); only the graph without its weights is held.
  */
 
-export function modelRefused(r: ModelRefusal): ApiError {
+function modelRefused(r: ModelRefusal): ApiError {
   return new ApiError(422, r.code, r.reason, r.field);
 }
 

@@ -4,8 +4,6 @@ import { z } from 'zod';
 import { Id } from '../../../schemas/common.ts';
 import type { Job } from '../../../schemas/job.ts';
 import { JobStatusUpdate } from '../../../schemas/job-status.ts';
-import type { ModelManifest } from '../../../schemas/model-manifest.ts';
-import type { ModelSignature } from '../../../schemas/model-signature.ts';
 import { campaigns, jobs, models, vendorKeys } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -39,12 +37,12 @@ export function jobRoutes(deps: CloudDeps) {
         model: {
           modelId: model.id,
           sha256: model.sha256,
-          manifest: model.manifest as ModelManifest,
+          manifest: model.manifest,
           downloadUrl: `/v1/models/${model.id}/onnx`,
           // Only for signed models, so an unsigned model's job has exactly the shape older agents know.
           ...(model.signature && vendorKey
             ? {
-                signature: model.signature as ModelSignature,
+                signature: model.signature,
                 vendorKey: { keyId: vendorKey.keyId, publicKey: vendorKey.publicKey },
               }
             : {}),

@@ -1,12 +1,13 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Slug } from '../../../schemas/common.ts';
-import { actorOf, commitAudited } from '../../audit/append.ts';
+import { actorOf } from '../../audit/append.ts';
 import { regions } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError } from '../../errors.ts';
 import { createGuard } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
+import { insertAudited, namedEntryView } from '../insert-audited.ts';
 import { seesRegion } from '../scope.ts';
 import { validate } from '../validate.ts';
 
@@ -27,30 +28,18 @@ export function regionRoutes(deps: CloudDeps) {
           'Only an admin or a coordinator for all regions can add regions.',
         );
       const body = c.req.valid('json');
-      const {
-        results: [[row]],
-      } = await commitAudited(
+      const row = await insertAudited(
         deps,
-        () =>
-          [
-            deps.db
-              .insert(regions)
-              .values({ ...body, createdAt: deps.clock.now() })
-              .onConflictDoNothing()
-              .returning(),
-          ] as const,
+        regions,
+        { ...body, createdAt: deps.clock.now() },
         { actor: actorOf(p), action: 'region.created', target: body.id },
       );
       if (!row) throw new ApiError(409, 'region-exists', 'A region with that id already exists.');
-      return c.json(regionView(row), 201);
+      return c.json(namedEntryView(row), 201);
     })
     .get('/regions', guard('admin', 'coordinator'), async (c) => {
       const p = c.get('principal');
       const rows = await deps.db.select().from(regions).orderBy(regions.id);
-      return c.json({ regions: rows.filter((r) => seesRegion(p, r.id)).map(regionView) });
+      return c.json({ regions: rows.filter((r) => seesRegion(p, r.id)).map(namedEntryView) });
     });
-}
-
-function regionView(r: typeof regions.$inferSelect) {
-  return { id: r.id, name: r.name, createdAt: r.createdAt.toISOString() };
 }

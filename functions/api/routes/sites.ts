@@ -2,12 +2,13 @@ import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Slug } from '../../../schemas/common.ts';
-import { actorOf, commitAudited } from '../../audit/append.ts';
+import { actorOf } from '../../audit/append.ts';
 import { regions, sites } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
 import { createGuard } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
+import { insertAudited } from '../insert-audited.ts';
 import { seesRegion, seesSite } from '../scope.ts';
 import { validate } from '../validate.ts';
 import { DisplayName } from './regions.ts';
@@ -22,18 +23,10 @@ export function siteRoutes(deps: CloudDeps) {
       const body = c.req.valid('json');
       const region = await deps.db.query.regions.findFirst({ where: eq(regions.id, body.regionId) });
       if (!region || !seesRegion(p, region.id)) throw notFound('region');
-      const {
-        results: [[row]],
-      } = await commitAudited(
+      const row = await insertAudited(
         deps,
-        () =>
-          [
-            deps.db
-              .insert(sites)
-              .values({ ...body, createdAt: deps.clock.now() })
-              .onConflictDoNothing()
-              .returning(),
-          ] as const,
+        sites,
+        { ...body, createdAt: deps.clock.now() },
         { actor: actorOf(p), action: 'site.created', target: body.id, detail: { regionId: body.regionId } },
       );
       // Site ids are one namespace across regions, so that an id is taken cannot be hidden; the answer is the

@@ -10,6 +10,7 @@ import type { CloudDeps } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
 import { createGuard } from '../auth.ts';
 import type { AppEnv, Principal } from '../env.ts';
+import { insertAudited } from '../insert-audited.ts';
 import { validate } from '../validate.ts';
 
 const VendorParam = z.object({ id: Slug });
@@ -68,18 +69,10 @@ export function vendorKeyRoutes(deps: CloudDeps) {
             'publicKey must be base64 of a 32-byte Ed25519 public key.',
           );
         const keyId = vendorKeyId(publicKey);
-        const {
-          results: [[row]],
-        } = await commitAudited(
+        const row = await insertAudited(
           deps,
-          () =>
-            [
-              deps.db
-                .insert(vendorKeys)
-                .values({ keyId, vendorId: vendor.id, publicKey, createdAt: deps.clock.now() })
-                .onConflictDoNothing()
-                .returning(),
-            ] as const,
+          vendorKeys,
+          { keyId, vendorId: vendor.id, publicKey, createdAt: deps.clock.now() },
           { actor: actorOf(p), action: 'vendor-key.registered', target: vendor.id, detail: { keyId } },
         );
         if (!row) throw new ApiError(409, 'vendor-key-exists', 'That public key is already registered.');
