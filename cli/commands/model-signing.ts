@@ -10,7 +10,6 @@ import {
   vendorKeyId,
 } from '../../schemas/model-signature.ts';
 import { CliError } from '../errors.ts';
-import { readOrFail } from '../input-file.ts';
 
 /**
  * Vendor model signing, done on the vendor's machine: `cairn model keygen` makes an Ed25519 key pair,
@@ -45,6 +44,14 @@ export function generateVendorKey(
   });
   writeFileSync(publicKeyPath, `${JSON.stringify(pub, null, 2)}\n`, { flag: 'wx' });
   return { ...pub, privateKeyPath, publicKeyPath };
+}
+
+function readOrFail(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch {
+    throw new CliError(`${what}: cannot read ${path}`);
+  }
 }
 
 export function readPublicKeyFile(path: string): VendorPublicKeyFile {
