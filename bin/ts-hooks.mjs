@@ -3,7 +3,7 @@
 // compiler at all. tsx does the same but loads esbuild and its own loader on every start, which is most of
 // the time `cairn --help` takes.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,24 @@ const CACHE_VERSION = `1 ${JSON.stringify(TRANSFORM)}`;
 
 /** @type {typeof import('esbuild') | undefined} */
 let esbuild;
+/** @type {boolean | undefined} */
+let cacheUsable;
+
+/**
+ * The cache holds code this process will run, so it is used only when the folder is this user's alone: one
+ * that another local user created first (or made writable) is ignored, and every file is transformed afresh.
+ */
+function cacheIsOurs() {
+  if (cacheUsable !== undefined) return cacheUsable;
+  try {
+    mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
+    const st = lstatSync(CACHE_DIR);
+    cacheUsable = st.isDirectory() && st.uid === process.getuid?.() && (st.mode & 0o077) === 0;
+  } catch {
+    cacheUsable = false;
+  }
+  return cacheUsable;
+}
 
 export async function load(url, context, nextLoad) {
   if (!url.startsWith('file:') || !url.endsWith('.ts')) return nextLoad(url, context);
@@ -33,17 +51,21 @@ export async function load(url, context, nextLoad) {
     .update('\0')
     .update(source);
   const cached = join(CACHE_DIR, `${key.digest('hex')}.mjs`);
-  try {
-    return { format: 'module', source: readFileSync(cached, 'utf8'), shortCircuit: true };
-  } catch {
-    // Not transformed yet.
+  const useCache = cacheIsOurs();
+  if (useCache) {
+    try {
+      return { format: 'module', source: readFileSync(cached, 'utf8'), shortCircuit: true };
+    } catch {
+      // Not transformed yet.
+    }
   }
   esbuild ??= await import('esbuild');
   const { code } = esbuild.transformSync(source, { ...TRANSFORM, sourcefile: path });
-  // Written aside and renamed: CLI processes started together (the demo's agents) never read half a file.
-  mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
-  const partial = `${cached}.${process.pid}.tmp`;
-  writeFileSync(partial, code);
-  renameSync(partial, cached);
+  if (useCache) {
+    // Written aside and renamed: CLI processes started together (the demo's agents) never read half a file.
+    const partial = `${cached}.${process.pid}.tmp`;
+    writeFileSync(partial, code, { mode: 0o600 });
+    renameSync(partial, cached);
+  }
   return { format: 'module', source: code, shortCircuit: true };
 }
