@@ -1,7 +1,6 @@
 import { type Command, Option } from 'commander';
 
-export const OUTPUT_FORMATS = ['text', 'json'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+const OUTPUT_FORMATS = ['text', 'json'] as const;
 
 /** `--output text|json`; anything else is refused by commander with one line naming the choices. */
 export function addOutputOption(cmd: Command): Command {

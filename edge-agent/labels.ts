@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ExclusionCounts } from '../schemas/exclusion-reasons.ts';
+import { csvRecords } from './csv.ts';
 
 /**
  * Local ground truth: labels.csv with one row per study. The `StudyInstanceUID` and `label` columns are read
@@ -10,7 +11,7 @@ import type { ExclusionCounts } from '../schemas/exclusion-reasons.ts';
  * Error messages name columns and line numbers — never a StudyInstanceUID or another cell that could be an
  * identifier; a label cell is quoted only when it is short and plain (`label "yes" is not 0 or 1`).
  * The agent parses the file at enrollment and at every run; `cairn report` reads its CSV with the same
- * record parser and label rule.
+ * record parser (csv.ts) and label rule.
  */
 
 export interface ParsedLabels {
@@ -151,63 +152,6 @@ export function labelsWarnings(parsed: ParsedLabels): string[] {
       `${FILE}: ${parsed.repeatedRows} rows repeat a study with the same label; each study counts once`,
     );
   return out;
-}
-
-/**
- * RFC 4180 records with the line each starts on; a quoted field may contain commas, doubled quotes and line
- * breaks. CRLF and a UTF-8 BOM are accepted. `name` starts the error message of an unclosed quote.
- */
-export function* csvRecords(text: string, name: string): Generator<{ fields: string[]; line: number }> {
-  const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  let field = '';
-  let row: string[] = [];
-  let quoted = false;
-  let line = 1;
-  let rowLine = 1;
-  let quoteLine = 1;
-  let i = 0;
-  while (i < src.length) {
-    const ch = src[i]!;
-    if (quoted) {
-      if (ch === '"') {
-        if (src[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
-        }
-        quoted = false;
-      } else {
-        if (ch === '\n') line++;
-        field += ch;
-      }
-      i++;
-      continue;
-    }
-    if (ch === '"' && field.trim() === '') {
-      quoted = true;
-      quoteLine = line;
-      field = '';
-    } else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      row.push(field);
-      yield { fields: row, line: rowLine };
-      row = [];
-      field = '';
-      line++;
-      rowLine = line;
-      if (ch === '\r' && src[i + 1] === '\n') i++;
-    } else {
-      field += ch;
-    }
-    i++;
-  }
-  if (quoted) throw new Error(`${name} line ${quoteLine}: a quoted field opened here is never closed`);
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    yield { fields: row, line: rowLine };
-  }
 }
 
 export interface LabelledOutcome {

@@ -2,18 +2,10 @@
  * Model submission, shared by `cairn model submit`, the demo's scenario run and the tests that submit models
  * the way a vendor does.
  */
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type CloudApi, CloudRefusal } from '../../client/cloud-api.ts';
 import { CliError } from '../errors.ts';
-
-function readFileOrFail(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch {
-    throw new CliError(`${what}: cannot read ${path}`);
-  }
-}
+import { readOrFail } from '../input-file.ts';
 
 /**
  * Submits a model. Where the cloud offers direct uploads (on AWS: the API's body limit is 6 MB), the bytes go
@@ -26,17 +18,15 @@ export async function submitModel(
   onnxPath: string,
   signaturePath?: string,
 ): Promise<{ modelId: string; sha256: string; signingKeyId?: string | null }> {
-  const manifestText = readFileOrFail(manifestPath, 'manifest').toString('utf8');
+  const manifestText = readOrFail(manifestPath, 'manifest').toString('utf8');
   let manifest: unknown;
   try {
     manifest = JSON.parse(manifestText);
   } catch {
     throw new CliError(`manifest: ${manifestPath} is not valid JSON`);
   }
-  const onnx = readFileOrFail(onnxPath, 'onnx');
-  const signatureText = signaturePath
-    ? readFileOrFail(signaturePath, 'signature').toString('utf8')
-    : undefined;
+  const onnx = readOrFail(onnxPath, 'onnx');
+  const signatureText = signaturePath ? readOrFail(signaturePath, 'signature').toString('utf8') : undefined;
   const upload = await startDirectUpload(client, onnx.byteLength);
   if (upload) {
     let signature: unknown;

@@ -1,7 +1,8 @@
 /** The gated site report from a CSV of stored predictions (`cairn report`), as the agent builds and gates one. */
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { csvRecords, readLabel, semicolonSeparated } from '../../edge-agent/labels.ts';
+import { csvRecords } from '../../edge-agent/csv.ts';
+import { readLabel, semicolonSeparated } from '../../edge-agent/labels.ts';
 import { privacyGate } from '../../edge-agent/privacy/gate.ts';
 import { buildSiteReport, type Outcome } from '../../edge-agent/report/site-report.ts';
 import type { SiteReport } from '../../schemas/site-report.ts';

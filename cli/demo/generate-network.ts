@@ -18,7 +18,7 @@ type SiteSpec = Omit<SyntheticSiteSpec, 'siteId' | 'seed'> & {
  * The demo network: 3 regions × 2 hospitals with different scanners, prevalence and image quality, and two
  * versions of one vendor's model. Sizes are chosen so the whole run takes a few minutes on 2 cores.
  */
-export const DEMO_SITES: SiteSpec[] = [
+const DEMO_SITES: SiteSpec[] = [
   {
     id: 'north-general',
     region: 'north',

@@ -27,7 +27,7 @@ interface ResolvedScenario {
 }
 
 /** Reads and checks a scenario file; every problem is reported together, paths resolved against the file. */
-export function loadScenario(file: string): ResolvedScenario {
+function loadScenario(file: string): ResolvedScenario {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
@@ -113,28 +113,7 @@ export async function runScenario(opts: {
     for (const site of scenario.sites)
       await admin.json('POST', '/v1/sites', { json: { id: site.id, regionId: site.region, name: site.id } });
 
-    // Each vendor submits its own models with its own token, as vendors do.
-    const modelIds: string[] = [];
-    const vendorTokens = new Map<string, string>();
-    for (const model of scenario.models) {
-      const vendor = model.manifest.vendor;
-      if (!vendorTokens.has(vendor)) {
-        await admin.json('POST', '/v1/vendors', { json: { id: vendor, name: vendor } });
-        const t = await admin.json<{ token: string }>('POST', '/v1/tokens', {
-          json: { role: 'vendor', vendorId: vendor, label: `${vendor} (scenario)` },
-        });
-        vendorTokens.set(vendor, t.token);
-      }
-      const submitted = await submitModel(
-        new CloudApi(cloud.url, vendorTokens.get(vendor)),
-        model.manifestPath,
-        model.onnxPath,
-      );
-      modelIds.push(submitted.modelId);
-      say(
-        `vendor ${vendor}: submitted ${model.manifest.name} ${model.manifest.version} (sha256 ${submitted.sha256.slice(0, 12)}…)`,
-      );
-    }
+    const modelIds = await submitScenarioModels(cloud.url, admin, scenario, say);
 
     const coordinatorToken = (
       await admin.json<{ token: string }>('POST', '/v1/tokens', {
@@ -158,58 +137,17 @@ export async function runScenario(opts: {
     say(
       `coordinator: campaign ${campaign.campaignId}, ${campaign.jobs.length} jobs (${modelIds.length} models × ${scenario.sites.length} sites)`,
     );
-    // Nothing leaves an agent unreviewed by default; a scenario run pre-approves this campaign's reports in a
-    // written policy, and says so.
-    const policyFile = join(out, 'release-policy.json');
-    const policy = {
-      schema: 'cairn.release-policy/v1',
-      autoApprove: [{ campaign: campaign.campaignId, minCellAtLeast: scenario.minCell }],
-    };
-    writeFileSync(policyFile, `${JSON.stringify(policy, null, 2)}\n`);
-    say(
-      `agents: AUTO-APPROVE policy for this run (${policyFile}): campaign ${campaign.campaignId} reports with minimum cell size ≥ ${scenario.minCell} leave without review, after the privacy gate`,
-    );
+    const policyFile = writeAutoApprovePolicy(out, campaign.campaignId, scenario.minCell, say);
 
-    const concurrency = Math.max(1, opts.concurrency ?? 2);
-    const queue = [...scenario.sites];
-    const failures: string[] = [];
-    const worker = async () => {
-      for (let site = queue.shift(); site; site = queue.shift()) {
-        const enrollment = await coordinator.json<{ token: string }>(
-          'POST',
-          `/v1/sites/${encodeURIComponent(site.id)}/enrollment-tokens`,
-          { json: {} },
-        );
-        const state = join(out, 'sites', site.id);
-        const common = ['--state', state];
-        const enrolled = await runAgentProcess(site.id, say, [
-          'agent',
-          'enroll',
-          '--cloud',
-          cloud.url,
-          '--token',
-          enrollment.token,
-          ...common,
-          '--dicom',
-          site.dicom,
-          '--labels',
-          site.labels,
-          '--min-cell',
-          String(scenario.minCell),
-          '--release-policy',
-          policyFile,
-          '--threads',
-          String(Math.max(1, Math.floor(2 / concurrency))),
-        ]);
-        if (enrolled !== 0) {
-          failures.push(`${site.id}: enroll exited ${enrolled}`);
-          continue;
-        }
-        const ran = await runAgentProcess(site.id, say, ['agent', 'run', '--once', ...common]);
-        if (ran !== 0) failures.push(`${site.id}: run exited ${ran}`);
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    const failures = await runSiteAgents({
+      coordinator,
+      cloudUrl: cloud.url,
+      out,
+      policyFile,
+      scenario,
+      concurrency: Math.max(1, opts.concurrency ?? 2),
+      say,
+    });
     if (failures.length) throw new CliError(`some agents failed: ${failures.join('; ')}`);
 
     await waitForReports(coordinator, campaign.campaignId);
@@ -224,6 +162,116 @@ export async function runScenario(opts: {
     await cloud.stop();
     throw err;
   }
+}
+
+/**
+ * Nothing leaves an agent unreviewed by default; a scenario run pre-approves this campaign's reports in a
+ * written policy, and says so. Returns the policy file.
+ */
+function writeAutoApprovePolicy(out: string, campaignId: string, minCell: number, say: Say): string {
+  const policyFile = join(out, 'release-policy.json');
+  const policy = {
+    schema: 'cairn.release-policy/v1',
+    autoApprove: [{ campaign: campaignId, minCellAtLeast: minCell }],
+  };
+  writeFileSync(policyFile, `${JSON.stringify(policy, null, 2)}\n`);
+  say(
+    `agents: AUTO-APPROVE policy for this run (${policyFile}): campaign ${campaignId} reports with minimum cell size ≥ ${minCell} leave without review, after the privacy gate`,
+  );
+  return policyFile;
+}
+
+/** Each vendor submits its own models with its own token, as vendors do; the model ids in scenario order. */
+async function submitScenarioModels(
+  cloudUrl: string,
+  admin: CloudApi,
+  scenario: ResolvedScenario,
+  say: Say,
+): Promise<string[]> {
+  const modelIds: string[] = [];
+  const vendorTokens = new Map<string, string>();
+  for (const model of scenario.models) {
+    const vendor = model.manifest.vendor;
+    if (!vendorTokens.has(vendor)) {
+      await admin.json('POST', '/v1/vendors', { json: { id: vendor, name: vendor } });
+      const t = await admin.json<{ token: string }>('POST', '/v1/tokens', {
+        json: { role: 'vendor', vendorId: vendor, label: `${vendor} (scenario)` },
+      });
+      vendorTokens.set(vendor, t.token);
+    }
+    const submitted = await submitModel(
+      new CloudApi(cloudUrl, vendorTokens.get(vendor)),
+      model.manifestPath,
+      model.onnxPath,
+    );
+    modelIds.push(submitted.modelId);
+    say(
+      `vendor ${vendor}: submitted ${model.manifest.name} ${model.manifest.version} (sha256 ${submitted.sha256.slice(0, 12)}…)`,
+    );
+  }
+  return modelIds;
+}
+
+interface SiteAgentsRun {
+  coordinator: CloudApi;
+  cloudUrl: string;
+  out: string;
+  policyFile: string;
+  scenario: ResolvedScenario;
+  concurrency: number;
+  say: Say;
+}
+
+/** Enrolls and runs one agent process per site, `concurrency` at a time; one line per agent that failed. */
+async function runSiteAgents({
+  coordinator,
+  cloudUrl,
+  out,
+  policyFile,
+  scenario,
+  concurrency,
+  say,
+}: SiteAgentsRun): Promise<string[]> {
+  const queue = [...scenario.sites];
+  const failures: string[] = [];
+  const worker = async () => {
+    for (let site = queue.shift(); site; site = queue.shift()) {
+      const enrollment = await coordinator.json<{ token: string }>(
+        'POST',
+        `/v1/sites/${encodeURIComponent(site.id)}/enrollment-tokens`,
+        { json: {} },
+      );
+      const state = join(out, 'sites', site.id);
+      const common = ['--state', state];
+      const enrolled = await runAgentProcess(site.id, say, [
+        'agent',
+        'enroll',
+        '--cloud',
+        cloudUrl,
+        '--token',
+        enrollment.token,
+        ...common,
+        '--dicom',
+        site.dicom,
+        '--labels',
+        site.labels,
+        '--min-cell',
+        String(scenario.minCell),
+        '--release-policy',
+        policyFile,
+        '--threads',
+        String(Math.max(1, Math.floor(2 / concurrency))),
+      ]);
+      if (enrolled !== 0) {
+        failures.push(`${site.id}: enroll exited ${enrolled}`);
+        continue;
+      }
+      const ran = await runAgentProcess(site.id, say, ['agent', 'run', '--once', ...common]);
+      if (ran !== 0) failures.push(`${site.id}: run exited ${ran}`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return failures;
 }
 
 /** Runs one `cairn agent …` process, prefixing its output with the site id; resolves to its exit code. */
