@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAIRN_BIN } from '../cli/demo/cloud-process.ts';
-import { generateDemoNetwork } from '../cli/demo/generate-network.ts';
-import { runScenario, type ScenarioRun } from '../cli/demo/run-scenario.ts';
-import { Comparison } from '../schemas/comparison.ts';
-import { Rng } from '../synthetic/rng.ts';
-import { CanaryScanner, describeHits } from './support/canary-scanner.ts';
-import { filesUnder } from './support/files.ts';
-import { Haystacks } from './support/haystacks.ts';
-import { CanaryFactory } from './support/phi-canaries.ts';
+import { CAIRN_BIN } from '../../cli/demo/cloud-process.ts';
+import { generateDemoNetwork } from '../../cli/demo/generate-network.ts';
+import { runScenario, type ScenarioRun } from '../../cli/demo/run-scenario.ts';
+import { Comparison } from '../../schemas/comparison.ts';
+import { Rng } from '../../synthetic/rng.ts';
+import { CanaryScanner, describeHits } from '../support/canary-scanner.ts';
+import { filesUnder } from '../support/files.ts';
+import { Haystacks } from '../support/haystacks.ts';
+import { CanaryFactory } from '../support/phi-canaries.ts';
 
 /**
  * The whole loop for real: synthetic hospitals with canary PHI, the cloud and two agents as separate
@@ -167,7 +167,7 @@ describe('a network of one cloud and two agents over HTTP', () => {
     ).rows[0];
     db.close();
     expect(row).toBeDefined();
-    const cloud = await import('../cli/demo/cloud-process.ts').then((m) =>
+    const cloud = await import('../../cli/demo/cloud-process.ts').then((m) =>
       m.startCloudProcess(join(runDir, 'out', 'cloud')),
     );
     try {

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { delongAuc, pairedDelong } from '../stats/roc.ts';
-import { normalDeviate, seededRandom } from './support/oracles.ts';
+import { delongAuc, pairedDelong } from '../../stats/roc.ts';
+import { normalDeviate, seededRandom } from '../../test/support/oracles.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-cli-stats-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
