@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentStatus } from '../../edge-agent/status.ts';
 import type { SiteReport } from '../../schemas/site-report.ts';
-import { PHI_TAGS } from '../../synthetic/dicom.ts';
+import { PHI_TAGS } from '../../synthetic/phi.ts';
 import { CanaryScanner, describeHits, type Hit } from '../support/canary-scanner.ts';
 import { capturingOutput } from '../support/captured-output.ts';
 import { filesUnder } from '../support/files.ts';
