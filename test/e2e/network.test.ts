@@ -1,15 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAIRN_BIN } from '../../cli/demo/cloud-process.ts';
 import { generateDemoNetwork } from '../../cli/demo/generate-network.ts';
 import { runScenario, type ScenarioRun } from '../../cli/demo/run-scenario.ts';
 import { Comparison } from '../../schemas/comparison.ts';
 import { Rng } from '../../synthetic/rng.ts';
 import { CanaryScanner, describeHits } from '../support/canary-scanner.ts';
+import { runCairnSync } from '../support/cli-runner.ts';
 import { filesUnder } from '../support/files.ts';
 import { Haystacks } from '../support/haystacks.ts';
 import { CanaryFactory } from '../support/phi-canaries.ts';
@@ -191,11 +190,13 @@ describe('a network of one cloud and two agents over HTTP', () => {
   });
 
   it('prints one clear line and exits non-zero for a bad scenario', () => {
-    const res = spawnSync(
-      process.execPath,
-      [CAIRN_BIN, 'demo', '--scenario', join(runDir, 'missing.json'), '--out', join(runDir, 'x')],
-      { encoding: 'utf8' },
-    );
+    const res = runCairnSync([
+      'demo',
+      '--scenario',
+      join(runDir, 'missing.json'),
+      '--out',
+      join(runDir, 'x'),
+    ]);
     expect(res.status).toBe(1);
     expect(res.stderr.trim().split('\n')).toHaveLength(1);
     expect(res.stderr).toMatch(/^cairn: scenario .*missing\.json: no such file/);
