@@ -5,15 +5,9 @@ import dcmjs from 'dcmjs';
 import dicomParser from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_EXCLUSION_REASONS } from '../schemas/exclusion-reasons.ts';
-import {
-  PRIVATE_CREATOR,
-  SOP_CLASS,
-  type SyntheticSite,
-  type SyntheticSiteSpec,
-  TRANSFER_SYNTAX,
-  writeBadInputs,
-  writeSyntheticSite,
-} from './dicom.ts';
+import { writeBadInputs } from './bad-inputs.ts';
+import { type SyntheticSite, type SyntheticSiteSpec, writeSyntheticSite } from './dicom.ts';
+import { PRIVATE_CREATOR, SOP_CLASS, TRANSFER_SYNTAX } from './part10.ts';
 
 const UID = /^2\.25\.(0|[1-9][0-9]*)$/;
 

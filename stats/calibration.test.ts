@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { brierScore, calibration, clippedLogit, expectedCalibrationError } from '../stats/calibration.ts';
-import { expit } from '../stats/meta.ts';
-import { expectClose, normalDeviate, parseRows, runPython, runR, seededRandom } from './support/oracles.ts';
+import {
+  expectClose,
+  normalDeviate,
+  parseRows,
+  runPython,
+  runR,
+  seededRandom,
+} from '../test/support/oracles.ts';
+import { brierScore, calibration, clippedLogit, expectedCalibrationError } from './calibration.ts';
+import { expit } from './meta.ts';
 
 interface Case {
   p: number[];

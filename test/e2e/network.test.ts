@@ -1,40 +1,35 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAIRN_BIN } from '../cli/demo/cloud-process.ts';
-import { generateDemoNetwork } from '../cli/demo/generate-network.ts';
-import { runScenario, type ScenarioRun } from '../cli/demo/run-scenario.ts';
-import { Comparison } from '../schemas/comparison.ts';
+import { generateDemoNetwork } from '../../cli/demo/generate-network.ts';
+import { runScenario, type ScenarioRun } from '../../cli/demo/run-scenario.ts';
+import { Comparison } from '../../schemas/comparison.ts';
+import { Rng } from '../../synthetic/rng.ts';
+import { CanaryScanner, describeHits } from '../support/canary-scanner.ts';
+import { runCairnSync } from '../support/cli-runner.ts';
+import { filesUnder } from '../support/files.ts';
+import { Haystacks } from '../support/haystacks.ts';
+import { CanaryFactory } from '../support/phi-canaries.ts';
 
 /**
  * The whole loop for real: synthetic hospitals with canary PHI, the cloud and two agents as separate
  * processes over HTTP, and then a search of every byte that left the agents or was stored by the cloud.
  */
 
-const canaries = new Set<string>();
+const factory = new CanaryFactory(new Rng(1));
 let runDir: string;
 let run: ScenarioRun;
 
-let canaryCount = 0;
 /**
  * Every free-text PHI value the generator writes is replaced by a unique, greppable canary (short enough for
  * SH's 16 characters). Dates, times, ages and UIDs keep the generator's valid values; those are collected from
  * what it reports having written.
  */
-function canary(tag: string): string | undefined {
+function canary(site: string, tag: string): string | undefined {
   if (/(UID|Date|Time|Age|Sex)$/.test(tag)) return undefined;
-  const value = `ZQ${(canaryCount++).toString(36).toUpperCase().padStart(6, '0')}${tag.slice(0, 4).toUpperCase()}QZ`;
-  canaries.add(value);
-  return value;
-}
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? filesUnder(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : [],
-  );
+  return factory.numbered(tag, `site ${site}`);
 }
 
 beforeAll(async () => {
@@ -64,7 +59,7 @@ beforeAll(async () => {
       nodule: { minHu: 20, maxHu: 55 },
       signedPixels: true,
     },
-  ].map((s) => ({ ...s, phi: (tag: string) => canary(tag) }));
+  ].map((s) => ({ ...s, phi: (tag: string) => canary(s.id, tag) }));
   const phiValues: string[] = [];
   const scenarioFile = await generateDemoNetwork(
     join(runDir, 'input'),
@@ -72,8 +67,9 @@ beforeAll(async () => {
     sites,
     (_site, values) => phiValues.push(...values),
   );
-  // Eight characters and more: a date, a time or a UID cannot match by chance; M/F or an age could.
-  for (const v of phiValues) if (v.length >= 8) canaries.add(v);
+  // Eight characters and more (generated() keeps no shorter one): a date, a time or a UID cannot match by
+  // chance; M/F or an age could.
+  for (const v of phiValues) factory.generated(v, undefined, 'generated');
   run = await runScenario({ scenarioFile, outDir: join(runDir, 'out'), say: () => {} });
 }, 300_000);
 
@@ -139,35 +135,28 @@ describe('a network of one cloud and two agents over HTTP', () => {
   });
 
   it('lets no PHI canary appear in any byte an agent sent or the cloud stored', async () => {
-    expect(canaries.size).toBeGreaterThan(100);
+    expect(factory.all.size).toBeGreaterThan(100);
     // Positive control: the canaries really are in the hospitals' DICOM, so their absence below means something.
     const inputs = filesUnder(join(runDir, 'input', 'hospitals'))
       .map((f) => readFileSync(f, 'latin1'))
       .join('\n');
-    const planted = [...canaries].filter((c) => inputs.includes(c));
-    expect(planted.length).toBeGreaterThan(0.95 * canaries.size);
-    const haystacks: { where: string; text: string }[] = [];
-    for (const file of filesUnder(join(runDir, 'out', 'cloud')))
-      haystacks.push({ where: file, text: readFileSync(file, 'latin1') });
+    const planted = [...factory.all.values()].filter((c) => inputs.includes(c.value));
+    expect(planted.length).toBeGreaterThan(0.95 * factory.all.size);
+    const haystacks = new Haystacks();
+    for (const file of filesUnder(join(runDir, 'out', 'cloud'))) haystacks.add(file, readFileSync(file));
     for (const site of ['alpha', 'beta']) {
       const db = createClient({ url: `file:${join(runDir, 'out', 'sites', site, 'agent.db')}` });
       const rows = await db.execute('SELECT url, body FROM sent_log');
       expect(rows.rows.length).toBeGreaterThan(0);
       for (const row of rows.rows) {
-        const body = row.body ? Buffer.from(String(row.body), 'base64').toString('utf8') : '';
-        haystacks.push({ where: `${site} sent ${row.url}`, text: `${row.url}\n${body}` });
-        // Envelopes carry the report as base64: look inside too.
-        const payload = body.match(/"payload":"([^"]+)"/)?.[1];
-        if (payload)
-          haystacks.push({
-            where: `${site} envelope payload`,
-            text: Buffer.from(payload, 'base64').toString('utf8'),
-          });
+        const body = row.body ? Buffer.from(String(row.body), 'base64') : Buffer.alloc(0);
+        // Envelopes carry the report as base64: the scanner looks inside base64 runs too.
+        haystacks.add(`${site} sent ${row.url}`, Buffer.concat([Buffer.from(`${row.url}\n`), body]));
       }
       db.close();
     }
-    for (const { where, text } of haystacks)
-      for (const c of planted) if (text.includes(c)) throw new Error(`canary ${c} found in ${where}`);
+    const hits = haystacks.scan(new CanaryScanner(planted));
+    if (hits.length) throw new Error(describeHits(hits));
   });
 
   it('refuses a replayed envelope and stores the report once', async () => {
@@ -177,7 +166,7 @@ describe('a network of one cloud and two agents over HTTP', () => {
     ).rows[0];
     db.close();
     expect(row).toBeDefined();
-    const cloud = await import('../cli/demo/cloud-process.ts').then((m) =>
+    const cloud = await import('../../cli/demo/cloud-process.ts').then((m) =>
       m.startCloudProcess(join(runDir, 'out', 'cloud')),
     );
     try {
@@ -201,11 +190,13 @@ describe('a network of one cloud and two agents over HTTP', () => {
   });
 
   it('prints one clear line and exits non-zero for a bad scenario', () => {
-    const res = spawnSync(
-      process.execPath,
-      [CAIRN_BIN, 'demo', '--scenario', join(runDir, 'missing.json'), '--out', join(runDir, 'x')],
-      { encoding: 'utf8' },
-    );
+    const res = runCairnSync([
+      'demo',
+      '--scenario',
+      join(runDir, 'missing.json'),
+      '--out',
+      join(runDir, 'x'),
+    ]);
     expect(res.status).toBe(1);
     expect(res.stderr.trim().split('\n')).toHaveLength(1);
     expect(res.stderr).toMatch(/^cairn: scenario .*missing\.json: no such file/);

@@ -4,22 +4,22 @@ import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submitModel } from '../cli/commands/network.ts';
-import { CloudApi, CloudRefusal } from '../client/cloud-api.ts';
-import { AgentSettings } from '../edge-agent/config.ts';
-import { enrollAgent } from '../edge-agent/enroll.ts';
-import { generateSiteKeyPair } from '../edge-agent/identity.ts';
-import { rotateKey } from '../edge-agent/key-rotation.ts';
-import { writeReleasePolicy } from '../edge-agent/review/policy.ts';
-import { decideHeldReport, listHeldReports } from '../edge-agent/review/review.ts';
-import { runAgent } from '../edge-agent/run.ts';
-import { rotateSiteKey } from '../edge-agent/site-key.ts';
-import { identity, sentLog } from '../edge-agent/state/schema.ts';
-import { openAgentState } from '../edge-agent/state/store.ts';
-import { agentStatus } from '../edge-agent/status.ts';
-import { type ServedCloud, serveCloud } from '../functions/serve.ts';
-import { writeSyntheticSite } from '../synthetic/dicom.ts';
-import { buildNoduleDetectorOnnx, demoManifest } from '../synthetic/model.ts';
+import { submitModel } from '../../cli/commands/network.ts';
+import { CloudApi, CloudRefusal } from '../../client/cloud-api.ts';
+import { AgentSettings } from '../../edge-agent/config.ts';
+import { enrollAgent } from '../../edge-agent/enroll.ts';
+import { generateSiteKeyPair } from '../../edge-agent/identity.ts';
+import { rotateKey } from '../../edge-agent/key-rotation.ts';
+import { writeReleasePolicy } from '../../edge-agent/review/policy.ts';
+import { decideHeldReport, listHeldReports } from '../../edge-agent/review/review.ts';
+import { runAgent } from '../../edge-agent/run.ts';
+import { rotateSiteKey } from '../../edge-agent/site-key.ts';
+import { identity, sentLog } from '../../edge-agent/state/schema.ts';
+import { openAgentState } from '../../edge-agent/state/store.ts';
+import { agentStatus } from '../../edge-agent/status.ts';
+import { type ServedCloud, serveCloud } from '../../functions/serve.ts';
+import { writeSyntheticSite } from '../../synthetic/dicom.ts';
+import { buildNoduleDetectorOnnx, demoManifest } from '../../synthetic/model.ts';
 
 /**
  * One agent's life against a real cloud over HTTP: one-time enrollment, a tampered model that is never run,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { pairedDelong } from '../stats/roc.ts';
-import { expectClose, normalDeviate, parseRows, runR, seededRandom } from './support/oracles.ts';
+import { expectClose, normalDeviate, parseRows, runR, seededRandom } from '../test/support/oracles.ts';
+import { pairedDelong } from './roc.ts';
 
 interface Case {
   a: number[];

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeDicom, uid } from '../edge-agent/dicom/fixtures.test-util.ts';
-import { buildResNet18Onnx, resnetManifest } from '../synthetic/resnet.ts';
+import { makeDicom, uid } from '../../edge-agent/dicom/fixtures.test-util.ts';
+import { buildResNet18Onnx, resnetManifest } from '../../synthetic/resnet.ts';
 
 /**
  * Resumability, for real: the CLI (`cairn agent score`, the same pipeline and cache `agent run` uses) is
@@ -13,7 +13,7 @@ import { buildResNet18Onnx, resnetManifest } from '../synthetic/resnet.ts';
  * and a third run infers none.
  */
 
-const CLI = join(import.meta.dirname, '..', 'bin', 'cairn.mjs');
+const CLI = join(import.meta.dirname, '..', '..', 'bin', 'cairn.mjs');
 const IMAGES = 160;
 let dir: string;
 
