@@ -86,7 +86,7 @@ export const sentLog = sqliteTable('sent_log', {
 
 /**
  * Per-image prediction cache: (model key, SOP Instance UID) → the image's score(s). The model key (column
- * `model_sha256`) is pipeline/score-folder.ts's predictionCacheKey: the ONNX sha256 together with the
+ * `model_sha256`) is pipeline/cache-key.ts's predictionCacheKey: the ONNX sha256 together with the
  * manifest's preprocessing and output, which the score depends on as much as on the bytes. A run killed at any
  * point resumes without re-inferring what it finished, and a second run over the same data and model infers
  * nothing. Multi-frame instances keep the max and the sum over their frames (enough for both study
