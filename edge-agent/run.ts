@@ -1,13 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { CloudApi, CloudUnreachable } from '../client/cloud-api.ts';
 import { UserError } from '../client/errors.ts';
 import { Job } from '../schemas/job.ts';
+import { openAgentLogs } from './agent-logs.ts';
 import { type AgentSettings, readSettings } from './config.ts';
 import type { Signer } from './identity.ts';
 import { evaluateJob } from './job/chain.ts';
-import type { AgentEvents, Identity, JobOutcome, ScoredModel } from './job/context.ts';
+import { claimJob, releaseJob, releaseStaleClaims } from './job/claim.ts';
+import type { AgentEvents, JobContext, JobOutcome, ScoredModel } from './job/context.ts';
 import { noteJobStatus, sendJobStatuses } from './job-status.ts';
 import { flushOutbox } from './outbox.ts';
+import { acquireRunLock } from './run-lock.ts';
 import { logSentBytes } from './sent-log.ts';
 import { recoverPendingRotation } from './site-key.ts';
 import { identity, jobs } from './state/schema.ts';
@@ -29,10 +33,18 @@ export async function runAgent(opts: {
   events?: AgentEvents;
   signal?: AbortSignal;
 }): Promise<JobOutcome[]> {
-  const settings = readSettings(opts.stateDir, opts.overrides);
-  const state = await openAgentState(opts.stateDir);
+  // First: a second run on this state directory refuses before it reads or changes anything.
+  const unlock = acquireRunLock(opts.stateDir);
+  const logs = openAgentLogs(opts.stateDir);
+  logs.event({ event: 'run-started' });
   const outcomes: JobOutcome[] = [];
+  let state: Awaited<ReturnType<typeof openAgentState>> | undefined;
   try {
+    const settings = readSettings(opts.stateDir, opts.overrides);
+    state = await openAgentState(opts.stateDir);
+    // This run holds the lock: a claim still on a job was left by a run that died in it.
+    await releaseStaleClaims(state.db);
+    const runId = randomUUID();
     if (opts.retryFailed)
       await state.db
         .update(jobs)
@@ -59,25 +71,30 @@ export async function runAgent(opts: {
           'this agent is not enrolled yet: run `cairn agent enroll --cloud URL --token T` first',
         );
       const api = new CloudApi(me.cloudUrl, me.apiToken, logSentBytes(state.db));
-      outcomes.push(...(await runPass(state.db, api, me, settings, opts.stateDir, opts.events)));
+      const pass = {
+        db: state.db,
+        logs,
+        api,
+        me,
+        settings,
+        stateDir: opts.stateDir,
+        events: opts.events ?? {},
+      };
+      outcomes.push(...(await runPass(pass, runId)));
       if (opts.once || opts.signal?.aborted) break;
       await sleep(settings.pollSeconds * 1000, opts.signal);
       if (opts.signal?.aborted) break;
     }
   } finally {
-    state.close();
+    logs.event({ event: 'run-stopped' });
+    state?.close();
+    unlock();
   }
   return outcomes;
 }
 
-async function runPass(
-  db: AgentDb,
-  api: CloudApi,
-  me: Identity,
-  settings: AgentSettings,
-  stateDir: string,
-  events: AgentEvents = {},
-): Promise<JobOutcome[]> {
+async function runPass(ctx: JobContext, runId: string): Promise<JobOutcome[]> {
+  const { db, api, me, events } = ctx;
   const outcomes: JobOutcome[] = [];
   const signer: Signer = { siteId: me.siteId, keyId: me.keyId, privateKeyPkcs8: me.privateKey };
   try {
@@ -93,18 +110,14 @@ async function runPass(
   // campaign is then compared with them on the same cases (paired DeLong) in its report.
   const scoredByCampaign = new Map<string, ScoredModel[]>();
   for (const row of todo) {
-    const job = Job.parse(JSON.parse(row.job));
-    events.jobStarted?.(job);
-    await noteJobStatus(db, job.jobId, 'running');
-    const told = await sendJobStatuses(db, api);
-    events.statusesSent?.(told);
-    const peers = scoredByCampaign.get(job.campaignId) ?? [];
-    scoredByCampaign.set(job.campaignId, peers);
-    const outcome = await evaluateJob({ db, api, me, settings, stateDir, events }, job, peers);
-    if (!outcome) continue; // the cloud went away before the model was here: the job runs on a later pass
-    await noteJobStatus(db, job.jobId, outcome.status === 'failed' ? 'failed' : cloudStatusOf(outcome));
-    outcomes.push(outcome);
-    events.jobFinished?.(outcome);
+    // Taken atomically: a job another run got hold of first is not evaluated twice.
+    if (!(await claimJob(db, row.jobId, runId))) continue;
+    try {
+      const outcome = await runClaimedJob(ctx, Job.parse(JSON.parse(row.job)), scoredByCampaign);
+      if (outcome) outcomes.push(outcome);
+    } finally {
+      await releaseJob(db, row.jobId, runId);
+    }
   }
   try {
     if (todo.length) await flushAll(db, api, signer, events);
@@ -113,6 +126,26 @@ async function runPass(
     events.offline?.(err.message);
   }
   return outcomes;
+}
+
+async function runClaimedJob(
+  ctx: JobContext,
+  job: Job,
+  scoredByCampaign: Map<string, ScoredModel[]>,
+): Promise<JobOutcome | undefined> {
+  const { db, api, events } = ctx;
+  events.jobStarted?.(job);
+  ctx.logs.event({ event: 'job-started', jobId: job.jobId });
+  await noteJobStatus(db, job.jobId, 'running');
+  const told = await sendJobStatuses(db, api);
+  events.statusesSent?.(told);
+  const peers = scoredByCampaign.get(job.campaignId) ?? [];
+  scoredByCampaign.set(job.campaignId, peers);
+  const outcome = await evaluateJob(ctx, job, peers);
+  if (!outcome) return undefined; // the cloud went away before the model was here: the job runs on a later pass
+  await noteJobStatus(db, job.jobId, outcome.status === 'failed' ? 'failed' : cloudStatusOf(outcome));
+  events.jobFinished?.(outcome);
+  return outcome;
 }
 
 /** Statuses first, then reports: the cloud hears a job ran before it hears its report. */

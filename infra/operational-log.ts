@@ -68,7 +68,7 @@ export function createFileLog(path: string, opts: FileLogOptions = {}): Operatio
         // From the file, not from what this process wrote: another process may have written a newer head. The
         // file holds every head since the last rotation, and the one that rotation carried over.
         const head = newestAuditHead(path);
-        rotate(path, keep);
+        rotateLogFiles(path, keep);
         size = 0;
         if (head) append(`${head.line}\n`);
       }
@@ -85,7 +85,8 @@ function fileSize(path: string): number {
   }
 }
 
-function rotate(path: string, keep: number): void {
+/** `<path>` → `<path>.1` → … → `<path>.<keep>`, the oldest dropped (also the agent's logs, edge-agent/agent-logs.ts). */
+export function rotateLogFiles(path: string, keep: number): void {
   rmSync(`${path}.${keep}`, { force: true });
   for (let i = keep - 1; i >= 1; i--)
     if (existsSync(`${path}.${i}`)) renameSync(`${path}.${i}`, `${path}.${i + 1}`);

@@ -72,56 +72,85 @@ export interface StoredFrame {
 export type StoredFrameResult = StoredFrame | { ok: false; reason: ImageExclusionReason };
 
 export function storedFrame(image: DicomImage, frame = 0): StoredFrameResult {
-  const { rows, columns, samplesPerPixel: samples, bitsAllocated, bitsStored, highBit } = image;
-  const photometric = image.photometric;
-  const mono = photometric === 'MONOCHROME1' || photometric === 'MONOCHROME2';
-  if (!((mono && samples === 1) || (COLOUR.has(photometric) && samples === 3))) {
-    return failStored('unsupported-pixel-format');
-  }
-  // The JPEG 2000 colour transforms only exist inside a JPEG 2000 codestream.
-  if ((photometric === 'YBR_ICT' || photometric === 'YBR_RCT') && image.codec !== 'jpeg2000') {
-    return failStored('unsupported-pixel-format');
-  }
-  if (bitsAllocated !== 8 && bitsAllocated !== 16) return failStored('unsupported-pixel-format');
-  if (bitsStored < 1 || bitsStored > bitsAllocated || highBit < bitsStored - 1 || highBit >= bitsAllocated) {
-    return failStored('unsupported-pixel-format');
-  }
-  if (!Number.isInteger(frame) || frame < 0 || frame >= image.frames) return failStored('decode-error');
+  const refused = formatRefusal(image, frame);
+  if (refused) return failStored(refused);
+  const words = frameWords(image, frame);
+  if (typeof words === 'string') return failStored(words);
+  const { rows, columns, samplesPerPixel: samples, bitsStored, photometric } = image;
+  return {
+    ok: true,
+    ...words,
+    rows,
+    columns,
+    samples,
+    bitsStored,
+    ...valueMapping(image, frame),
+    invert: photometric === 'MONOCHROME1',
+  };
+}
 
+const isMono = (image: DicomImage) =>
+  image.photometric === 'MONOCHROME1' || image.photometric === 'MONOCHROME2';
+
+/** Why this frame of this image cannot be decoded at all, from its header alone. */
+function formatRefusal(image: DicomImage, frame: number): ImageExclusionReason | undefined {
+  const { samplesPerPixel: samples, bitsAllocated, bitsStored, highBit, photometric } = image;
+  if (!((isMono(image) && samples === 1) || (COLOUR.has(photometric) && samples === 3)))
+    return 'unsupported-pixel-format';
+  // The JPEG 2000 colour transforms only exist inside a JPEG 2000 codestream.
+  if ((photometric === 'YBR_ICT' || photometric === 'YBR_RCT') && image.codec !== 'jpeg2000')
+    return 'unsupported-pixel-format';
+  if (bitsAllocated !== 8 && bitsAllocated !== 16) return 'unsupported-pixel-format';
+  if (bitsStored < 1 || bitsStored > bitsAllocated || highBit < bitsStored - 1 || highBit >= bitsAllocated)
+    return 'unsupported-pixel-format';
+  if (!Number.isInteger(frame) || frame < 0 || frame >= image.frames) return 'decode-error';
+  return undefined;
+}
+
+/** The frame's stored words (through the codec for encapsulated data) and how to read them. */
+function frameWords(
+  image: DicomImage,
+  frame: number,
+): Pick<StoredFrame, 'raw' | 'planar' | 'ybr' | 'shift'> | ImageExclusionReason {
+  const { rows, columns, samplesPerPixel: samples, bitsAllocated, bitsStored, highBit, photometric } = image;
   const plane = rows * columns;
   const count = plane * samples;
-
-  let raw: Uint8Array | Uint16Array;
-  let planar: boolean;
   /** The colour space of `raw` after the codec: codecs hand YCbCr JPEG and JPEG 2000 MCT back as RGB. */
-  let ybr = photometric === 'YBR_FULL' || photometric === 'YBR_FULL_422';
-  let shift = highBit + 1 - bitsStored;
+  const ybr = photometric === 'YBR_FULL' || photometric === 'YBR_FULL_422';
+  const shift = highBit + 1 - bitsStored;
   if (image.encapsulated) {
-    let bytes: Uint8Array;
+    let decoded: ReturnType<typeof decodeCompressedFrame>;
     try {
-      ({ bytes, planar } = decodeCompressedFrame(image, frame));
+      decoded = decodeCompressedFrame(image, frame);
     } catch (err) {
-      return failStored(err instanceof FrameRefused ? err.reason : 'decode-error');
+      return err instanceof FrameRefused ? err.reason : 'decode-error';
     }
-    raw = bitsAllocated === 8 ? bytes.subarray(0, count) : littleEndianWords(bytes, count);
-    if (image.codec === 'jpeg' || image.codec === 'jpeg2000') ybr = false;
+    const { bytes, planar } = decoded;
+    const raw = bitsAllocated === 8 ? bytes.subarray(0, count) : littleEndianWords(bytes, count);
     // Codecs return right-aligned samples: High Bit is BitsStored − 1 for every compressed syntax (PS3.5 8.2).
-    shift = 0;
-  } else if (photometric === 'YBR_FULL_422') {
-    if (bitsAllocated !== 8) return failStored('unsupported-pixel-format');
-    const frameBytes = plane * 2;
-    if (columns % 2 !== 0) return failStored('decode-error');
-    if (image.pixelData.length < (frame + 1) * frameBytes) return failStored('truncated');
-    raw = upsample422(image.pixelData.subarray(frame * frameBytes, (frame + 1) * frameBytes), plane);
-    planar = false;
-  } else {
-    const bytesPerSample = bitsAllocated / 8;
-    const frameOffset = frame * count * bytesPerSample;
-    if (image.pixelData.length < frameOffset + count * bytesPerSample) return failStored('truncated');
-    raw = rawSamples(image, frameOffset, count);
-    planar = image.planarConfiguration === 1;
+    return { raw, planar, ybr: ybr && image.codec !== 'jpeg' && image.codec !== 'jpeg2000', shift: 0 };
   }
+  if (photometric === 'YBR_FULL_422') {
+    if (bitsAllocated !== 8) return 'unsupported-pixel-format';
+    const frameBytes = plane * 2;
+    if (columns % 2 !== 0) return 'decode-error';
+    if (image.pixelData.length < (frame + 1) * frameBytes) return 'truncated';
+    const raw = upsample422(image.pixelData.subarray(frame * frameBytes, (frame + 1) * frameBytes), plane);
+    return { raw, planar: false, ybr, shift };
+  }
+  const bytesPerSample = bitsAllocated / 8;
+  const frameOffset = frame * count * bytesPerSample;
+  if (image.pixelData.length < frameOffset + count * bytesPerSample) return 'truncated';
+  return { raw: rawSamples(image, frameOffset, count), planar: image.planarConfiguration === 1, ybr, shift };
+}
 
+/** Stored word → modality value: bit mask, sign, rescale (grayscale only), padding and the value range. */
+function valueMapping(
+  image: DicomImage,
+  frame: number,
+): Pick<StoredFrame, 'mask' | 'signed' | 'slope' | 'intercept' | 'padLo' | 'padHi' | 'black' | 'valueRange'> {
+  const { bitsStored, photometric } = image;
+  const mono = isMono(image);
   const mask = bitsStored >= 32 ? 0xffffffff : (1 << bitsStored) - 1;
   const signBit = 2 ** (bitsStored - 1);
   const signed = image.pixelRepresentation === 1;
@@ -141,26 +170,7 @@ export function storedFrame(image: DicomImage, frame = 0): StoredFrameResult {
   const padLo = padding ? Math.min(padding.value, padding.limit ?? padding.value) : 0;
   const padHi = padding ? Math.max(padding.value, padding.limit ?? padding.value) : -1;
   const black = photometric === 'MONOCHROME1' ? valueRange[1] : valueRange[0];
-  return {
-    ok: true,
-    raw,
-    planar,
-    ybr,
-    rows,
-    columns,
-    samples,
-    bitsStored,
-    shift,
-    mask,
-    signed,
-    slope,
-    intercept,
-    padLo,
-    padHi,
-    black,
-    invert: photometric === 'MONOCHROME1',
-    valueRange,
-  };
+  return { mask, signed, slope, intercept, padLo, padHi, black, valueRange };
 }
 
 const failStored = (reason: ImageExclusionReason): StoredFrameResult => ({ ok: false, reason });

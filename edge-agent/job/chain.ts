@@ -24,19 +24,39 @@ export async function evaluateJob(
   peers: ScoredModel[] = [],
 ): Promise<JobOutcome | undefined> {
   const trace = new JobTrace();
+  const { logs } = ctx;
+  const started = performance.now();
   try {
-    return await runSteps(ctx, job, peers, trace);
+    const outcome = await runSteps(ctx, job, peers, trace);
+    logs.event({ event: 'job-finished', jobId: job.jobId, ...summary(outcome), seconds: outcome.seconds });
+    return outcome;
   } catch (err) {
     if (err instanceof CloudUnreachable) {
+      logs.event({ event: 'offline', jobId: job.jobId, step: trace.step });
       ctx.events.offline?.(err.message);
       return undefined;
     }
     const failure = trace.failureOf(err);
+    const detail = err instanceof JobFailure ? err.detail : err instanceof Error ? err.message : String(err);
+    // The local line for the site's IT: the step and the runtime's own words (may name local files).
+    logs.diagnostic(
+      `job ${job.jobId}: ${failure ?? 'run stopped'} in step ${trace.step}${detail ? `: ${detail}` : ''}`,
+    );
     if (!failure) throw err;
-    const detail = err instanceof JobFailure ? err.detail : (err as Error).message;
-    return failJob(ctx.db, job.jobId, failure, trace.counts, detail);
+    const outcome = await failJob(ctx.db, job.jobId, failure, trace.counts, detail);
+    const seconds = (performance.now() - started) / 1000;
+    logs.event({ event: 'job-finished', jobId: job.jobId, ...summary(outcome), step: trace.step, seconds });
+    return outcome;
   }
 }
+
+/** What the operational log may say about an outcome: codes and counts, never the detail. */
+const summary = (o: JobOutcome) => ({
+  status: o.status,
+  ...(o.failure ? { failure: o.failure } : {}),
+  ...(o.cases !== undefined ? { cases: o.cases } : {}),
+  ...(o.excluded ? { excluded: o.excluded } : {}),
+});
 
 async function runSteps(ctx: JobContext, job: Job, peers: ScoredModel[], t: JobTrace): Promise<JobOutcome> {
   const { db, api, settings, stateDir } = ctx;
@@ -51,6 +71,7 @@ async function runSteps(ctx: JobContext, job: Job, peers: ScoredModel[], t: JobT
   const session = await t.run('load-session', () => loadSession(opts));
   const scored = await t.run('score', () => score(session, opts, settings));
   t.counts = { filesScanned: scored.images.seen, excluded: scored.excluded };
+  for (const line of scored.diagnostics) ctx.logs.diagnostic(`job ${job.jobId}: score: ${line}`);
   const joined = await t.run('join-labels', () => joinStudyLabels(scored, inputs));
   const full = await t.run('build-report', () =>
     buildReport({ db, me: ctx.me, job, scored, joined, inputs, settings, peers }),

@@ -1,6 +1,7 @@
 import type { CloudApi } from '../../client/cloud-api.ts';
 import type { Job } from '../../schemas/job.ts';
 import type { JobFailureReason } from '../../schemas/job-status.ts';
+import type { AgentLogs } from '../agent-logs.ts';
 import type { AgentSettings } from '../config.ts';
 import type { StatusFlush } from '../job-status.ts';
 import type { FlushResult } from '../outbox.ts';
@@ -43,6 +44,7 @@ export interface AgentEvents {
 /** What every job of one pass works with. */
 export interface JobContext {
   db: AgentDb;
+  logs: AgentLogs;
   api: CloudApi;
   me: Identity;
   settings: AgentSettings;

@@ -6,7 +6,7 @@ import { JobFailure } from './job-failure.ts';
  * derived from the manifest's input size so that what a run holds stays within it, whatever the manifest
  * asks for. Explicit `batchSize`/`workers` settings are upper bounds, lowered to fit.
  *
- * What a run holds (the pipeline's back-pressure bounds it, score-folder.ts), with T = channels × height ×
+ * What a run holds (the pipeline's back-pressure bounds it: batcher.ts, worker-pool.ts), with T = channels × height ×
  * width × 4 bytes (one float32 input tensor):
  * - fixed: the runtime (Node, ONNX Runtime, the codecs: RUNTIME_BASE) and the model twice (the bytes the agent
  *   read, and ONNX Runtime's copy of the weights);

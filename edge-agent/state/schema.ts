@@ -1,4 +1,5 @@
-import { integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { sql } from 'drizzle-orm';
+import { integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /**
  * The edge agent's durable state: one libSQL file in the agent's state folder (mode 0600, it holds the
@@ -38,30 +39,39 @@ export const jobs = sqliteTable('jobs', {
   /** A status the cloud has not heard yet (kept across passes while offline); null once delivered. */
   statusToSend: text('status_to_send', { enum: ['running', 'held', 'failed'] }),
   updatedAt: text('updated_at').notNull(),
+  /** The `agent run` evaluating it now (job/claim.ts); null while nobody is. */
+  claimedBy: text('claimed_by'),
 });
 
 /**
  * Gated reports waiting to go out, and those that went. Each attempt is signed afresh (new timestamp and
  * nonce, same report bytes), so a resend after a lost answer or a long outage is not taken for a replay.
  */
-export const outbox = sqliteTable('outbox', {
-  reportId: text('report_id').primaryKey(),
-  jobId: text('job_id').notNull(),
-  /** The report's canonical JSON: exactly the payload bytes every envelope for it carries. */
-  report: text('report').notNull(),
-  /**
-   * held: waits for a site admin (`cairn agent review`); pending: approved, goes out on the next flush;
-   * sent / refused (by the cloud) / rejected (by the site admin) are final.
-   */
-  status: text('status', { enum: ['held', 'pending', 'sent', 'refused', 'rejected'] }).notNull(),
-  /** Who let it out: `policy:<rule index>` or `admin`; null while held. */
-  approvedBy: text('approved_by'),
-  attempts: integer('attempts').notNull().default(0),
-  /** The cloud's error code for the last failed attempt. */
-  lastError: text('last_error'),
-  createdAt: text('created_at').notNull(),
-  sentAt: text('sent_at'),
-});
+export const outbox = sqliteTable(
+  'outbox',
+  {
+    reportId: text('report_id').primaryKey(),
+    jobId: text('job_id').notNull(),
+    /** The report's canonical JSON: exactly the payload bytes every envelope for it carries. */
+    report: text('report').notNull(),
+    /**
+     * held: waits for a site admin (`cairn agent review`); pending: approved, goes out on the next flush;
+     * sent / refused (by the cloud) / rejected (by the site admin) are final.
+     */
+    status: text('status', { enum: ['held', 'pending', 'sent', 'refused', 'rejected'] }).notNull(),
+    /** Who let it out: `policy:<rule index>` or `admin`; null while held. */
+    approvedBy: text('approved_by'),
+    attempts: integer('attempts').notNull().default(0),
+    /** The cloud's error code for the last failed attempt. */
+    lastError: text('last_error'),
+    createdAt: text('created_at').notNull(),
+    sentAt: text('sent_at'),
+  },
+  // One live report per job: a job evaluated twice (by two runs that both got hold of it) cannot queue a
+  // second one. A report the site rejected or the cloud refused does not count, so a rerun
+  // of that job may report again.
+  (t) => [uniqueIndex('outbox_live_job').on(t.jobId).where(sql`${t.status} in ('held', 'pending', 'sent')`)],
+);
 
 /** Every request this agent made to the outside, byte for byte (the Authorization header excepted). */
 export const sentLog = sqliteTable('sent_log', {
@@ -76,7 +86,7 @@ export const sentLog = sqliteTable('sent_log', {
 
 /**
  * Per-image prediction cache: (model key, SOP Instance UID) → the image's score(s). The model key (column
- * `model_sha256`) is pipeline/score-folder.ts's predictionCacheKey: the ONNX sha256 together with the
+ * `model_sha256`) is pipeline/cache-key.ts's predictionCacheKey: the ONNX sha256 together with the
  * manifest's preprocessing and output, which the score depends on as much as on the bytes. A run killed at any
  * point resumes without re-inferring what it finished, and a second run over the same data and model infers
  * nothing. Multi-frame instances keep the max and the sum over their frames (enough for both study
