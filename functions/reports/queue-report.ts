@@ -2,6 +2,7 @@ import { and, eq, lt } from 'drizzle-orm';
 import { isQueueIn } from '../../infra/queue-db.ts';
 import type { Envelope } from '../../schemas/envelope.ts';
 import { type AuditEvent, commitAudited } from '../audit/append.ts';
+import { commitAuditedInGroup } from '../audit/group-commit.ts';
 import { nonces, reportReceipts, reports } from '../db/schema.ts';
 import { type CloudDeps, limitsOf, REPORTS_TOPIC } from '../deps.ts';
 import { ApiError } from '../errors.ts';
@@ -56,18 +57,18 @@ function forgetOldNonces(deps: CloudDeps, siteId: string, now: Date) {
 }
 
 /**
- * Spends the nonce of an envelope refused after its replay check: replayed later (once its job reopens,
- * say), it must not pass where it was refused.
+ * The statements that spend the nonce of an envelope refused after its replay check: replayed later (once
+ * its job reopens, say), it must not pass where it was refused. They commit with the refusal's count.
  */
-export async function spendNonce(deps: CloudDeps, envelope: Envelope): Promise<void> {
+export function spendNonceStatements(deps: CloudDeps, envelope: Envelope) {
   const now = deps.clock.now();
-  await deps.db.batch([
+  return [
     deps.db
       .insert(nonces)
       .values({ siteId: envelope.siteId, nonce: envelope.nonce, seenAt: now })
       .onConflictDoNothing(),
     forgetOldNonces(deps, envelope.siteId, now),
-  ]);
+  ] as const;
 }
 
 /**
@@ -116,11 +117,10 @@ export async function queueReport(
   try {
     if (isQueueIn(queue, deps.db)) {
       const message = queue.prepareSend(REPORTS_TOPIC, body);
-      await commitAudited(
-        deps,
-        () => [...nonceStatements(), message.insert, receiptStatement('queued')],
-        event,
-      );
+      const change = () => [...nonceStatements(), message.insert, receiptStatement('queued')] as const;
+      // A new receipt's insert fails rather than being a no-op, so it can commit with others arriving at once.
+      if (receipt) await commitAudited(deps, change, event);
+      else await commitAuditedInGroup(deps, change, event);
       message.notify();
       return;
     }
