@@ -1,8 +1,9 @@
-import { and, eq, lt } from 'drizzle-orm';
+import { and, eq, lt, sql } from 'drizzle-orm';
 import { isQueueIn } from '../../infra/queue-db.ts';
 import type { Envelope } from '../../schemas/envelope.ts';
 import { type AuditEvent, commitAudited } from '../audit/append.ts';
 import { commitAuditedInGroup } from '../audit/group-commit.ts';
+import { preparedPerDatabase } from '../db/prepared.ts';
 import { nonces, reportReceipts, reports } from '../db/schema.ts';
 import { type CloudDeps, limitsOf, REPORTS_TOPIC } from '../deps.ts';
 import { ApiError } from '../errors.ts';
@@ -35,12 +36,24 @@ export async function receiptAnswer(
   return receipt?.status === 'queued' ? 'queued' : 'unknown';
 }
 
+const nonceSeen = preparedPerDatabase((db) =>
+  db.query.nonces
+    .findFirst({
+      where: and(eq(nonces.siteId, sql.placeholder('siteId')), eq(nonces.nonce, sql.placeholder('nonce'))),
+      columns: { nonce: true },
+    })
+    .prepare(),
+);
+
+const receiptStatus = preparedPerDatabase((db) =>
+  db.query.reportReceipts
+    .findFirst({ where: eq(reportReceipts.reportId, sql.placeholder('reportId')), columns: { status: true } })
+    .prepare(),
+);
+
 /** The cheap replay check before the report is read; the nonce's insert in `queueReport` is the atomic one. */
 export async function refuseSeenNonce(deps: Pick<CloudDeps, 'db'>, envelope: Envelope): Promise<void> {
-  const seen = await deps.db.query.nonces.findFirst({
-    where: and(eq(nonces.siteId, envelope.siteId), eq(nonces.nonce, envelope.nonce)),
-    columns: { nonce: true },
-  });
+  const seen = await nonceSeen(deps.db).execute({ siteId: envelope.siteId, nonce: envelope.nonce });
   if (seen) throw new ApiError(409, 'replayed-nonce', 'This envelope nonce has been used before.');
 }
 
@@ -91,10 +104,7 @@ export async function queueReport(
   event: AuditEvent,
 ): Promise<void> {
   const now = deps.clock.now();
-  const receipt = await deps.db.query.reportReceipts.findFirst({
-    where: eq(reportReceipts.reportId, reportId),
-    columns: { status: true },
-  });
+  const receipt = await receiptStatus(deps.db).execute({ reportId });
   if (receipt && receipt.status !== 'sending') throw duplicateReport();
   // A plain insert: a nonce seen meanwhile fails the whole transaction (see refusalOf).
   const nonceStatements = () =>

@@ -1,8 +1,9 @@
-import { and, eq, isNotNull } from 'drizzle-orm';
+import { and, eq, isNotNull, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Envelope } from '../../../schemas/envelope.ts';
 import { actorOf } from '../../audit/append.ts';
+import { preparedPerDatabase } from '../../db/prepared.ts';
 import { reportReceipts, reports, sites } from '../../db/schema.ts';
 import { type CloudDeps, limitsOf } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -51,10 +52,7 @@ export function reportRoutes(deps: CloudDeps) {
       const job = await findAssignedJob(deps.db, report, envelope.siteId);
       await checkReportContent(deps.db, report, job);
       // A voided report's receipt is gone (its job is open again), so the report table answers for it.
-      const storedBefore = await deps.db.query.reports.findFirst({
-        where: eq(reports.reportId, report.reportId),
-        columns: { reportId: true },
-      });
+      const storedBefore = await reportStored(deps.db).execute({ reportId: report.reportId });
       if (storedBefore) throw duplicateReport();
       await queueReport(deps, envelope, job, report.reportId, {
         actor: actorOf(p),
@@ -151,6 +149,12 @@ export function reportRoutes(deps: CloudDeps) {
       },
     );
 }
+
+const reportStored = preparedPerDatabase((db) =>
+  db.query.reports
+    .findFirst({ where: eq(reports.reportId, sql.placeholder('reportId')), columns: { reportId: true } })
+    .prepare(),
+);
 
 /** A reason people can read back in the comparison: one line of printable text, no control characters. */
 const VoidBody = z
