@@ -2,7 +2,8 @@
  * `npm run bench:ingest` — a national network's reports arriving at once at `cairn cloud serve` (a benchmark,
  * not a test). N agents (sites, each enrolled with its own Ed25519 key) × M reports (one per model version of a
  * campaign), every report sent twice (a fresh signature each time, as an agent's retry does). Prints accepted
- * reports/s and the p50/p95/p99 latency the agents saw, then how long ingest took to store them all.
+ * reports/s, the p50/p95/p99/max latency the agents saw and the cloud's CPU time per accepted report (steadier
+ * than reports/s on a shared machine), then how long ingest took to store them all.
  *
  * With `--kills K` the cloud is SIGKILLed K times at random moments of the load and restarted on the same data
  * folder; agents retry what failed. Afterwards it counts lost reports (a job with no stored report), duplicated
@@ -111,6 +112,8 @@ const answers = new Map<number | string, number>();
 let accepted = 0;
 let killing = KILLS > 0;
 let killed = 0;
+/** CPU time of the cloud processes during the load: killed ones added as they go, the last one at the end. */
+let cpuSpentMs = -cpuMs(cloud.pid);
 const killer = killing ? killLoop() : Promise.resolve();
 const loadStart = performance.now();
 await inBatches(agents, CONCURRENCY, async ({ signer, token }) => {
@@ -130,7 +133,12 @@ await killer;
 latencies.sort((a, b) => a - b);
 console.log(
   `load: ${AGENTS * REPORTS * 2} sends in ${loadSeconds.toFixed(1)} s; ${accepted} accepted (202) = ` +
-    `${(accepted / loadSeconds).toFixed(0)} reports/s; latency p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, p99 ${pct(0.99)} ms`,
+    `${(accepted / loadSeconds).toFixed(0)} reports/s; latency p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, ` +
+    `p99 ${pct(0.99)} ms, max ${pct(1)} ms`,
+);
+const cloudCpuMs = cpuSpentMs + cpuMs(cloud.pid);
+console.log(
+  `cloud CPU: ${(cloudCpuMs / 1000).toFixed(1)} s, ${(cloudCpuMs / Math.max(1, accepted)).toFixed(2)} ms per accepted report`,
 );
 console.log(
   `answers: ${JSON.stringify(Object.fromEntries(answers))}; the cloud was SIGKILLed ${killed} times`,
@@ -187,6 +195,8 @@ console.log(
     p50: pct(0.5),
     p95: pct(0.95),
     p99: pct(0.99),
+    max: pct(1),
+    cloudCpuMsPerReport: Number((cloudCpuMs / Math.max(1, accepted)).toFixed(2)),
     stored,
     lost,
     duplicated,
@@ -223,6 +233,7 @@ async function killLoop(): Promise<void> {
   for (let k = 0; k < KILLS && killing; k++) {
     await new Promise((r) => setTimeout(r, 200 + Math.random() * 800));
     if (!killing) break;
+    cpuSpentMs += cpuMs(cloud.pid);
     process.kill(cloud.pid, 'SIGKILL');
     killed++;
     await new Promise((r) => setTimeout(r, 100));
@@ -247,6 +258,17 @@ async function inBatches<T, R>(items: T[], size: number, fn: (item: T) => Promis
 
 function pct(q: number): number {
   return Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
+}
+
+/** User + system CPU of a process so far, from /proc (Linux; 0 elsewhere). */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
 }
 
 function seconds(since: number): string {

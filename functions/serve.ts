@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { serve } from '@hono/node-server';
+import { createAdaptorServer } from '@hono/node-server';
 import { createFsBlobStore } from '../infra/blob-store-fs.ts';
 import { systemClock } from '../infra/clock.ts';
 import { createFileLog } from '../infra/operational-log.ts';
@@ -39,6 +39,8 @@ export interface ServedCloud {
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
 const HEADERS_TIMEOUT_MS = 30_000;
+/** Connections the kernel queues before the server accepts them (also capped by net.core.somaxconn). */
+const LISTEN_BACKLOG = 4096;
 
 /** What a first start creates in the data folder: removed again if that start fails. */
 const CREATED_ON_START = [
@@ -107,22 +109,22 @@ async function start(opts: ServeCloudOptions, db: Database, release: () => void)
   const host = opts.host ?? '127.0.0.1';
   const requestTimeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   // Listen before the admin token is minted: a port in use must not leave a token for a cloud that never ran.
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve(
-      {
-        fetch: app.fetch,
-        port: opts.port ?? 0,
-        hostname: host,
-        serverOptions: {
-          requestTimeout,
-          headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
-          // Node checks the timeouts on this period (30 s by default, longer than a short timeout).
-          connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))),
-        },
-      },
-      () => resolve(s),
-    );
-    s.once('error', reject);
+  const server = createAdaptorServer({
+    fetch: app.fetch,
+    serverOptions: {
+      requestTimeout,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+      // Node checks the timeouts on this period (30 s by default, longer than a short timeout).
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))),
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    // serve() listens with Node's default backlog (511): a thousand agents connecting at once would overflow it.
+    server.listen({ port: opts.port ?? 0, host, backlog: LISTEN_BACKLOG }, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const stopServer = () =>
     new Promise<void>((resolve) => {

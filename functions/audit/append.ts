@@ -5,6 +5,7 @@ import type { OperationalLog } from '../../infra/operational-log.ts';
 import { canonicalJson } from '../../schemas/canonical-json.ts';
 import type { Principal } from '../api/env.ts';
 import type { Database } from '../db/database.ts';
+import { preparedPerDatabase } from '../db/prepared.ts';
 import { auditLog } from '../db/schema.ts';
 import { type AuditContent, auditRowHash, GENESIS } from './chain.ts';
 
@@ -79,12 +80,17 @@ interface NextEntry {
   at: Date;
 }
 
-async function readHead(deps: AuditDeps): Promise<{ seq: number; hash: string } | undefined> {
-  const [head] = await deps.db
+const headQuery = preparedPerDatabase((db) =>
+  db
     .select({ seq: auditLog.seq, hash: auditLog.hash })
     .from(auditLog)
     .orderBy(desc(auditLog.seq))
-    .limit(1);
+    .limit(1)
+    .prepare(),
+);
+
+async function readHead(deps: AuditDeps): Promise<{ seq: number; hash: string } | undefined> {
+  const [head] = await headQuery(deps.db).execute();
   return head;
 }
 

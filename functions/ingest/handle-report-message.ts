@@ -1,10 +1,11 @@
-import { and, eq, isNotNull, isNull, ne } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import type { Clock } from '../../infra/clock.ts';
 import type { OperationalLog } from '../../infra/operational-log.ts';
 import type { Envelope } from '../../schemas/envelope.ts';
 import type { SiteReport } from '../../schemas/site-report.ts';
 import { type AuditEvent, appendAudit, commitAudited } from '../audit/append.ts';
 import type { Database } from '../db/database.ts';
+import { preparedPerDatabase } from '../db/prepared.ts';
 import { auditLog, jobs, reportReceipts, reports } from '../db/schema.ts';
 import { ApiError } from '../errors.ts';
 import { REPORT_CHECK_CODES } from '../reports/check-report.ts';
@@ -169,19 +170,35 @@ export async function checkReportMessage(
   const job = await findAssignedJob(deps.db, report, envelope.siteId);
   await checkReportContent(deps.db, report, job);
 
-  const voided = await deps.db.query.reports.findFirst({
-    where: and(eq(reports.reportId, report.reportId), isNotNull(reports.voidedAt)),
-    columns: { reportId: true },
-  });
+  const voided = await voidedReport(deps.db).execute({ reportId: report.reportId });
   if (voided) throw new ApiError(409, 'report-voided', 'This report was voided; it cannot be stored again.');
   // A voided report does not count: its job was opened again for a corrected one.
-  const other = await deps.db.query.reports.findFirst({
-    where: and(eq(reports.jobId, job.jobId), ne(reports.reportId, report.reportId), isNull(reports.voidedAt)),
-    columns: { reportId: true },
-  });
+  const other = await otherLiveReport(deps.db).execute({ jobId: job.jobId, reportId: report.reportId });
   if (other) throw new ApiError(409, 'job-already-reported', 'This job already has a stored report.');
   return { report, envelope, job };
 }
+
+const voidedReport = preparedPerDatabase((db) =>
+  db.query.reports
+    .findFirst({
+      where: and(eq(reports.reportId, sql.placeholder('reportId')), isNotNull(reports.voidedAt)),
+      columns: { reportId: true },
+    })
+    .prepare(),
+);
+
+const otherLiveReport = preparedPerDatabase((db) =>
+  db.query.reports
+    .findFirst({
+      where: and(
+        eq(reports.jobId, sql.placeholder('jobId')),
+        ne(reports.reportId, sql.placeholder('reportId')),
+        isNull(reports.voidedAt),
+      ),
+      columns: { reportId: true },
+    })
+    .prepare(),
+);
 
 /**
  * The statements that store a checked report and settle its job, the report insert last. `onStored`

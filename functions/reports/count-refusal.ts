@@ -1,4 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import { type AuditAction, type AuditDeps, commitAudited } from '../audit/append.ts';
 import { type REFUSAL_STAGES, reportRefusals } from '../db/schema.ts';
 
@@ -6,6 +7,8 @@ export interface Refusal {
   siteId: string;
   stage: (typeof REFUSAL_STAGES)[number];
   code: string;
+  /** Statements that commit with the count (spending a refused envelope's nonce). */
+  with?: readonly BatchItem<'sqlite'>[];
   /** The audit entry written for the first refusal of its (day, site, stage, code). */
   audit: {
     actor: string;
@@ -40,6 +43,7 @@ export async function countRefusal(deps: AuditDeps, r: Refusal): Promise<void> {
             target: [reportRefusals.day, reportRefusals.siteId, reportRefusals.stage, reportRefusals.code],
             set: { count: sql`${reportRefusals.count} + 1`, lastAt: now },
           }),
+        ...(r.with ?? []),
       ] as const,
     r.audit,
     { when: sql`(SELECT ${reportRefusals.count} FROM ${reportRefusals} WHERE ${key}) = 1` },

@@ -1,7 +1,9 @@
-import { and, eq, lt } from 'drizzle-orm';
+import { and, eq, lt, sql } from 'drizzle-orm';
 import { isQueueIn } from '../../infra/queue-db.ts';
 import type { Envelope } from '../../schemas/envelope.ts';
 import { type AuditEvent, commitAudited } from '../audit/append.ts';
+import { commitAuditedInGroup } from '../audit/group-commit.ts';
+import { preparedPerDatabase } from '../db/prepared.ts';
 import { nonces, reportReceipts, reports } from '../db/schema.ts';
 import { type CloudDeps, limitsOf, REPORTS_TOPIC } from '../deps.ts';
 import { ApiError } from '../errors.ts';
@@ -34,12 +36,24 @@ export async function receiptAnswer(
   return receipt?.status === 'queued' ? 'queued' : 'unknown';
 }
 
+const nonceSeen = preparedPerDatabase((db) =>
+  db.query.nonces
+    .findFirst({
+      where: and(eq(nonces.siteId, sql.placeholder('siteId')), eq(nonces.nonce, sql.placeholder('nonce'))),
+      columns: { nonce: true },
+    })
+    .prepare(),
+);
+
+const receiptStatus = preparedPerDatabase((db) =>
+  db.query.reportReceipts
+    .findFirst({ where: eq(reportReceipts.reportId, sql.placeholder('reportId')), columns: { status: true } })
+    .prepare(),
+);
+
 /** The cheap replay check before the report is read; the nonce's insert in `queueReport` is the atomic one. */
 export async function refuseSeenNonce(deps: Pick<CloudDeps, 'db'>, envelope: Envelope): Promise<void> {
-  const seen = await deps.db.query.nonces.findFirst({
-    where: and(eq(nonces.siteId, envelope.siteId), eq(nonces.nonce, envelope.nonce)),
-    columns: { nonce: true },
-  });
+  const seen = await nonceSeen(deps.db).execute({ siteId: envelope.siteId, nonce: envelope.nonce });
   if (seen) throw new ApiError(409, 'replayed-nonce', 'This envelope nonce has been used before.');
 }
 
@@ -56,18 +70,18 @@ function forgetOldNonces(deps: CloudDeps, siteId: string, now: Date) {
 }
 
 /**
- * Spends the nonce of an envelope refused after its replay check: replayed later (once its job reopens,
- * say), it must not pass where it was refused.
+ * The statements that spend the nonce of an envelope refused after its replay check: replayed later (once
+ * its job reopens, say), it must not pass where it was refused. They commit with the refusal's count.
  */
-export async function spendNonce(deps: CloudDeps, envelope: Envelope): Promise<void> {
+export function spendNonceStatements(deps: CloudDeps, envelope: Envelope) {
   const now = deps.clock.now();
-  await deps.db.batch([
+  return [
     deps.db
       .insert(nonces)
       .values({ siteId: envelope.siteId, nonce: envelope.nonce, seenAt: now })
       .onConflictDoNothing(),
     forgetOldNonces(deps, envelope.siteId, now),
-  ]);
+  ] as const;
 }
 
 /**
@@ -90,10 +104,7 @@ export async function queueReport(
   event: AuditEvent,
 ): Promise<void> {
   const now = deps.clock.now();
-  const receipt = await deps.db.query.reportReceipts.findFirst({
-    where: eq(reportReceipts.reportId, reportId),
-    columns: { status: true },
-  });
+  const receipt = await receiptStatus(deps.db).execute({ reportId });
   if (receipt && receipt.status !== 'sending') throw duplicateReport();
   // A plain insert: a nonce seen meanwhile fails the whole transaction (see refusalOf).
   const nonceStatements = () =>
@@ -116,11 +127,10 @@ export async function queueReport(
   try {
     if (isQueueIn(queue, deps.db)) {
       const message = queue.prepareSend(REPORTS_TOPIC, body);
-      await commitAudited(
-        deps,
-        () => [...nonceStatements(), message.insert, receiptStatement('queued')],
-        event,
-      );
+      const change = () => [...nonceStatements(), message.insert, receiptStatement('queued')] as const;
+      // A new receipt's insert fails rather than being a no-op, so it can commit with others arriving at once.
+      if (receipt) await commitAudited(deps, change, event);
+      else await commitAuditedInGroup(deps, change, event);
       message.notify();
       return;
     }

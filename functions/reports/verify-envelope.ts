@@ -1,9 +1,10 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { importRawPublicKey, verifyEd25519 } from '../../crypto/ed25519.ts';
 import { canonicalJson } from '../../schemas/canonical-json.ts';
 import { Envelope, envelopeSigningInput } from '../../schemas/envelope.ts';
 import { SiteReport } from '../../schemas/site-report.ts';
 import type { Database } from '../db/database.ts';
+import { preparedPerDatabase } from '../db/prepared.ts';
 import { campaigns, jobs, models, siteKeys } from '../db/schema.ts';
 import { ApiError } from '../errors.ts';
 import { checkReport } from './check-report.ts';
@@ -20,6 +21,18 @@ export function parseEnvelope(json: unknown): Envelope {
   return parsed.data;
 }
 
+const siteKeyOf = preparedPerDatabase((db) =>
+  db.query.siteKeys
+    .findFirst({
+      where: and(
+        eq(siteKeys.keyId, sql.placeholder('keyId')),
+        eq(siteKeys.siteId, sql.placeholder('siteId')),
+      ),
+      columns: { publicKey: true, revokedAt: true, revokedReason: true },
+    })
+    .prepare(),
+);
+
 /**
  * The public key the envelope names, if it belongs to the envelope's site. A key a coordinator revoked is
  * refused everywhere ('revoked-key'); a key the site rotated away is refused at the API but, with
@@ -30,10 +43,7 @@ export async function findSiteKey(
   envelope: Envelope,
   opts: { acceptRotated?: boolean } = {},
 ): Promise<string> {
-  const row = await db.query.siteKeys.findFirst({
-    where: and(eq(siteKeys.keyId, envelope.keyId), eq(siteKeys.siteId, envelope.siteId)),
-    columns: { publicKey: true, revokedAt: true, revokedReason: true },
-  });
+  const row = await siteKeyOf(db).execute({ keyId: envelope.keyId, siteId: envelope.siteId });
   if (!row)
     throw new ApiError(401, 'unknown-key', 'The envelope is signed with a key this site does not hold.');
   if (row.revokedAt && !(opts.acceptRotated && row.revokedReason === 'rotated'))
@@ -104,17 +114,22 @@ export interface AssignedJob {
   siteId: string;
 }
 
+const jobWithModel = preparedPerDatabase((db) =>
+  db
+    .select({ job: jobs, model: models })
+    .from(jobs)
+    .innerJoin(models, eq(models.id, jobs.modelId))
+    .where(eq(jobs.id, sql.placeholder('jobId')))
+    .prepare(),
+);
+
 /** The job the report answers: it must exist, belong to this site, and match the report's campaign and model. */
 export async function findAssignedJob(
   db: Database,
   report: SiteReport,
   siteId: string,
 ): Promise<AssignedJob> {
-  const [row] = await db
-    .select({ job: jobs, model: models })
-    .from(jobs)
-    .innerJoin(models, eq(models.id, jobs.modelId))
-    .where(eq(jobs.id, report.jobId));
+  const [row] = await jobWithModel(db).execute({ jobId: report.jobId });
   const matches =
     row !== undefined &&
     row.job.siteId === siteId &&
@@ -133,15 +148,21 @@ export async function findAssignedJob(
   };
 }
 
+const campaignRules = preparedPerDatabase((db) =>
+  db.query.campaigns
+    .findFirst({
+      where: eq(campaigns.id, sql.placeholder('campaignId')),
+      columns: { binEdges: true, minCell: true },
+    })
+    .prepare(),
+);
+
 /**
  * The cloud's own check of the report's numbers against its campaign (./check-report.ts): a report that is
  * inconsistent or under-suppressed is refused with 422 and the rule's code, whatever the agent claims.
  */
 export async function checkReportContent(db: Database, report: SiteReport, job: AssignedJob): Promise<void> {
-  const campaign = await db.query.campaigns.findFirst({
-    where: eq(campaigns.id, job.campaignId),
-    columns: { binEdges: true, minCell: true },
-  });
+  const campaign = await campaignRules(db).execute({ campaignId: job.campaignId });
   if (!campaign)
     throw new ApiError(403, 'job-not-assigned', 'The report does not answer a job assigned to this site.');
   const check = checkReport(report, campaign);

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { canonicalJson } from '../../../schemas/canonical-json.ts';
 import { createCloudApp } from '../../app.ts';
-import { nonces, queueMessages, reportReceipts, reports, siteKeys } from '../../db/schema.ts';
+import { auditLog, nonces, queueMessages, reportReceipts, reports, siteKeys } from '../../db/schema.ts';
 import { drainReportBatch } from '../../ingest/embedded.ts';
 import {
   call,
@@ -221,6 +221,29 @@ describe('POST /v1/reports refuses, in the contract order, and stores nothing', 
     ]);
     expect(results.map((r) => r.status).sort()).toEqual([202, 409]);
     expect(await stored()).toEqual({ reports: 0, receipts: 1, queued: 1 });
+  });
+
+  it('reports arriving at once are queued in one transaction, each with its own report.queued entry', async () => {
+    const globex = (siteId: string) => ({
+      ...net.acmeIds(siteId),
+      jobId: net.jobFor(net.globexModel.modelId, siteId),
+      model: { vendor: 'globex', name: 'lung', version: '1.0.0', sha256: net.globexModel.sha256 },
+    });
+    const sends: [ReturnType<typeof siteReport>, typeof net.siteA][] = [
+      [siteReport(net.acmeIds('site-a')), net.siteA],
+      [siteReport(globex('site-a')), net.siteA],
+      [siteReport(net.acmeIds('site-c')), net.siteC],
+    ];
+    const batches = vi.spyOn(cloud.deps.db, 'batch');
+    const results = await Promise.all(sends.map(([r, s]) => send(signEnvelope(s, r), s.token)));
+    expect(results.map((r) => r.status)).toEqual([202, 202, 202]);
+    expect(batches).toHaveBeenCalledTimes(1);
+    const queuedFor = (await cloud.deps.db.select().from(auditLog))
+      .filter((e) => e.action === 'report.queued')
+      .map((e) => e.target)
+      .sort();
+    expect(queuedFor).toEqual(sends.map(([r]) => r.reportId).sort());
+    expect(await stored()).toEqual({ reports: 0, receipts: 3, queued: 3 });
   });
 
   it('a queue outside the database that cannot take the report → 503 queue-unavailable; the same envelope can be sent again', async () => {

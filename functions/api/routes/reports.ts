@@ -1,7 +1,9 @@
-import { and, eq, isNotNull } from 'drizzle-orm';
+import { and, eq, isNotNull, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import type { Envelope } from '../../../schemas/envelope.ts';
 import { actorOf } from '../../audit/append.ts';
+import { preparedPerDatabase } from '../../db/prepared.ts';
 import { reportReceipts, reports, sites } from '../../db/schema.ts';
 import { type CloudDeps, limitsOf } from '../../deps.ts';
 import { ApiError, notFound } from '../../errors.ts';
@@ -12,7 +14,7 @@ import {
   queueReport,
   receiptAnswer,
   refuseSeenNonce,
-  spendNonce,
+  spendNonceStatements,
 } from '../../reports/queue-report.ts';
 import {
   checkReportContent,
@@ -34,9 +36,10 @@ export function reportRoutes(deps: CloudDeps) {
   const guard = createGuard(deps);
   /**
    * Runs the contract's checks in order and queues the report; throws the first refusal. The receipt, the
-   * nonce, the message and the `report.queued` entry commit together (see queueReport).
+   * nonce, the message and the `report.queued` entry commit together (see queueReport). A refusal after the
+   * replay check names the envelope in `refused.spend`: its nonce is spent with the refusal's count.
    */
-  async function receiveReport(raw: Request, p: Principal) {
+  async function receiveReport(raw: Request, p: Principal, refused: { spend?: Envelope }) {
     const envelope = parseEnvelope(await readJson(raw));
     if (envelope.siteId !== p.siteId)
       throw new ApiError(403, 'site-mismatch', "The envelope names a site other than this token's.");
@@ -49,10 +52,7 @@ export function reportRoutes(deps: CloudDeps) {
       const job = await findAssignedJob(deps.db, report, envelope.siteId);
       await checkReportContent(deps.db, report, job);
       // A voided report's receipt is gone (its job is open again), so the report table answers for it.
-      const storedBefore = await deps.db.query.reports.findFirst({
-        where: eq(reports.reportId, report.reportId),
-        columns: { reportId: true },
-      });
+      const storedBefore = await reportStored(deps.db).execute({ reportId: report.reportId });
       if (storedBefore) throw duplicateReport();
       await queueReport(deps, envelope, job, report.reportId, {
         actor: actorOf(p),
@@ -62,7 +62,7 @@ export function reportRoutes(deps: CloudDeps) {
       });
       return { reportId: report.reportId };
     } catch (err) {
-      if (err instanceof ApiError && err.status < 500) await spendNonce(deps, envelope);
+      if (err instanceof ApiError && err.status < 500) refused.spend = envelope;
       throw err;
     }
   }
@@ -70,8 +70,9 @@ export function reportRoutes(deps: CloudDeps) {
   return new Hono<AppEnv>()
     .post('/reports', guard('site'), async (c) => {
       const p = c.get('principal');
+      const refused: { spend?: Envelope } = {};
       try {
-        const accepted = await receiveReport(c.req.raw, p);
+        const accepted = await receiveReport(c.req.raw, p, refused);
         return c.json({ reportId: accepted.reportId, status: 'queued' as const }, 202);
       } catch (err) {
         // Every refusal of an authenticated site is a security event: counted with its code, never its body
@@ -81,6 +82,7 @@ export function reportRoutes(deps: CloudDeps) {
             siteId: p.siteId ?? '',
             stage: 'api',
             code: err.code,
+            ...(refused.spend ? { with: spendNonceStatements(deps, refused.spend) } : {}),
             audit: {
               actor: actorOf(p),
               action: 'report.refused',
@@ -147,6 +149,12 @@ export function reportRoutes(deps: CloudDeps) {
       },
     );
 }
+
+const reportStored = preparedPerDatabase((db) =>
+  db.query.reports
+    .findFirst({ where: eq(reports.reportId, sql.placeholder('reportId')), columns: { reportId: true } })
+    .prepare(),
+);
 
 /** A reason people can read back in the comparison: one line of printable text, no control characters. */
 const VoidBody = z
