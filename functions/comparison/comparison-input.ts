@@ -1,26 +1,57 @@
 import type { CampaignRules } from '../reports/check-report.ts';
-import { buildComparison, type ComparedModel, type ContrastSelection } from './build-comparison.ts';
+import {
+  buildComparison,
+  type ComparedModel,
+  type ComparedReport,
+  type ContrastSelection,
+} from './build-comparison.ts';
+import { type CheckedRows, rulesKey } from './checked-rows.ts';
 import { comparedFromStored, type StoredReportRow } from './stored-report.ts';
 
-/** What a comparison is built from: the rows as read (each checked again as it is read back) and the campaign. */
-export interface ComparisonInput {
+/** What a comparison is built from, but its rows: the campaign, the models and contrasts asked for. */
+export interface ComparisonRequest {
   campaignId: string;
   generatedAt: Date;
   models: ComparedModel[];
-  rows: StoredReportRow[];
   campaign: CampaignRules;
   contrasts: ContrastSelection;
 }
 
+/** A request with the rows as read (each checked again as it is read back). */
+export interface ComparisonInput extends ComparisonRequest {
+  rows: StoredReportRow[];
+}
+
+/**
+ * A comparison put together as its rows arrive, page by page: each row is checked when added (through
+ * `checks`, when given, so a row already checked is not checked again), and the text is built at the end.
+ */
+export function comparisonAssembly(request: ComparisonRequest, checks?: CheckedRows) {
+  const rules = rulesKey(request.campaign);
+  const reports: ComparedReport[] = [];
+  return {
+    add(rows: readonly StoredReportRow[]): void {
+      for (const row of rows)
+        reports.push(comparedFromStored(row, request.campaign, checks?.check(row, request.campaign, rules)));
+    },
+    /** The comparison as the JSON text the API sends. */
+    text(): string {
+      return JSON.stringify(
+        buildComparison({
+          campaignId: request.campaignId,
+          generatedAt: request.generatedAt,
+          models: request.models,
+          reports,
+          contrasts: request.contrasts,
+        }),
+      );
+    },
+  };
+}
+
 /** The comparison as the JSON text the API sends. */
-export function comparisonText(input: ComparisonInput): string {
-  return JSON.stringify(
-    buildComparison({
-      campaignId: input.campaignId,
-      generatedAt: input.generatedAt,
-      models: input.models,
-      reports: input.rows.map((r) => comparedFromStored(r, input.campaign)),
-      contrasts: input.contrasts,
-    }),
-  );
+export function comparisonText(input: ComparisonInput, checks?: CheckedRows): string {
+  const assembly = comparisonAssembly(input, checks);
+  assembly.add(input.rows);
+  return assembly.text();
 }
