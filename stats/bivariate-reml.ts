@@ -124,102 +124,81 @@ const PAIRS: readonly (readonly [number, number])[] = [
 ];
 
 /**
- * The sums over sites that the gradient and Hessian need, from W_i and u_i as evaluate left them, with
- * E_0 = [[1, 0], [0, 0]], E_1 = [[0, 1], [1, 0]], E_2 = [[0, 0], [0, 1]]:
- *  - C_j = Σ W_i E_j W_i (symmetric; K_ij = W_i E_j W_i is written out below),
- *  - s_j = Σ W_i E_j u_i, the traces Σ tr(W_i E_j) and Σ u_i′E_j u_i,
- *  - N_jl = Σ K_ij E_l W_i, of which only tr(B N_jl) is needed (kept as its three B-weighted parts),
+ * The sums over sites that the gradient and Hessian need, from W_i = [[p, q], [q, r]] and u_i as evaluate
+ * left them, with E_0 = [[1, 0], [0, 0]], E_1 = [[0, 1], [1, 0]], E_2 = [[0, 0], [0, 1]]:
+ *  - C_j = Σ W_i E_j W_i, s_j = Σ W_i E_j u_i, the traces Σ tr(W_i E_j) and Σ u_i′E_j u_i,
+ *  - N_jl = Σ W_i E_j W_i E_l W_i, of which only tr(B N_jl) is needed (kept as (n11, n12 + n21, n22)),
  *  - q_jl = Σ (E_j u_i)′ W_i (E_l u_i).
- * Then ½ tr(PV_jPV_l) = ½ [tr(B C_j B C_l) + tr(C_j E_l) − 2 tr(B N_jl)] (the two cross terms
- * tr(W E_j W B W E_l) and tr(W B W E_j W E_l) are equal by symmetry) and
- * y′PV_jPV_lPy = q_jl − s_j′ B s_l.
+ * Every one of them is a fixed combination of sums of monomials in (p, q, r, u1, u2) — quadratic and cubic
+ * in W — so the loop over sites only accumulates those monomials. Then
+ * ½ tr(PV_jPV_l) = ½ [tr(B C_j B C_l) + tr(C_j E_l) − 2 tr(B N_jl)] (the two cross terms
+ * tr(W E_j W B W E_l) and tr(W B W E_j W E_l) are equal by symmetry) and y′PV_jPV_lPy = q_jl − s_j′ B s_l.
  */
 function remlDerivatives(d: RemlData, B: Sym): { g: [number, number, number]; H: number[][] } {
-  const C = new Float64Array(9); // C_j as (c11, c12, c22) at 3j
-  const s = new Float64Array(6); // s_j as (s1, s2) at 2j
-  const trWE = new Float64Array(3);
-  const uEu = new Float64Array(3);
-  const N = new Float64Array(18); // per pair (n11, n12 + n21, n22) at 3·pair
-  const Q = new Float64Array(6);
-  const K = new Float64Array(9);
-  const Eu = new Float64Array(6);
+  let [sp, sq, sr, pp, pq, qq, pr, qr, rr] = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  let [ppp, ppq, ppr, pqq, pqr, prr, qqq, qqr, qrr, rrr] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  let [pu1, qu1, ru1, pu2, qu2, ru2, u11, u12, u22] = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  let [pU11, qU11, rU11, pU12, qU12, rU12, pU22, qU22, rU22] = [0, 0, 0, 0, 0, 0, 0, 0, 0];
   for (let i = 0; i < d.k; i++) {
     const p = d.w11[i] as number;
     const q = d.w12[i] as number;
     const r = d.w22[i] as number;
     const u1 = d.u1[i] as number;
     const u2 = d.u2[i] as number;
-    K[0] = p * p;
-    K[1] = p * q;
-    K[2] = q * q;
-    K[3] = 2 * p * q;
-    K[4] = q * q + p * r;
-    K[5] = 2 * q * r;
-    K[6] = q * q;
-    K[7] = q * r;
-    K[8] = r * r;
-    for (let t = 0; t < 9; t++) C[t] = (C[t] as number) + (K[t] as number);
-    s[0] = (s[0] as number) + p * u1;
-    s[1] = (s[1] as number) + q * u1;
-    s[2] = (s[2] as number) + q * u1 + p * u2;
-    s[3] = (s[3] as number) + r * u1 + q * u2;
-    s[4] = (s[4] as number) + q * u2;
-    s[5] = (s[5] as number) + r * u2;
-    trWE[0] = (trWE[0] as number) + p;
-    trWE[1] = (trWE[1] as number) + 2 * q;
-    trWE[2] = (trWE[2] as number) + r;
-    uEu[0] = (uEu[0] as number) + u1 * u1;
-    uEu[1] = (uEu[1] as number) + 2 * u1 * u2;
-    uEu[2] = (uEu[2] as number) + u2 * u2;
-    // E_j u: (u1, 0), (u2, u1), (0, u2).
-    Eu[0] = u1;
-    Eu[1] = 0;
-    Eu[2] = u2;
-    Eu[3] = u1;
-    Eu[4] = 0;
-    Eu[5] = u2;
-    for (let m = 0; m < 6; m++) {
-      const [j, l] = PAIRS[m] as readonly [number, number];
-      addKEW(N, 3 * m, K, 3 * j, l, p, q, r);
-      const x1 = Eu[2 * j] as number;
-      const x2 = Eu[2 * j + 1] as number;
-      const z1 = Eu[2 * l] as number;
-      const z2 = Eu[2 * l + 1] as number;
-      Q[m] = (Q[m] as number) + x1 * (p * z1 + q * z2) + x2 * (q * z1 + r * z2);
-    }
+    sp += p;
+    sq += q;
+    sr += r;
+    pp += p * p;
+    pq += p * q;
+    qq += q * q;
+    pr += p * r;
+    qr += q * r;
+    rr += r * r;
+    ppp += p * p * p;
+    ppq += p * p * q;
+    ppr += p * p * r;
+    pqq += p * q * q;
+    pqr += p * q * r;
+    prr += p * r * r;
+    qqq += q * q * q;
+    qqr += q * q * r;
+    qrr += q * r * r;
+    rrr += r * r * r;
+    pu1 += p * u1;
+    qu1 += q * u1;
+    ru1 += r * u1;
+    pu2 += p * u2;
+    qu2 += q * u2;
+    ru2 += r * u2;
+    const a11 = u1 * u1;
+    const a12 = u1 * u2;
+    const a22 = u2 * u2;
+    u11 += a11;
+    u12 += a12;
+    u22 += a22;
+    pU11 += p * a11;
+    qU11 += q * a11;
+    rU11 += r * a11;
+    pU12 += p * a12;
+    qU12 += q * a12;
+    rU12 += r * a12;
+    pU22 += p * a22;
+    qU22 += q * a22;
+    rU22 += r * a22;
   }
-  return assemble(B, C, s, trWE, uEu, N, Q);
-}
-
-/**
- * Adds K E_l W (K symmetric at K[at..at+2], W = [[p, q], [q, r]]) to N[to..to+2] as (m11, m12 + m21, m22):
- * E_0 W = [[p, q], [0, 0]], E_1 W = [[q, r], [p, q]], E_2 W = [[0, 0], [q, r]].
- */
-function addKEW(
-  N: Float64Array,
-  to: number,
-  K: Float64Array,
-  at: number,
-  l: number,
-  p: number,
-  q: number,
-  r: number,
-): void {
-  const k11 = K[at] as number;
-  const k12 = K[at + 1] as number;
-  const k22 = K[at + 2] as number;
-  // Rows of E_l W.
-  const e11 = l === 0 ? p : l === 1 ? q : 0;
-  const e12 = l === 0 ? q : l === 1 ? r : 0;
-  const e21 = l === 0 ? 0 : l === 1 ? p : q;
-  const e22 = l === 0 ? 0 : l === 1 ? q : r;
-  const m11 = k11 * e11 + k12 * e21;
-  const m12 = k11 * e12 + k12 * e22;
-  const m21 = k12 * e11 + k22 * e21;
-  const m22 = k12 * e12 + k22 * e22;
-  N[to] = (N[to] as number) + m11;
-  N[to + 1] = (N[to + 1] as number) + m12 + m21;
-  N[to + 2] = (N[to + 2] as number) + m22;
+  // C_j as (c11, c12, c22) at 3j; s_j as (s1, s2) at 2j; N and q per pair (j, l) in PAIRS order.
+  const C = [pp, pq, qq, 2 * pq, qq + pr, 2 * qr, qq, qr, rr];
+  const s = [pu1, qu1, qu1 + pu2, ru1 + qu2, qu2, ru2];
+  const N = [
+    ...[ppp, 2 * ppq, pqq],
+    ...[2 * ppq, ppr + 3 * pqq, pqr + qqq],
+    ...[pqq, pqr + qqq, qqr],
+    ...[3 * pqq + ppr, 6 * pqr + 2 * qqq, 3 * qqr + prr],
+    ...[qqq + pqr, 3 * qqr + prr, 2 * qrr],
+    ...[qqr, 2 * qrr, rrr],
+  ];
+  const Q = [pU11, pU12 + qU11, qU12, pU22 + 2 * qU12 + rU11, qU22 + rU12, rU22];
+  return assemble(B, C, s, [sp, 2 * sq, sr], [u11, 2 * u12, u22], N, Q);
 }
 
 /** tr(X Y) of two symmetric matrices stored as (m11, m12, m22) at offsets. */
@@ -232,7 +211,7 @@ function trSym(x: ArrayLike<number>, i: number, y: ArrayLike<number>, j: number)
 }
 
 /** B C_j as a general 2×2 matrix, row major. */
-function bc(B: Sym, C: Float64Array, j: number): [number, number, number, number] {
+function bc(B: Sym, C: readonly number[], j: number): [number, number, number, number] {
   const c11 = C[3 * j] as number;
   const c12 = C[3 * j + 1] as number;
   const c22 = C[3 * j + 2] as number;
@@ -241,12 +220,12 @@ function bc(B: Sym, C: Float64Array, j: number): [number, number, number, number
 
 function assemble(
   B: Sym,
-  C: Float64Array,
-  s: Float64Array,
-  trWE: Float64Array,
-  uEu: Float64Array,
-  N: Float64Array,
-  Q: Float64Array,
+  C: readonly number[],
+  s: readonly number[],
+  trWE: readonly number[],
+  uEu: readonly number[],
+  N: readonly number[],
+  Q: readonly number[],
 ): { g: [number, number, number]; H: number[][] } {
   const g: [number, number, number] = [0, 0, 0];
   const BC = [bc(B, C, 0), bc(B, C, 1), bc(B, C, 2)];
