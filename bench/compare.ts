@@ -50,11 +50,14 @@ async function apiText(url: string, token: string, method: string, path: string,
     init.body = JSON.stringify(body);
     (init.headers as Record<string, string>)['content-type'] = 'application/json';
   }
-  // A kept-alive socket the server closed while the reports were written fails at once: a GET is retried.
-  const res = await fetch(`${url}${path}`, init).catch((err) => {
-    if (method !== 'GET') throw err;
-    return fetch(`${url}${path}`, init);
-  });
+  // A kept-alive socket the server closed while the reports were written fails at once (each pooled one in
+  // turn): a GET is retried.
+  let res: Response | undefined;
+  for (let attempt = 1; !res; attempt++)
+    res = await fetch(`${url}${path}`, init).catch((err) => {
+      if (method !== 'GET' || attempt >= 4) throw err;
+      return undefined;
+    });
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
   return text;
