@@ -2,17 +2,22 @@
  * `npm run bench:compare`: GET /v1/campaigns/:id/comparison on a network of S sites × M model versions, each
  * site having reported every version (version i paired with version i−1 on the same cases). Starts the
  * embedded cloud (`cairn cloud serve`, its own process), builds the network through its API (regions, sites,
- * one vendor's M versions, one campaign), stores the S × M reports as ingest stores them (one transaction
- * on the cloud's database), then times the comparison (p50/p95 over `--repeats`, after the first call) and,
- * while the first one is built, polls /v1/health back to back and prints its worst latency. Not a test: timings
- * depend on the machine. `--sizes 10x5,50x20` picks the networks (sites × versions).
+ * one vendor's M versions), then `--campaigns` campaigns on it, each with its S × M reports stored as ingest
+ * stores them (one transaction on the cloud's database), and times:
+ *  - fresh: the first call on each campaign (no row of it checked yet, nothing cached); the median is printed,
+ *  - rebuild: after one of its reports is voided (the comparison is built again; rows already checked are
+ *    not checked again), `--rebuilds` times,
+ *  - cached: `--repeats` calls with nothing changed (p50/p95),
+ * and polls /v1/health back to back during every fresh call and rebuild (p50/p99/max over all polls). Not a
+ * test: timings depend on the machine. `--sizes 10x5,50x20` picks the networks (sites × versions).
  */
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
 import { startCloudProcess } from '../cli/demo/cloud-process.ts';
-import { openDatabase } from '../functions/db/database.ts';
+import { type Database, openDatabase } from '../functions/db/database.ts';
 import { reports } from '../functions/db/schema.ts';
 import {
   fakeOnnx,
@@ -33,6 +38,8 @@ const SIZES = (arg('sizes') ?? '10x5,50x20,200x50').split(',').map((s) => {
   return { sites: sites as number, versions: versions as number };
 });
 const REPEATS = Number(arg('repeats') ?? 10);
+const CAMPAIGNS = Number(arg('campaigns') ?? 3);
+const REBUILDS = Number(arg('rebuilds') ?? 5);
 const SITES_PER_REGION = 20;
 
 /** The response's text; `api` parses it. */
@@ -43,11 +50,14 @@ async function apiText(url: string, token: string, method: string, path: string,
     init.body = JSON.stringify(body);
     (init.headers as Record<string, string>)['content-type'] = 'application/json';
   }
-  // A kept-alive socket the server closed while the reports were written fails at once: a GET is retried.
-  const res = await fetch(`${url}${path}`, init).catch((err) => {
-    if (method !== 'GET') throw err;
-    return fetch(`${url}${path}`, init);
-  });
+  // A kept-alive socket the server closed while the reports were written fails at once (each pooled one in
+  // turn): a GET is retried.
+  let res: Response | undefined;
+  for (let attempt = 1; !res; attempt++)
+    res = await fetch(`${url}${path}`, init).catch((err) => {
+      if (method !== 'GET' || attempt >= 4) throw err;
+      return undefined;
+    });
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
   return text;
@@ -57,8 +67,13 @@ async function api(url: string, token: string, method: string, path: string, bod
   return JSON.parse(await apiText(url, token, method, path, body));
 }
 
-/** The network through the API; the reports straight into the database, as ingest writes them. */
-async function buildNetwork(url: string, token: string, dataDir: string, S: number, M: number) {
+interface Network {
+  siteIds: string[];
+  models: { modelId: string; sha256: string; version: string }[];
+}
+
+/** Regions, sites, one vendor and its M versions, through the API. */
+async function buildNetwork(url: string, token: string, S: number, M: number): Promise<Network> {
   const regions = Math.ceil(S / SITES_PER_REGION);
   for (let r = 0; r < regions; r++)
     await api(url, token, 'POST', '/v1/regions', { id: `r${r}`, name: `R${r}` });
@@ -71,7 +86,7 @@ async function buildNetwork(url: string, token: string, dataDir: string, S: numb
     });
   await api(url, token, 'POST', '/v1/vendors', { id: 'acme', name: 'Acme' });
   // Versions 1.0.0, 1.1.0, … 1.10.0: semver order differs from text order.
-  const models: { modelId: string; sha256: string; version: string }[] = [];
+  const models: Network['models'] = [];
   for (let v = 0; v < M; v++) {
     const version = `1.${v}.0`;
     const m = await api(
@@ -83,8 +98,14 @@ async function buildNetwork(url: string, token: string, dataDir: string, S: numb
     );
     models.push({ modelId: m.modelId, sha256: m.sha256, version });
   }
+  return { siteIds, models };
+}
+
+/** One campaign on the network through the API; its reports straight into the database, as ingest writes them. */
+async function campaignWithReports(url: string, token: string, dataDir: string, net: Network, n: number) {
+  const { siteIds, models } = net;
   const campaign = await api(url, token, 'POST', '/v1/campaigns', {
-    name: `bench ${S}x${M}`,
+    name: `bench ${n}`,
     minCell: 3,
     modelIds: models.map((m) => m.modelId),
     siteIds,
@@ -92,7 +113,6 @@ async function buildNetwork(url: string, token: string, dataDir: string, S: numb
   const campaignId = campaign.campaignId as string;
   const jobs = campaign.jobs as { jobId: string; modelId: string; siteId: string }[];
   const jobOf = new Map(jobs.map((j) => [`${j.modelId}|${j.siteId}`, j.jobId]));
-
   const key = siteKeyPair();
   const now = new Date();
   const rows: (typeof reports.$inferInsert)[] = [];
@@ -101,29 +121,13 @@ async function buildNetwork(url: string, token: string, dataDir: string, S: numb
     for (const [v, m] of models.entries()) {
       const jobId = jobOf.get(`${m.modelId}|${siteId}`) as string;
       const model = { vendor: 'acme', name: 'chest-xray', version: m.version, sha256: m.sha256 };
-      // Deterministic spread across sites and versions; every confusion cell stays >= 3.
-      const auc = Math.round((0.78 + 0.004 * v + 0.03 * Math.sin(s * 1.7 + v)) * 1e4) / 1e4;
+      // Deterministic spread across sites, versions and campaigns; every confusion cell stays >= 3.
+      const auc = Math.round((0.78 + 0.004 * v + 0.03 * Math.sin(s * 1.7 + v + n)) * 1e4) / 1e4;
       const report = siteReport(
         { campaignId, jobId, siteId, model },
-        { auc, tp: 13 + ((s + v) % 5), tn: 13 + ((s * 3 + v) % 5) },
+        { auc, tp: 13 + ((s + v + n) % 5), tn: 13 + ((s * 3 + v) % 5) },
       );
-      if (previous) {
-        const difference = Math.round((auc - previous.auc) * 1e4) / 1e4;
-        report.paired = {
-          aucA: auc,
-          aucB: previous.auc,
-          difference,
-          se: 0.02,
-          z: difference / 0.02,
-          p: 0.5,
-          covariance: [
-            [0.0025, 0.0023],
-            [0.0023, 0.0025],
-          ],
-          method: 'delong-paired',
-          modelB: previous.model,
-        };
-      }
+      if (previous) report.paired = pairedWith(previous, auc);
       previous = { model, auc };
       const envelope = signEnvelope({ siteId, keyId: 'bench', privateKey: key.privateKey }, report);
       rows.push({
@@ -138,19 +142,62 @@ async function buildNetwork(url: string, token: string, dataDir: string, S: numb
       });
     }
   }
+  await withDatabase(dataDir, (db) =>
+    db.transaction(async (tx) => {
+      for (let i = 0; i < rows.length; i += 200) await tx.insert(reports).values(rows.slice(i, i + 200));
+    }),
+  );
+  return { campaignId, reportIds: rows.map((r) => r.reportId) };
+}
+
+function pairedWith(
+  previous: { model: SiteReport['model']; auc: number },
+  auc: number,
+): SiteReport['paired'] {
+  const difference = Math.round((auc - previous.auc) * 1e4) / 1e4;
+  return {
+    aucA: auc,
+    aucB: previous.auc,
+    difference,
+    se: 0.02,
+    z: difference / 0.02,
+    p: 0.5,
+    covariance: [
+      [0.0025, 0.0023],
+      [0.0023, 0.0025],
+    ],
+    method: 'delong-paired',
+    modelB: previous.model,
+  };
+}
+
+async function withDatabase<T>(dataDir: string, f: (db: Database) => Promise<T>): Promise<T> {
   const db = await openDatabase(`file:${join(dataDir, 'cairn.db')}`);
   try {
-    await db.transaction(async (tx) => {
-      for (let i = 0; i < rows.length; i += 200) await tx.insert(reports).values(rows.slice(i, i + 200));
-    });
+    return await f(db);
   } finally {
     db.$client.close();
   }
-  return campaignId;
+}
+
+/** A coordinator voids a report (as the void route writes it): the campaign's state changes. */
+function voidReport(dataDir: string, reportId: string) {
+  return withDatabase(dataDir, (db) =>
+    db
+      .update(reports)
+      .set({ voidedAt: new Date(), voidReason: 'bench' })
+      .where(eq(reports.reportId, reportId)),
+  );
 }
 
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
+
+const median = (xs: number[]) =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );
 
 async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const t0 = performance.now();
@@ -158,43 +205,55 @@ async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; value: T }> 
   return { ms: performance.now() - t0, value };
 }
 
+/** One comparison call timed while /v1/health is polled back to back (its latencies go into `health`). */
+async function timedWithHealth(url: string, token: string, path: string, health: number[]) {
+  let running = true;
+  // The body is parsed after the polls: parsing megabytes here would stall this process's own probes.
+  const building = timed(() => apiText(url, token, 'GET', path)).finally(() => {
+    running = false;
+  });
+  while (running) health.push((await timed(() => fetch(`${url}/v1/health`).then((r) => r.text()))).ms);
+  return building;
+}
+
 async function benchSize(S: number, M: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'cairn-bench-compare-'));
   const cloud = await startCloudProcess(dataDir);
   try {
     const token = readFileSync(cloud.adminTokenPath, 'utf8').trim();
-    const campaignId = await buildNetwork(cloud.url, token, dataDir, S, M);
-    const path = `/v1/campaigns/${campaignId}/comparison`;
-    // /v1/health back to back while the first comparison is built.
-    let running = true;
-    // The body is parsed after the polls: parsing megabytes here would stall this process's own probes.
-    const building = timed(() => apiText(cloud.url, token, 'GET', path)).finally(() => {
-      running = false;
-    });
+    const net = await buildNetwork(cloud.url, token, S, M);
     const health: number[] = [];
-    while (running)
-      health.push((await timed(() => fetch(`${cloud.url}/v1/health`).then((r) => r.text()))).ms);
-    const first = await building;
-    const comparison = JSON.parse(first.value);
-    const contrasts = (comparison.contrasts ?? []).length;
-    const rows = (comparison.models as { sites: unknown[] }[]).reduce((n, m) => n + m.sites.length, 0);
-    if (rows !== S * M) throw new Error(`the comparison lists ${rows} site rows, not ${S * M}`);
-    const times: number[] = [];
-    for (let i = 0; i < REPEATS; i++) times.push((await timed(() => api(cloud.url, token, 'GET', path))).ms);
-    times.sort((a, b) => a - b);
-
+    const fresh: number[] = [];
+    let last = { campaignId: '', reportIds: [] as string[], path: '' };
+    for (let n = 0; n < CAMPAIGNS; n++) {
+      const c = await campaignWithReports(cloud.url, token, dataDir, net, n);
+      last = { ...c, path: `/v1/campaigns/${c.campaignId}/comparison` };
+      const first = await timedWithHealth(cloud.url, token, last.path, health);
+      fresh.push(first.ms);
+      const comparison = JSON.parse(first.value);
+      const rows = (comparison.models as { sites: unknown[] }[]).reduce((k, m) => k + m.sites.length, 0);
+      if (rows !== S * M) throw new Error(`the comparison lists ${rows} site rows, not ${S * M}`);
+    }
+    const rebuilds: number[] = [];
+    for (let i = 0; i < REBUILDS; i++) {
+      await voidReport(dataDir, last.reportIds[i] as string);
+      rebuilds.push((await timedWithHealth(cloud.url, token, last.path, health)).ms);
+    }
+    const cached: number[] = [];
+    for (let i = 0; i < REPEATS; i++)
+      cached.push((await timed(() => apiText(cloud.url, token, 'GET', last.path))).ms);
+    const contrasts = (JSON.parse(await apiText(cloud.url, token, 'GET', last.path)).contrasts ?? []).length;
+    cached.sort((a, b) => a - b);
+    health.sort((a, b) => a - b);
     return {
       size: `${S} × ${M}`,
       reports: S * M,
       contrasts,
-      firstMs: first.ms,
-      p50: quantile(times, 0.5),
-      p95: quantile(times, 0.95),
-      healthMax: Math.max(...health),
-      healthP99: quantile(
-        health.sort((a, b) => a - b),
-        0.99,
-      ),
+      fresh,
+      rebuild: median(rebuilds),
+      p50: quantile(cached, 0.5),
+      p95: quantile(cached, 0.95),
+      health: [quantile(health, 0.5), quantile(health, 0.99), health[health.length - 1] as number],
       healthPolls: health.length,
     };
   } catch (err) {
@@ -210,11 +269,16 @@ async function benchSize(S: number, M: number) {
 }
 
 const f0 = (x: number) => x.toFixed(0);
-console.log(`comparison API, ${REPEATS} repeats after the first call; /v1/health polled during the first`);
-console.log('sites × versions  reports  contrasts  first ms  p50 ms  p95 ms  health p99 / max ms (polls)');
+console.log(
+  `comparison API: fresh = first call on each of ${CAMPAIGNS} new campaigns (median, then each), rebuild = after a void (median of ${REBUILDS}), cached = ${REPEATS} calls; /v1/health polled during fresh calls and rebuilds`,
+);
+console.log(
+  'sites × versions  reports  contrasts  fresh ms (each)        rebuild ms  cached p50 / p95 ms  health p50 / p99 / max ms (polls)',
+);
 for (const { sites, versions } of SIZES) {
   const r = await benchSize(sites, versions);
+  const fresh = `${f0(median(r.fresh))} (${r.fresh.map(f0).join(', ')})`;
   console.log(
-    `${r.size.padEnd(16)}  ${String(r.reports).padStart(7)}  ${String(r.contrasts).padStart(9)}  ${f0(r.firstMs).padStart(8)}  ${f0(r.p50).padStart(6)}  ${f0(r.p95).padStart(6)}  ${f0(r.healthP99).padStart(10)} / ${f0(r.healthMax)} (${r.healthPolls})`,
+    `${r.size.padEnd(16)}  ${String(r.reports).padStart(7)}  ${String(r.contrasts).padStart(9)}  ${fresh.padEnd(21)}  ${f0(r.rebuild).padStart(10)}  ${`${f0(r.p50)} / ${f0(r.p95)}`.padStart(19)}  ${r.health.map(f0).join(' / ')} (${r.healthPolls})`,
   );
 }

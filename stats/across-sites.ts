@@ -41,6 +41,8 @@ export function sumHistograms(hists: readonly Histogram[]): Histogram | null {
     if (h.edges[0] !== lo || h.edges[h.edges.length - 1] !== hi) {
       throw new RangeError('histograms to pool must share their first and last edges');
     }
+    // Most sites keep the campaign's edges as they are: nothing to intersect then.
+    if (sameEdges(h.edges, first.edges)) continue;
     const mine = new Set(h.edges);
     common = new Set([...common].filter((e) => mine.has(e)));
   }
@@ -57,6 +59,13 @@ export function sumHistograms(hists: readonly Histogram[]): Histogram | null {
     }
   }
   return { edges, positives, negatives };
+}
+
+function sameEdges(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -118,29 +127,65 @@ export function compareModelsAcrossSites(
   sites: readonly SiteContrastInput[],
   opts: MetaOptions = {},
 ): ModelContrast {
+  const sample = differenceSample();
+  for (const s of sites)
+    addSiteDifference(
+      sample,
+      s.paired?.difference ?? null,
+      s.paired?.se ?? null,
+      s.aucA?.estimate ?? null,
+      s.aucA?.se ?? null,
+      s.aucB?.estimate ?? null,
+      s.aucB?.se ?? null,
+    );
+  return contrastFromSample(sample, opts);
+}
+
+/** The sites' AUC differences d_i = θA − θB and their variances, as collected for one contrast. */
+export interface DifferenceSample {
+  yi: number[];
+  vi: number[];
+  kPaired: number;
+  kUnpaired: number;
+}
+
+export function differenceSample(): DifferenceSample {
+  return { yi: [], vi: [], kPaired: 0, kUnpaired: 0 };
+}
+
+/**
+ * Adds one site to a contrast (compareModelsAcrossSites's rule, in scalars so that a comparison of many pairs
+ * allocates nothing per site): its paired difference when there is one with a positive SE, else A's and B's
+ * separate AUCs with Var A + Var B when all four numbers are there and the variance is positive; else nothing.
+ */
+export function addSiteDifference(
+  out: DifferenceSample,
+  pairedDifference: number | null,
+  pairedSe: number | null,
+  estimateA: number | null,
+  seA: number | null,
+  estimateB: number | null,
+  seB: number | null,
+): void {
+  if (pairedDifference !== null && pairedSe !== null && pairedSe > 0) {
+    out.yi.push(pairedDifference);
+    out.vi.push(pairedSe * pairedSe);
+    out.kPaired++;
+    return;
+  }
+  if (estimateA === null || estimateB === null || seA === null || seB === null) return;
+  const v = seA * seA + seB * seB;
+  if (!(v > 0)) return;
+  out.yi.push(estimateA - estimateB);
+  out.vi.push(v);
+  out.kUnpaired++;
+}
+
+/** The random-effects pool of a contrast's site differences (compareModelsAcrossSites). */
+export function contrastFromSample(sample: DifferenceSample, opts: MetaOptions = {}): ModelContrast {
   const method = opts.method ?? 'DL';
   const test = opts.test ?? 'z';
-  const yi: number[] = [];
-  const vi: number[] = [];
-  let kPaired = 0;
-  let kUnpaired = 0;
-  for (const s of sites) {
-    const p = s.paired;
-    if (p && p.difference !== null && p.se !== null && p.se > 0) {
-      yi.push(p.difference);
-      vi.push(p.se * p.se);
-      kPaired++;
-      continue;
-    }
-    const a = s.aucA;
-    const b = s.aucB;
-    if (a?.estimate == null || b?.estimate == null || a.se == null || b.se == null) continue;
-    const v = a.se * a.se + b.se * b.se;
-    if (!(v > 0)) continue;
-    yi.push(a.estimate - b.estimate);
-    vi.push(v);
-    kUnpaired++;
-  }
+  const { yi, vi, kPaired, kUnpaired } = sample;
   const k = yi.length;
   const empty: ModelContrast = {
     estimate: null,

@@ -1,6 +1,12 @@
 import type { Comparison, PooledEstimate } from '../../schemas/comparison.ts';
 import type { SiteReport } from '../../schemas/site-report.ts';
-import { compareModelsAcrossSites, pooledBinnedAuc, releasedHistogram } from '../../stats/across-sites.ts';
+import {
+  addSiteDifference,
+  contrastFromSample,
+  differenceSample,
+  pooledBinnedAuc,
+  releasedHistogram,
+} from '../../stats/across-sites.ts';
 import { BIVARIATE_MIN_SITES, poolBivariate } from '../../stats/bivariate.ts';
 import { type MetaOptions, poolAuc, poolProportion } from '../../stats/meta.ts';
 
@@ -100,26 +106,61 @@ export function buildComparison(input: {
  */
 interface ReportIndex {
   listed: Map<string, ComparedReport[]>;
-  pooledBySite: Map<string, Map<string, SiteReport>>;
+  /** Per model, per site (in `sites` order) what its pooled report brings to a contrast; undefined: none. */
+  contrastColumns: Map<string, (ContrastCell | undefined)[]>;
   /** Every site with a pooled report, in code-unit order (the order the contrasts take sites in). */
   sites: string[];
+}
+
+/**
+ * One pooled report's part in the contrasts, read once rather than once per pair: its AUC and, when it
+ * compared itself with another model on the same cases, that model's sha256 and the paired difference.
+ */
+interface ContrastCell {
+  estimate: number | null;
+  se: number | null;
+  pairedWith: string | null;
+  difference: number;
+  differenceSe: number;
 }
 
 function indexReports(reports: ComparedReport[]): ReportIndex {
   const listed = new Map<string, ComparedReport[]>();
   const pooledBySite = new Map<string, Map<string, SiteReport>>();
-  const sites = new Set<string>();
+  const siteSet = new Set<string>();
   for (const r of reports) {
     const list = listed.get(r.modelId);
     if (list) list.push(r);
     else listed.set(r.modelId, [r]);
     if (!pooled(r)) continue;
-    sites.add(r.siteId);
+    siteSet.add(r.siteId);
     const bySite = pooledBySite.get(r.modelId) ?? new Map<string, SiteReport>();
     pooledBySite.set(r.modelId, bySite);
     if (!bySite.has(r.siteId)) bySite.set(r.siteId, r.report);
   }
-  return { listed, pooledBySite, sites: [...sites].sort(compare) };
+  const sites = [...siteSet].sort(compare);
+  const contrastColumns = new Map<string, (ContrastCell | undefined)[]>();
+  for (const [modelId, bySite] of pooledBySite)
+    contrastColumns.set(
+      modelId,
+      sites.map((site) => {
+        const report = bySite.get(site);
+        return report && contrastCell(report);
+      }),
+    );
+  return { listed, contrastColumns, sites };
+}
+
+function contrastCell(r: SiteReport): ContrastCell {
+  const p = r.paired;
+  const usable = p?.modelB !== undefined && p.difference !== null && p.se !== null;
+  return {
+    estimate: r.auc.estimate,
+    se: r.auc.se,
+    pairedWith: usable ? (p.modelB?.sha256 ?? null) : null,
+    difference: usable ? (p.difference as number) : 0,
+    differenceSe: usable ? (p.se as number) : 0,
+  };
 }
 
 function selectPairs(
@@ -153,7 +194,7 @@ function selectPairs(
 /**
  * Each pair (A, B) with at least one site reporting both: per site the paired DeLong difference when A's
  * report compared it with B on the same cases (report.paired.modelB names B's sha256), else A's and B's
- * separate AUCs (var A + var B); then compareModelsAcrossSites.
+ * separate AUCs (var A + var B); then the random-effects pool of compareModelsAcrossSites.
  */
 function modelContrasts(
   pairs: [ComparedModel, ComparedModel][],
@@ -161,30 +202,32 @@ function modelContrasts(
   opts: MetaOptions,
 ): NonNullable<Comparison['contrasts']> {
   const out: NonNullable<Comparison['contrasts']> = [];
-  const none = new Map<string, SiteReport>();
   for (const [A, B] of pairs) {
-    const ofA = index.pooledBySite.get(A.modelId) ?? none;
-    const ofB = index.pooledBySite.get(B.modelId) ?? none;
-    const inputs = [];
-    for (const site of index.sites) {
-      const a = ofA.get(site);
-      const b = ofB.get(site);
+    const ofA = index.contrastColumns.get(A.modelId);
+    const ofB = index.contrastColumns.get(B.modelId);
+    if (!ofA || !ofB) continue;
+    const sample = differenceSample();
+    let shared = 0;
+    for (let s = 0; s < ofA.length; s++) {
+      const a = ofA[s];
+      const b = ofB[s];
       if (!a || !b) continue;
+      shared++;
       // The site compared them on the same cases in whichever report came second: A vs B, or B vs A.
-      const paired =
-        a.paired?.modelB?.sha256 === B.sha256 && a.paired.difference !== null && a.paired.se !== null
-          ? { difference: a.paired.difference, se: a.paired.se }
-          : b.paired?.modelB?.sha256 === A.sha256 && b.paired.difference !== null && b.paired.se !== null
-            ? { difference: -b.paired.difference, se: b.paired.se }
-            : null;
-      inputs.push({
-        paired,
-        aucA: { estimate: a.auc.estimate, se: a.auc.se },
-        aucB: { estimate: b.auc.estimate, se: b.auc.se },
-      });
+      const aVsB = a.pairedWith === B.sha256;
+      const bVsA = !aVsB && b.pairedWith === A.sha256;
+      addSiteDifference(
+        sample,
+        aVsB ? a.difference : bVsA ? -b.difference : null,
+        aVsB ? a.differenceSe : bVsA ? b.differenceSe : null,
+        a.estimate,
+        a.se,
+        b.estimate,
+        b.se,
+      );
     }
-    if (inputs.length === 0) continue;
-    out.push({ modelA: A.modelId, modelB: B.modelId, ...compareModelsAcrossSites(inputs, opts) });
+    if (shared === 0) continue;
+    out.push({ modelA: A.modelId, modelB: B.modelId, ...contrastFromSample(sample, opts) });
   }
   return out;
 }

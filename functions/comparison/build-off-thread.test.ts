@@ -55,4 +55,16 @@ describe('createComparisonBuilder', () => {
       Array(4).fill('pooled'),
     );
   });
+
+  it('takes the rows a page at a time and builds what the whole input builds, beside one dropped half-way', async () => {
+    const builder = createComparisonBuilder();
+    const { rows, ...request } = input;
+    const dropped = builder.open(request);
+    dropped.add(input.rows.slice(0, 3));
+    dropped.drop();
+    const stream = builder.open(request);
+    for (let i = 0; i < rows.length; i += 3) stream.add(rows.slice(i, i + 3));
+    expect(await stream.finish()).toBe(comparisonText(input));
+    expect(builder.onWorker()).toBe(true);
+  });
 });

@@ -1,24 +1,41 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type ComparisonInput, comparisonText } from './comparison-input.ts';
+import { createCheckedRows } from './checked-rows.ts';
+import { type ComparisonInput, type ComparisonRequest, comparisonText } from './comparison-input.ts';
+import type { WorkerMessage } from './comparison-worker.ts';
+import type { StoredReportRow } from './stored-report.ts';
 
 const ENTRY = new URL('./comparison-worker-entry.mjs', import.meta.url);
 
+/** A comparison being built: its rows handed over page by page as they are read, then the text. */
+export interface ComparisonStream {
+  add(rows: StoredReportRow[]): void;
+  finish(): Promise<string>;
+  /** Gives up on it (its rows could not all be read). */
+  drop(): void;
+}
+
+interface Pending {
+  input: ComparisonInput;
+  resolve: (t: string) => void;
+  reject: (e: Error) => void;
+}
+
 /**
- * Builds comparisons on one worker thread, so that a big one (seconds at 200 sites × 50 versions) keeps no
- * other request waiting. Where the worker's files are not beside this module (the Lambda bundle) or the worker
- * fails to start, the comparison is built in-process instead: on Lambda an instance serves one request at a
- * time anyway.
+ * Builds comparisons on one worker thread, so that a big one keeps no other request waiting: the rows go to
+ * it a page at a time as they are read (each page a short copy on the event loop, and the worker checks one
+ * page while the next is read), and it keeps the rows it has checked (checked-rows.ts). Where the worker's
+ * files are not beside this module (the Lambda bundle) or the worker fails to start, the comparison is built
+ * in-process instead: on Lambda an instance serves one request at a time anyway.
  */
 export function createComparisonBuilder() {
   let worker: Worker | null = null;
   let usable = ENTRY.protocol === 'file:' && existsSync(fileURLToPath(ENTRY));
   let nextId = 0;
-  const pending = new Map<
-    number,
-    { input: ComparisonInput; resolve: (t: string) => void; reject: (e: Error) => void }
-  >();
+  const pending = new Map<number, Pending>();
+  const checks = createCheckedRows();
+  const inProcess = (input: ComparisonInput) => Promise.resolve().then(() => comparisonText(input, checks));
 
   function start(): Worker {
     const w = new Worker(ENTRY);
@@ -35,11 +52,7 @@ export function createComparisonBuilder() {
       worker = null;
       for (const [id, p] of pending) {
         pending.delete(id);
-        try {
-          p.resolve(comparisonText(p.input));
-        } catch (err) {
-          p.reject(err as Error);
-        }
+        inProcess(p.input).then(p.resolve, p.reject);
       }
     };
     w.on('error', fail);
@@ -47,18 +60,43 @@ export function createComparisonBuilder() {
     return w;
   }
 
+  function open(request: ComparisonRequest): ComparisonStream {
+    // Kept here too, for building in-process should the worker fail before it answers.
+    const rows: StoredReportRow[] = [];
+    if (!usable)
+      return { add: (page) => rows.push(...page), finish: () => inProcess({ ...request, rows }), drop() {} };
+    worker ??= start();
+    const w = worker;
+    const id = nextId++;
+    const post = (m: WorkerMessage) => {
+      if (worker === w) w.postMessage(m);
+    };
+    post({ id, kind: 'open', request });
+    return {
+      add(page) {
+        for (const row of page) rows.push(row);
+        post({ id, kind: 'rows', rows: page });
+      },
+      finish() {
+        if (worker !== w) return inProcess({ ...request, rows });
+        return new Promise((resolve, reject) => {
+          pending.set(id, { input: { ...request, rows }, resolve, reject });
+          w.postMessage({ id, kind: 'build' } satisfies WorkerMessage);
+        });
+      },
+      drop: () => post({ id, kind: 'drop' }),
+    };
+  }
+
   return {
     /** False once the comparisons are built in-process (no worker files, or the worker failed). */
     onWorker: () => usable,
+    open,
     build(input: ComparisonInput): Promise<string> {
-      if (!usable) return Promise.resolve().then(() => comparisonText(input));
-      worker ??= start();
-      const id = nextId++;
-      const w = worker;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { input, resolve, reject });
-        w.postMessage({ id, input });
-      });
+      const { rows, ...request } = input;
+      const stream = open(request);
+      stream.add(rows);
+      return stream.finish();
     },
   };
 }

@@ -1,28 +1,59 @@
 import { type AttachedCriteria, withVerdicts } from '../criteria/verdict.ts';
 import type { CampaignRules } from '../reports/check-report.ts';
-import { buildComparison, type ComparedModel, type ContrastSelection } from './build-comparison.ts';
+import {
+  buildComparison,
+  type ComparedModel,
+  type ComparedReport,
+  type ContrastSelection,
+} from './build-comparison.ts';
+import { type CheckedRows, rulesKey } from './checked-rows.ts';
 import { comparedFromStored, type StoredReportRow } from './stored-report.ts';
 
-/** What a comparison is built from: the rows as read (each checked again as it is read back) and the campaign. */
-export interface ComparisonInput {
+/** What a comparison is built from, but its rows: the campaign, the models and contrasts asked for. */
+export interface ComparisonRequest {
   campaignId: string;
   generatedAt: Date;
   models: ComparedModel[];
-  rows: StoredReportRow[];
   campaign: CampaignRules;
   contrasts: ContrastSelection;
   /** The campaign's acceptance criteria, when it has them: the comparison then carries their verdicts. */
   criteria?: AttachedCriteria | null;
 }
 
+/** A request with the rows as read (each checked again as it is read back). */
+export interface ComparisonInput extends ComparisonRequest {
+  rows: StoredReportRow[];
+}
+
+/**
+ * A comparison put together as its rows arrive, page by page: each row is checked when added (through
+ * `checks`, when given, so a row already checked is not checked again), and the text is built at the end.
+ */
+export function comparisonAssembly(request: ComparisonRequest, checks?: CheckedRows) {
+  const rules = rulesKey(request.campaign);
+  const reports: ComparedReport[] = [];
+  return {
+    add(rows: readonly StoredReportRow[]): void {
+      for (const row of rows)
+        reports.push(comparedFromStored(row, request.campaign, checks?.check(row, request.campaign, rules)));
+    },
+    /** The comparison as the JSON text the API sends. */
+    text(): string {
+      const comparison = buildComparison({
+        campaignId: request.campaignId,
+        generatedAt: request.generatedAt,
+        models: request.models,
+        reports,
+        contrasts: request.contrasts,
+      });
+      return JSON.stringify(request.criteria ? withVerdicts(comparison, request.criteria) : comparison);
+    },
+  };
+}
+
 /** The comparison as the JSON text the API sends. */
-export function comparisonText(input: ComparisonInput): string {
-  const comparison = buildComparison({
-    campaignId: input.campaignId,
-    generatedAt: input.generatedAt,
-    models: input.models,
-    reports: input.rows.map((r) => comparedFromStored(r, input.campaign)),
-    contrasts: input.contrasts,
-  });
-  return JSON.stringify(input.criteria ? withVerdicts(comparison, input.criteria) : comparison);
+export function comparisonText(input: ComparisonInput, checks?: CheckedRows): string {
+  const assembly = comparisonAssembly(input, checks);
+  assembly.add(input.rows);
+  return assembly.text();
 }

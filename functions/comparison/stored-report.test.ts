@@ -5,6 +5,8 @@ import { Comparison } from '../../schemas/comparison.ts';
 import { equalWidthEdges } from '../../stats/histogram.ts';
 import { seededRandom } from '../../test/support/oracles.ts';
 import { buildComparison } from './build-comparison.ts';
+import { createCheckedRows } from './checked-rows.ts';
+import { comparisonText } from './comparison-input.ts';
 import { comparedFromStored, type StoredReportRow } from './stored-report.ts';
 
 const EDGES = equalWidthEdges(10);
@@ -91,5 +93,38 @@ describe('comparedFromStored + buildComparison', () => {
     // The AUC pool has at most the pooled sites (those with an estimate and a positive se).
     expect(c.models[0]?.overall.auc.k).toBeLessThanOrEqual(by('pooled'));
     for (const s of sites.filter((x) => x.status === 'invalid')) expect(s.auc).toBeNull();
+  });
+});
+
+describe('createCheckedRows', () => {
+  const input = (rows: StoredReportRow[], campaign = CAMPAIGN) => ({
+    campaignId: 'c',
+    generatedAt: new Date('2026-12-01T00:00:00Z'),
+    models: [model],
+    rows,
+    campaign,
+    contrasts: 'all' as const,
+  });
+
+  it('a row checked before gives what checking it afresh gives, also once its text or the rules change', () => {
+    const rows = storedRows(60);
+    const checks = createCheckedRows();
+    const fresh = comparisonText(input(rows));
+    expect(comparisonText(input(rows), checks)).toBe(fresh);
+    expect(comparisonText(input(rows), checks)).toBe(fresh);
+
+    // A clean row rewritten in place (same report id) around the API with a cell in 1..minCell−1.
+    const clean = rows.findIndex((r, i) => i % 4 === 0 && JSON.parse(r.report as string).confusion.tp > 5);
+    const broken = JSON.parse(rows[clean]?.report as string);
+    broken.confusion.tp = 2;
+    const rewritten = rows.map((r, i) => (i === clean ? { ...r, report: JSON.stringify(broken) } : r));
+    const after = comparisonText(input(rewritten), checks);
+    expect(after).toBe(comparisonText(input(rewritten)));
+    expect(after).not.toBe(fresh);
+    const row = JSON.parse(after).models[0].sites.find((s: { site: string }) => s.site === `site-${clean}`);
+    expect(row.status).toBe('invalid');
+
+    const stricter = { binEdges: EDGES, minCell: 50 };
+    expect(comparisonText(input(rows, stricter), checks)).toBe(comparisonText(input(rows, stricter)));
   });
 });
