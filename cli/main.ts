@@ -3,6 +3,7 @@ import pkg from '../package.json' with { type: 'json' };
 import { registerAgentCommands } from './commands/agent.ts';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerCloudCommands } from './commands/cloud.ts';
+import { registerCriteriaCommands } from './commands/criteria.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerNetworkCommands } from './commands/network.ts';
 import { registerPoolCommand } from './commands/pool.ts';
@@ -29,6 +30,7 @@ registerDemoCommand(program);
 registerReportCommand(program);
 registerPoolCommand(program);
 registerAuditCommands(program);
+registerCriteriaCommands(program);
 
 try {
   await program.parseAsync(process.argv);
