@@ -5,9 +5,11 @@ import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parameterSha256 } from '../functions/audit/hashes.ts';
 import { checkCriteria } from '../functions/criteria/check-criteria.ts';
+import { planCriteria } from '../functions/criteria/plan.ts';
 import { criteriaTemplate, TEMPLATE_NAMES } from '../functions/criteria/templates.ts';
 import { call, openTestCloud, seedNetwork, type TestCloud } from '../functions/test-fixtures.ts';
 import { Criteria } from '../schemas/criteria.ts';
+import { minSampleForLowerBound } from '../stats/sample-size.ts';
 import { runCairn } from './cli.test-util.ts';
 
 let cloud: TestCloud;
@@ -109,5 +111,33 @@ describe('cairn criteria template and validate', () => {
     expect(
       (await call(cloud, 'GET', '/v1/campaigns', { token: cloud.adminToken })).body.campaigns,
     ).toHaveLength(before);
+  });
+
+  it('criteria plan prints what each rule needs per scope and site; a flag out of range is one line', async () => {
+    const triage = file('triage-p.json', criteriaTemplate('triage'));
+    const flags = ['--criteria', triage, '--expected-sensitivity', '0.9', '--expected-specificity', '0.92'];
+    const plan = await runCairn([
+      'criteria',
+      'plan',
+      ...flags,
+      '--prevalence',
+      '0.2',
+      '--sites',
+      '4',
+      '--output',
+      'json',
+    ]);
+    expect(plan.status, plan.stderr).toBe(0);
+    const out = JSON.parse(plan.stdout);
+    expect(out.rules).toEqual(planCriteria(criteriaTemplate('triage'), { ...out.assumptions }));
+    expect(out.rules[0]).toMatchObject({
+      scope: 'region',
+      positives: minSampleForLowerBound(0.9, 0.8, 'wilson'),
+    });
+    const bad = await runCairn(['criteria', 'plan', ...flags, '--prevalence', '1.5']);
+    expect(bad.status).toBe(1);
+    expect(lines(bad.stderr)).toEqual([
+      'cairn: criteria plan: --prevalence must be a number between 0 and 1',
+    ]);
   });
 });
