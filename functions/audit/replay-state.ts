@@ -168,24 +168,9 @@ function apply(s: RecordedState, row: StoredAuditRow, d: Detail): void {
       });
       return;
     case 'campaign.created':
-      s.campaigns.set(target, {
-        seq,
-        minCell: Number(d.minCell),
-        requireSignedModels: d.requireSignedModels === true,
-        modelIds: strings(d.modelIds) ?? [],
-        siteIds: strings(d.siteIds) ?? [],
-        jobs: Number(d.jobs),
-        binEdgesSha256: optional(d.binEdgesSha256),
-        subgroupAttributesSha256: optional(d.subgroupAttributesSha256),
-        criteriaSha256: d.criteriaSha256 === null ? null : optional(d.criteriaSha256),
-        criteriaPostHoc: false,
-      });
+    case 'campaign.criteria-added':
+      applyCampaign(s, row, d);
       return;
-    case 'campaign.criteria-added': {
-      const campaign = s.campaigns.get(target);
-      if (campaign) Object.assign(campaign, { criteriaSha256: str(d.criteriaSha256), criteriaPostHoc: true });
-      return;
-    }
     case 'report.accepted':
       // A voided report's job may be reported again, under a new report id; the first acceptance counts.
       if (!s.reports.has(target)) s.reports.set(target, { seq, voided: false });
@@ -196,6 +181,27 @@ function apply(s: RecordedState, row: StoredAuditRow, d: Detail): void {
       return;
     }
   }
+}
+
+function applyCampaign(s: RecordedState, row: StoredAuditRow, d: Detail): void {
+  const { seq, target } = row;
+  if (row.action === 'campaign.criteria-added') {
+    const campaign = s.campaigns.get(target);
+    if (campaign) Object.assign(campaign, { criteriaSha256: str(d.criteriaSha256), criteriaPostHoc: true });
+    return;
+  }
+  s.campaigns.set(target, {
+    seq,
+    minCell: Number(d.minCell),
+    requireSignedModels: d.requireSignedModels === true,
+    modelIds: strings(d.modelIds) ?? [],
+    siteIds: strings(d.siteIds) ?? [],
+    jobs: Number(d.jobs),
+    binEdgesSha256: optional(d.binEdgesSha256),
+    subgroupAttributesSha256: optional(d.subgroupAttributesSha256),
+    criteriaSha256: d.criteriaSha256 === null ? null : optional(d.criteriaSha256),
+    criteriaPostHoc: false,
+  });
 }
 
 function addSiteKey(s: RecordedState, seq: number, keyId: unknown, siteId: string, sha: unknown): void {
