@@ -5,6 +5,7 @@ import { registerAgentCommands } from './commands/agent.ts';
 import { registerAuditCommands } from './commands/audit-verify.ts';
 import { registerCampaignCommands } from './commands/campaign.ts';
 import { registerCloudCommands } from './commands/cloud.ts';
+import { registerCriteriaCommands } from './commands/criteria.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerModelCommands } from './commands/model.ts';
 import { registerPoolCommand } from './commands/pool.ts';
@@ -42,6 +43,7 @@ registerDemoCommand(program);
 registerReportCommand(program);
 registerPoolCommand(program);
 registerAuditCommands(program);
+registerCriteriaCommands(program);
 
 try {
   await program.parseAsync(process.argv);

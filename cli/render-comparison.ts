@@ -1,6 +1,7 @@
 import type { Comparison, PooledEstimate, SiteComparisonRow } from '../schemas/comparison.ts';
 import type { Auc, Proportion } from '../schemas/site-report.ts';
 import { table } from './table.ts';
+import { renderVerdicts } from './render-verdicts.ts';
 
 const f3 = (x: number | null | undefined) => (x === null || x === undefined ? '—' : x.toFixed(3));
 
@@ -73,6 +74,7 @@ export function renderComparison(c: Comparison): string {
         [...m.regions.map((r) => pooledRow(`region ${r.region}`, r)), pooledRow('overall', m.overall)],
       ),
     );
+    out.push(...renderVerdicts(c, m));
   }
   for (const contrast of c.contrasts ?? []) {
     const name = (id: string) => {

@@ -3,12 +3,15 @@ import { Count, Slug } from './common.ts';
 
 /**
  * A pilot scenario (`cairn demo --scenario FILE.json`): the user's own models, DICOM folders and labels,
- * grouped into regions and sites. Paths are relative to the scenario file.
+ * grouped into regions and sites, and optionally the campaign's acceptance criteria (a cairn.criteria/v1 file
+ * or the object inline). Paths are relative to the scenario file.
  */
 export const Scenario = z
   .object({
     bins: z.number().int().min(2).max(1000).default(20),
     minCell: Count.default(5),
+    /** Checked as cairn.criteria/v1 when the scenario is loaded (cli/demo/scenario-criteria.ts). */
+    criteria: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
     models: z.array(z.object({ manifest: z.string().min(1), onnx: z.string().min(1) }).strict()).min(1),
     regions: z
       .array(

@@ -14,6 +14,7 @@ export function readCriteriaFile(file: string): { criteria: Criteria; sha256: st
     );
   }
   const check = checkCriteria(raw);
-  if (!check.ok) throw new CliError(check.problems.map((p) => `criteria ${file}: ${p}`).join('\n'));
+  // One line per problem, each read as its own `cairn: …` line.
+  if (!check.ok) throw new CliError(check.problems.map((p) => `criteria ${file}: ${p}`).join('\ncairn: '));
   return { criteria: check.criteria, sha256: check.sha256 };
 }

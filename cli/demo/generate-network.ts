@@ -87,6 +87,17 @@ const DEMO_SITES: SiteSpec[] = [
   },
 ];
 
+/** The demo campaign's criteria: the AUC per region, version 2 no worse than version 1, at least two sites. */
+export const DEMO_CRITERIA = {
+  schema: 'cairn.criteria/v1',
+  title: 'Demo: AUC at least 0.75 in every region; v2 non-inferior to v1 (margin 0.05)',
+  rules: [
+    { metric: 'auc', scope: 'region', bound: 'ciLow', atLeast: 0.75 },
+    { metric: 'auc', versus: 'lung-nodule-ct@1.0.0', margin: 0.05 },
+    { scope: 'overall', minSites: 2 },
+  ],
+} as const;
+
 /** Writes the demo's DICOM, labels, models and a scenario file into `dir`; returns the scenario's path. */
 export async function generateDemoNetwork(
   dir: string,
@@ -124,9 +135,11 @@ export async function generateDemoNetwork(
     list.push({ id, dicom: `hospitals/${id}/dicom`, labels: `hospitals/${id}/labels.csv` });
     regions.set(region, list);
   }
+  writeFileSync(join(dir, 'criteria.json'), `${JSON.stringify(DEMO_CRITERIA, null, 2)}\n`);
   const scenario = {
     bins: 20,
     minCell: 5,
+    criteria: 'criteria.json',
     models,
     regions: [...regions].map(([id, s]) => ({ id, sites: s })),
   };

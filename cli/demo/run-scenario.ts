@@ -4,11 +4,13 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CloudApi } from '../../client/cloud-api.ts';
 import type { Comparison } from '../../schemas/comparison.ts';
+import type { Criteria } from '../../schemas/criteria.ts';
 import { ModelManifest } from '../../schemas/model-manifest.ts';
 import { Scenario } from '../../schemas/scenario.ts';
 import { submitModel } from '../commands/network.ts';
 import { CliError } from '../errors.ts';
 import { CAIRN_BIN, type CloudProcess, startCloudProcess } from './cloud-process.ts';
+import { scenarioCriteria } from './scenario-criteria.ts';
 
 export interface ScenarioRun {
   comparison: Comparison;
@@ -24,6 +26,7 @@ interface ResolvedScenario {
   models: { manifestPath: string; onnxPath: string; manifest: ModelManifest }[];
   sites: { id: string; region: string; dicom: string; labels: string }[];
   regions: string[];
+  criteria?: Criteria;
 }
 
 /** Reads and checks a scenario file; every problem is reported together, paths resolved against the file. */
@@ -74,8 +77,10 @@ function loadScenario(file: string): ResolvedScenario {
       return { id: s.id, region: r.id, dicom, labels };
     }),
   );
+  const criteria = scenarioCriteria(parsed.data.criteria, base, problems);
   if (problems.length) throw new CliError(`scenario ${file}: ${problems.join('; ')}`);
   return {
+    ...(criteria ? { criteria } : {}),
     bins: parsed.data.bins,
     minCell: parsed.data.minCell,
     models,
@@ -131,6 +136,7 @@ export async function runScenario(opts: {
           siteIds: scenario.sites.map((s) => s.id),
           bins: scenario.bins,
           minCell: scenario.minCell,
+          ...(scenario.criteria ? { criteria: scenario.criteria } : {}),
         },
       },
     );

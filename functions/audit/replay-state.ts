@@ -210,6 +210,27 @@ const APPLY: Record<string, Apply> = {
   },
 };
 
+function applyCampaign(s: RecordedState, row: StoredAuditRow, d: Detail): void {
+  const { seq, target } = row;
+  if (row.action === 'campaign.criteria-added') {
+    const campaign = s.campaigns.get(target);
+    if (campaign) Object.assign(campaign, { criteriaSha256: str(d.criteriaSha256), criteriaPostHoc: true });
+    return;
+  }
+  s.campaigns.set(target, {
+    seq,
+    minCell: Number(d.minCell),
+    requireSignedModels: d.requireSignedModels === true,
+    modelIds: strings(d.modelIds) ?? [],
+    siteIds: strings(d.siteIds) ?? [],
+    jobs: Number(d.jobs),
+    binEdgesSha256: optional(d.binEdgesSha256),
+    subgroupAttributesSha256: optional(d.subgroupAttributesSha256),
+    criteriaSha256: d.criteriaSha256 === null ? null : optional(d.criteriaSha256),
+    criteriaPostHoc: false,
+  });
+}
+
 function addSiteKey(s: RecordedState, seq: number, keyId: unknown, siteId: string, sha: unknown): void {
   if (typeof keyId !== 'string') return;
   s.siteKeys.set(keyId, { seq, siteId, state: 'current', publicKeySha256: optional(sha) });

@@ -24,7 +24,7 @@ export function acceptCriteria(
   raw: unknown,
   campaignModels: { name: string; version: string }[],
 ): { criteria: Criteria; sha256: string } {
-  const check = checkCriteria(raw);
+  const check = checkCriteria(raw, { nameKeys: false });
   if (!check.ok)
     throw new ApiError(400, 'invalid-criteria', `Invalid criteria: ${check.problems[0]}.`, 'criteria');
   const known = new Set(campaignModels.map((m) => `${m.name}@${m.version}`));

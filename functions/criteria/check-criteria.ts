@@ -34,12 +34,13 @@ function where(path: PropertyKey[]): string {
   );
 }
 
-function issues(error: z.core.$ZodError, prefix: PropertyKey[]): string[] {
+function issues(error: z.core.$ZodError, prefix: PropertyKey[], nameKeys: boolean): string[] {
   return error.issues.map((i) => {
-    const rule =
-      i.code === 'unrecognized_keys'
-        ? `unknown field(s) ${i.keys.map((k) => (SAFE_KEY.test(k) ? k : '?')).join(', ')}`
-        : i.message;
+    const unknown = (keys: string[]) =>
+      nameKeys
+        ? `unknown field(s) ${keys.map((k) => (SAFE_KEY.test(k) ? k : '?')).join(', ')}`
+        : 'a field the schema does not allow';
+    const rule = i.code === 'unrecognized_keys' ? unknown(i.keys) : i.message;
     return `${where([...prefix, ...i.path])}: ${rule}`;
   });
 }
@@ -47,16 +48,18 @@ function issues(error: z.core.$ZodError, prefix: PropertyKey[]): string[] {
 /**
  * Checks criteria as a coordinator wrote them: every problem, one line each (`rules[2].atLeast: …`), each rule
  * checked against the kind its keys name rather than "matches none of the kinds". On success, the parsed
- * criteria and their sha256 (of the canonical JSON), the value the audit chain records.
+ * criteria and their sha256 (of the canonical JSON), the value the audit chain records. `nameKeys: false`
+ * (the API) leaves out the names of fields the schema does not know: they are the sender's words.
  */
-export function checkCriteria(raw: unknown): CriteriaCheck {
+export function checkCriteria(raw: unknown, opts: { nameKeys?: boolean } = {}): CriteriaCheck {
+  const nameKeys = opts.nameKeys ?? true;
   const parsed = Criteria.safeParse(raw);
   if (parsed.success) return { ok: true, criteria: parsed.data, sha256: parameterSha256(parsed.data) };
   const problems: string[] = [];
   const { rules: _rules, ...rest } =
     typeof raw === 'object' && raw !== null ? (raw as { rules?: unknown }) : {};
   const top = Criteria.omit({ rules: true }).safeParse(typeof raw === 'object' && raw !== null ? rest : raw);
-  if (!top.success) problems.push(...issues(top.error, []).filter((p) => !p.startsWith('rules')));
+  if (!top.success) problems.push(...issues(top.error, [], nameKeys).filter((p) => !p.startsWith('rules')));
   const rules = (raw as { rules?: unknown } | null)?.rules;
   if (!Array.isArray(rules)) problems.push('rules: a list of at least one rule');
   else if (rules.length === 0) problems.push('rules: at least one rule');
@@ -64,7 +67,7 @@ export function checkCriteria(raw: unknown): CriteriaCheck {
   else
     rules.forEach((rule, i) => {
       const r = kindOf(rule).safeParse(rule);
-      if (!r.success) problems.push(...issues(r.error, ['rules', i]));
+      if (!r.success) problems.push(...issues(r.error, ['rules', i], nameKeys));
     });
   return { ok: false, problems: problems.length ? problems : ['does not match cairn.criteria/v1'] };
 }
