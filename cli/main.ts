@@ -7,6 +7,7 @@ import { registerDemoCommand } from './commands/demo.ts';
 import { registerNetworkCommands } from './commands/network.ts';
 import { registerPoolCommand } from './commands/pool.ts';
 import { registerReportCommand } from './commands/report.ts';
+import { registerRolloutCommands } from './commands/rollout.ts';
 import { CliError } from './errors.ts';
 
 // `cairn … | head -1`: the reader went away, which is not an error of ours — stop quietly, no stack trace.
@@ -29,6 +30,7 @@ registerDemoCommand(program);
 registerReportCommand(program);
 registerPoolCommand(program);
 registerAuditCommands(program);
+registerRolloutCommands(program);
 
 try {
   await program.parseAsync(process.argv);

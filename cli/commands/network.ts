@@ -159,11 +159,19 @@ export function registerNetworkCommands(program: Command): void {
     .requiredOption('--role <role>', 'admin, coordinator or vendor')
     .option('--vendor <id>', 'the vendor a vendor token acts for')
     .option('--regions <ids>', 'comma-separated regions a coordinator token covers (all when omitted)')
+    .option('--person <id>', 'the person a coordinator or admin token belongs to (four eyes count people)')
     .option('--label <text>', 'who holds it', 'cli')
     .option('--ttl-hours <h>', 'validity in hours')
     .action(
       async (
-        o: ApiFlags & { role: string; vendor?: string; regions?: string; label: string; ttlHours?: string },
+        o: ApiFlags & {
+          role: string;
+          vendor?: string;
+          regions?: string;
+          person?: string;
+          label: string;
+          ttlHours?: string;
+        },
       ) => {
         const r = await api(o).json<{ id: string; token: string; expiresAt: string | null }>(
           'POST',
@@ -173,6 +181,7 @@ export function registerNetworkCommands(program: Command): void {
               role: o.role,
               vendorId: o.vendor,
               regionIds: o.regions?.split(',').filter(Boolean),
+              personId: o.person,
               label: o.label,
               ttlHours: o.ttlHours ? Number(o.ttlHours) : undefined,
             },
