@@ -21,6 +21,7 @@ import { allowListedColumns, decideSubgroupColumns } from './privacy/subgroup-co
 import { buildSiteReport } from './report/site-report.ts';
 import { decideRelease, readReleasePolicy } from './review/policy.ts';
 import { recordRefusals } from './review/refusals.ts';
+import { syncRolloutNotices } from './rollout-notices.ts';
 import { logSentBytes } from './sent-log.ts';
 import { recoverPendingRotation } from './site-key.ts';
 import { sourceFromSettings } from './sources/from-settings.ts';
@@ -134,6 +135,7 @@ async function runPass(
   try {
     await flushAll(db, api, signer, events);
     await pullJobs(db, api);
+    await syncRolloutNotices(api, stateDir, me.siteId, settings.rolloutWebhook);
   } catch (err) {
     // Start and keep working while the network is down: known jobs still run, reports wait in the outbox.
     if (!(err instanceof CloudUnreachable)) throw err;

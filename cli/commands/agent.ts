@@ -10,6 +10,7 @@ import {
   writeReleasePolicy,
 } from '../../edge-agent/review/policy.ts';
 import { describeRefusals } from '../../edge-agent/review/refusals.ts';
+import { readKnownRollouts } from '../../edge-agent/rollout-notices.ts';
 import { runAgent } from '../../edge-agent/run.ts';
 import { sentLog } from '../../edge-agent/state/schema.ts';
 import { openAgentState } from '../../edge-agent/state/store.ts';
@@ -344,7 +345,9 @@ export function registerAgentCommands(program: Command): void {
       .description('enrollment, jobs and outbox of this agent')
       .option('--state <dir>', 'agent state folder', DEFAULT_STATE),
   ).action(async (opts: { state: string; output: string }) => {
-    const s = await agentStatus(resolve(opts.state));
+    const status = await agentStatus(resolve(opts.state));
+    const known = readKnownRollouts(resolve(opts.state));
+    const s = { ...status, rollouts: known.rollouts, rolloutNoticesWaiting: known.undelivered.length };
     print(opts.output, s, () =>
       s.enrolled
         ? [
@@ -356,6 +359,12 @@ export function registerAgentCommands(program: Command): void {
               (r) =>
                 `subgroup columns refused for job ${r.jobId} (campaign ${r.campaignId}): ${describeRefusals(r.columns)}`,
             ),
+            ...s.rollouts.map(
+              (r) => `rollout ${r.vendor}/${r.name}@${r.version} in ${r.regionId}: ${r.state}`,
+            ),
+            ...(s.rolloutNoticesWaiting
+              ? [`rollout notices waiting for the webhook: ${s.rolloutNoticesWaiting}`]
+              : []),
           ].join('\n')
         : 'not enrolled',
     );

@@ -37,8 +37,8 @@ function showText(r: { rollout: RolloutView; events: RolloutEventView[] }): stri
   ].join('\n');
 }
 
-const path = (o: RolloutFlags, tail = '') =>
-  `/v1/rollouts/${encodeURIComponent(o.model)}/${encodeURIComponent(o.region)}${tail}`;
+const decisionPath = (o: RolloutFlags, action: string) =>
+  `/v1/rollouts/${encodeURIComponent(o.model)}/${encodeURIComponent(o.region)}/${action}`;
 
 /** `cairn rollout …`: the state of each model version per region, and the decisions people take on it. */
 export function registerRolloutCommands(program: Command): void {
@@ -63,8 +63,11 @@ export function registerRolloutCommands(program: Command): void {
     .requiredOption('--model <id>', 'the model version')
     .requiredOption('--region <id>', 'the region')
     .action(async (o: RolloutFlags) => {
-      const r = await api(o).json<{ rollout: RolloutView; events: RolloutEventView[] }>('GET', path(o));
-      print(o.output, r, () => showText(r));
+      const r = await api(o).json<{ rollouts: { rollout: RolloutView; events: RolloutEventView[] }[] }>(
+        'GET',
+        `/v1/models/${encodeURIComponent(o.model)}/rollouts?regionId=${encodeURIComponent(o.region)}`,
+      );
+      print(o.output, r, () => r.rollouts.map(showText).join('\n\n'));
     });
   const decisions: [string, string][] = [
     ['approve', 'propose approval (a second person confirms); --concession when the verdict is not pass'],
@@ -85,7 +88,7 @@ export function registerRolloutCommands(program: Command): void {
     cmd.action(async (o: RolloutFlags & { reason: string; concession?: string; evidence?: string }) => {
       const r = await api(o).json<{ rollout: RolloutView; events: RolloutEventView[] }>(
         'POST',
-        path(o, `/${action}`),
+        decisionPath(o, action),
         { json: { reason: o.reason, concession: o.concession, evidenceSha256: o.evidence } },
       );
       print(o.output, r, () => rolloutLine(r.rollout));

@@ -41,7 +41,8 @@ const acme = () => net.acmeModel.modelId;
 const act = (token: string, region: string, action: string, json: Loose = { reason: 'per the review' }) =>
   call(cloud, 'POST', `/v1/rollouts/${acme()}/${region}/${action}`, { token, json });
 const stateOf = async (region: string) =>
-  (await call(cloud, 'GET', `/v1/rollouts/${acme()}/${region}`, { token: cloud.adminToken })).body.rollout;
+  (await call(cloud, 'GET', `/v1/models/${acme()}/rollouts?regionId=${region}`, { token: cloud.adminToken }))
+    .body.rollouts[0].rollout;
 
 describe('rollouts through the cloud API', () => {
   it('starts every evaluated (model version, region) as evaluating, and the verdict recommends or not', async () => {

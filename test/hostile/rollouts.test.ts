@@ -109,10 +109,12 @@ describe('hostile: rollout decisions', () => {
     expect(['rollout-changed', 'nothing-to-confirm']).toContain(
       answers.find((r) => r.status === 409)?.body.error.code,
     );
-    const shown = await call(cloud, 'GET', `/v1/rollouts/${net.acmeModel.modelId}/north`, {
+    const shown = await call(cloud, 'GET', `/v1/models/${net.acmeModel.modelId}/rollouts?regionId=north`, {
       token: cloud.adminToken,
     });
-    expect(shown.body.events.filter((e: Loose) => e.action === 'confirm-approval')).toHaveLength(1);
+    expect(shown.body.rollouts[0].events.filter((e: Loose) => e.action === 'confirm-approval')).toHaveLength(
+      1,
+    );
   });
 
   it('an insider moving a rollout, editing a reason or naming a person by SQL is named by audit verify: differs-from-chain', async () => {
