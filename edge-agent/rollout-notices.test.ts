@@ -129,12 +129,26 @@ describe('rollout notices at the agent', () => {
     expect(shown.rolloutNoticesWaiting).toBe(0);
   }, 60_000);
 
+  it('a rollouts.json cut short stops no poll: the states are learnt again, the notice repeated under its id', async () => {
+    const before = JSON.parse(received.at(-1)?.body ?? '{}').noticeId;
+    writeFileSync(join(stateDir, 'rollouts.json'), '{"rollouts": [');
+    received.length = 0;
+    await poll();
+    expect(received.map((r) => JSON.parse(r.body).noticeId)).toEqual([before]);
+    expect(
+      readKnownRollouts(stateDir)
+        .rollouts.map((r) => r.state)
+        .sort(),
+    ).toEqual(['evaluating', 'suspended']);
+    received.length = 0;
+  }, 60_000);
+
   it('a notice the webhook refused is sent again on the next poll', async () => {
     answer = 503;
     await decide('alice', 'withdraw');
     await poll();
     expect(readKnownRollouts(stateDir).undelivered.map((n) => n.to)).toEqual(['withdrawn']);
-    expect(received).toHaveLength(2);
+    expect(received).toHaveLength(0);
     answer = 204;
     await poll();
     expect(notices().at(-1)).toBe('chest-xray@1.0.0/north: suspended -> withdrawn');

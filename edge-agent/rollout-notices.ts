@@ -19,6 +19,8 @@ export interface KnownRollout {
   version: string;
   modelSha256: string;
   state: RolloutState;
+  /** The justification of an approval given under concession (the verdict was not pass). */
+  concession: string | null;
   events: number;
   changedAt: string | null;
 }
@@ -55,8 +57,14 @@ const storePath = (stateDir: string) => join(stateDir, 'rollouts.json');
 
 export function readKnownRollouts(stateDir: string): NoticeStore {
   const file = storePath(stateDir);
-  if (!existsSync(file)) return { rollouts: [], undelivered: [], learntAt: null };
-  return JSON.parse(readFileSync(file, 'utf8')) as NoticeStore;
+  const empty: NoticeStore = { rollouts: [], undelivered: [], learntAt: null };
+  if (!existsSync(file)) return empty;
+  try {
+    return { ...empty, ...(JSON.parse(readFileSync(file, 'utf8')) as NoticeStore) };
+  } catch {
+    // A file cut short (a full disk): the states are learnt again on this poll; no run stops for it.
+    return empty;
+  }
 }
 
 function writeStore(stateDir: string, store: NoticeStore): void {
@@ -128,6 +136,7 @@ async function learnRollouts(api: CloudApi): Promise<KnownRollout[] | null> {
     version: r.version,
     modelSha256: r.modelSha256,
     state: r.state,
+    concession: r.concession,
     events: r.events,
     changedAt: r.changedAt,
   }));

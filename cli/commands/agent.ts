@@ -360,7 +360,8 @@ export function registerAgentCommands(program: Command): void {
                 `subgroup columns refused for job ${r.jobId} (campaign ${r.campaignId}): ${describeRefusals(r.columns)}`,
             ),
             ...s.rollouts.map(
-              (r) => `rollout ${r.vendor}/${r.name}@${r.version} in ${r.regionId}: ${r.state}`,
+              (r) =>
+                `rollout ${r.vendor}/${r.name}@${r.version} in ${r.regionId}: ${r.state}${r.concession ? ` (under concession: ${r.concession})` : ''}`,
             ),
             ...(s.rolloutNoticesWaiting
               ? [`rollout notices waiting for the webhook: ${s.rolloutNoticesWaiting}`]
