@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyAuditData } from '../../cli/commands/audit.ts';
+import { createCloudApp } from '../app.ts';
 import { sha256Hex } from '../audit/hashes.ts';
 import {
   call,
@@ -12,7 +13,7 @@ import {
   type TestCloud,
   testManifest,
 } from '../test-fixtures.ts';
-import { applyVerdict } from './lifecycle.ts';
+import { applyVerdict, approvalMonthsFromEnv } from './lifecycle.ts';
 
 let cloud: TestCloud;
 let net: Awaited<ReturnType<typeof seedNetwork>>;
@@ -247,5 +248,22 @@ describe('rollouts through the cloud API', () => {
     expect(older.state).toBe('superseded');
     const south = await call(cloud, 'GET', `/v1/rollouts?modelId=${newer}`, { token: cloud.adminToken });
     expect(south.body.rollouts.map((r: Loose) => [r.regionId, r.state])).toEqual([['north', 'deployed']]);
+  });
+
+  it('holds an approval for the configured period (CAIRN_APPROVAL_MONTHS), 12 months by default', async () => {
+    expect(approvalMonthsFromEnv({})).toEqual({});
+    expect(approvalMonthsFromEnv({ CAIRN_APPROVAL_MONTHS: '6' })).toEqual({ approvalMonths: 6 });
+    expect(() => approvalMonthsFromEnv({ CAIRN_APPROVAL_MONTHS: '0.5' })).toThrow(/whole number of months/);
+    const sixMonths = { ...cloud, app: createCloudApp({ ...cloud.deps, approvalMonths: 6 }) };
+    await applyVerdict(cloud.deps, {
+      modelId: acme(),
+      regionId: 'north',
+      verdict: 'pass',
+      evidenceSha256: EVIDENCE,
+    });
+    const at = (action: string, token: string) =>
+      call(sixMonths, 'POST', `/v1/rollouts/${acme()}/north/${action}`, { token, json: { reason: 'ok' } });
+    await at('approve', people.alice);
+    expect((await at('confirm', people.bob)).body.rollout.reviewDueAt).toBe('2027-05-27T10:00:00.000Z');
   });
 });
