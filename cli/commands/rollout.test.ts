@@ -10,6 +10,7 @@ import { systemClock } from '../../infra/clock.ts';
 import { createMemoryLog } from '../../infra/operational-log.ts';
 import { runCairn } from '../../test/cli.test-util.ts';
 import { type CloudProcess, startCloudProcess } from '../demo/cloud-process.ts';
+import { verifyAuditData } from './audit.ts';
 
 /** `cairn rollout …` against a real `cairn cloud serve` process: four eyes, a refusal in one line, a suspension. */
 
@@ -17,6 +18,7 @@ let dir: string;
 let cloud: CloudProcess;
 let admin: string;
 let modelId: string;
+let vendor: string;
 
 async function post(path: string, token: string, body: unknown): Promise<Record<string, string>> {
   const init =
@@ -39,7 +41,7 @@ beforeAll(async () => {
   await post('/v1/regions', admin, { id: 'north', name: 'North' });
   await post('/v1/sites', admin, { id: 'site-a', regionId: 'north', name: 'A' });
   await post('/v1/vendors', admin, { id: 'acme', name: 'Acme' });
-  const vendor = (await post('/v1/tokens', admin, { role: 'vendor', vendorId: 'acme', label: 'v' })).token!;
+  vendor = (await post('/v1/tokens', admin, { role: 'vendor', vendorId: 'acme', label: 'v' })).token!;
   modelId = (await post('/v1/models', vendor, modelUploadForm(testManifest(), fakeOnnx('cli')))).modelId!;
   await post('/v1/campaigns', admin, { name: 'C', minCell: 3, modelIds: [modelId], siteIds: ['site-a'] });
   // The comparison's verdict, applied as the integrating code will: on the same database, from this process.
@@ -68,7 +70,7 @@ const cairn = (token: string, args: string[]) =>
   ]);
 
 describe('cairn rollout', () => {
-  it('approves with two people, refuses the second eyes of the same person in one line, and suspends with one', async () => {
+  it('refuses the vendor, approves with two people (not one with two tokens), suspends with one, reinstates with two', async () => {
     const alice = await runCairn([
       ...['token', 'create', '--role', 'coordinator', '--regions', 'north', '--person', 'alice'],
       ...['--cloud', cloud.url, '--token', admin, '--output', 'json'],
@@ -82,6 +84,10 @@ describe('cairn rollout', () => {
       ),
     );
 
+    const byVendor = await cairn(vendor, ['approve', '--reason', 'ours is good']);
+    expect(byVendor.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^cairn: cloud refused \(403 decision-not-allowed\)/),
+    ]);
     const approve = await cairn(aliceToken, ['approve', '--reason', 'meets the criteria']);
     expect(approve.status, approve.stderr).toBe(0);
     expect(approve.stdout).toContain('approve by alice awaits confirmation');
@@ -96,8 +102,13 @@ describe('cairn rollout', () => {
 
     const suspend = await cairn(aliceToken, ['suspend', '--reason', 'drift alert']);
     expect(suspend.status, suspend.stderr).toBe(0);
+    expect((await cairn(aliceToken, ['reinstate', '--reason', 'drift explained'])).status).toBe(0);
+    const reinstated = await cairn(bob!, ['confirm', '--reason', 'checked the drift report']);
+    expect(reinstated.stdout).toContain('  deployed');
     const show = await cairn(admin, ['show']);
-    expect(show.stdout).toMatch(/suspended/);
     expect(show.stdout).toContain('suspend approved -> suspended by alice');
+    expect(show.stdout).toContain('confirm-reinstatement suspended -> deployed by bob');
+    // The decisions of two processes (the cloud's and this test's verdict) make one intact chain.
+    expect(await verifyAuditData(dir)).toMatchObject({ ok: true, disagreements: [] });
   }, 120_000);
 });
