@@ -127,6 +127,8 @@ describe('rollout notices at the agent', () => {
       'lung/north/evaluating',
     ]);
     expect(shown.rolloutNoticesWaiting).toBe(0);
+    const text = await runCairn(['agent', 'status', '--state', stateDir]);
+    expect(text.stdout).toContain('rollout acme/chest-xray@1.0.0 in north: suspended');
   }, 60_000);
 
   it('a rollouts.json cut short stops no poll: the states are learnt again, the notice repeated under its id', async () => {

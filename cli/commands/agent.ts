@@ -10,7 +10,6 @@ import {
   writeReleasePolicy,
 } from '../../edge-agent/review/policy.ts';
 import { describeRefusals } from '../../edge-agent/review/refusals.ts';
-import { readKnownRollouts } from '../../edge-agent/rollout-notices.ts';
 import { runAgent } from '../../edge-agent/run.ts';
 import { sentLog } from '../../edge-agent/state/schema.ts';
 import { openAgentState } from '../../edge-agent/state/store.ts';
@@ -19,6 +18,7 @@ import { CliError } from '../errors.ts';
 import { addOutputOption, print } from '../output.ts';
 import { progressPrinter } from '../progress.ts';
 import { registerAgentTrustCommands } from './agent-trust.ts';
+import { agentRolloutLines, agentRollouts } from './rollout.ts';
 
 const DEFAULT_STATE = process.env.CAIRN_AGENT_STATE ?? '.cairn/agent';
 
@@ -345,9 +345,7 @@ export function registerAgentCommands(program: Command): void {
       .description('enrollment, jobs and outbox of this agent')
       .option('--state <dir>', 'agent state folder', DEFAULT_STATE),
   ).action(async (opts: { state: string; output: string }) => {
-    const status = await agentStatus(resolve(opts.state));
-    const known = readKnownRollouts(resolve(opts.state));
-    const s = { ...status, rollouts: known.rollouts, rolloutNoticesWaiting: known.undelivered.length };
+    const s = { ...(await agentStatus(resolve(opts.state))), ...agentRollouts(resolve(opts.state)) };
     print(opts.output, s, () =>
       s.enrolled
         ? [
@@ -359,13 +357,7 @@ export function registerAgentCommands(program: Command): void {
               (r) =>
                 `subgroup columns refused for job ${r.jobId} (campaign ${r.campaignId}): ${describeRefusals(r.columns)}`,
             ),
-            ...s.rollouts.map(
-              (r) =>
-                `rollout ${r.vendor}/${r.name}@${r.version} in ${r.regionId}: ${r.state}${r.concession ? ` (under concession: ${r.concession})` : ''}`,
-            ),
-            ...(s.rolloutNoticesWaiting
-              ? [`rollout notices waiting for the webhook: ${s.rolloutNoticesWaiting}`]
-              : []),
+            ...agentRolloutLines(s),
           ].join('\n')
         : 'not enrolled',
     );

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { type KnownRollout, readKnownRollouts } from '../../edge-agent/rollout-notices.ts';
 import type { RolloutEventView, RolloutView } from '../../schemas/rollout.ts';
 import { print } from '../output.ts';
 import { api, apiCommand } from './network.ts';
@@ -21,6 +22,24 @@ export function rolloutLine(r: RolloutView): string {
   ].filter(Boolean);
   const what = `${r.vendor}/${r.name}@${r.version}`;
   return [r.modelId, r.regionId, what, r.state, notes.join('; ')].filter(Boolean).join('  ');
+}
+
+/** What `cairn agent status` adds: the rollout states of the site's region, as the agent last learnt them. */
+export function agentRollouts(stateDir: string) {
+  const known = readKnownRollouts(stateDir);
+  return { rollouts: known.rollouts, rolloutNoticesWaiting: known.undelivered.length };
+}
+
+export function agentRolloutLines(s: { rollouts: KnownRollout[]; rolloutNoticesWaiting: number }): string[] {
+  const concession = (r: KnownRollout) => (r.concession ? ` (under concession: ${r.concession})` : '');
+  return [
+    ...s.rollouts.map(
+      (r) => `rollout ${r.vendor}/${r.name}@${r.version} in ${r.regionId}: ${r.state}${concession(r)}`,
+    ),
+    ...(s.rolloutNoticesWaiting
+      ? [`rollout notices waiting for the webhook: ${s.rolloutNoticesWaiting}`]
+      : []),
+  ];
 }
 
 function eventLine(e: RolloutEventView): string {
