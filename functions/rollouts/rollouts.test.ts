@@ -13,6 +13,7 @@ import {
   type TestCloud,
   testManifest,
 } from '../test-fixtures.ts';
+import { applyComparisonVerdicts, comparisonEvidenceSha256 } from './from-comparison.ts';
 import { applyVerdict, approvalMonthsFromEnv } from './lifecycle.ts';
 
 let cloud: TestCloud;
@@ -265,5 +266,43 @@ describe('rollouts through the cloud API', () => {
       call(sixMonths, 'POST', `/v1/rollouts/${acme()}/north/${action}`, { token, json: { reason: 'ok' } });
     await at('approve', people.alice);
     expect((await at('confirm', people.bob)).body.rollout.reviewDueAt).toBe('2027-05-27T10:00:00.000Z');
+  });
+
+  it('takes each regional verdict of a comparison, bound to its snapshot and criteria; the same comparison built again adds nothing', async () => {
+    const criteria = sha256Hex('criteria v1');
+    const comparison = {
+      generatedAt: '2026-11-27T10:00:00.000Z',
+      models: [
+        {
+          modelId: acme(),
+          regions: [
+            { region: 'north', verdict: { verdict: 'pass' as const } },
+            { region: 'south', verdict: { verdict: 'fail' as const } },
+          ],
+        },
+        {
+          modelId: net.globexModel.modelId,
+          regions: [{ region: 'north', verdict: { verdict: 'inconclusive' as const } }],
+        },
+      ],
+      criteria: { sha256: criteria },
+    };
+    const outcomes = await applyComparisonVerdicts(cloud.deps, comparison);
+    expect(outcomes.map((o) => `${o.regionId}/${o.state}/${o.changed}`)).toEqual([
+      'north/recommended/true',
+      'south/not-recommended/true',
+      'north/evaluating/false',
+    ]);
+    const again = await applyComparisonVerdicts(cloud.deps, {
+      ...comparison,
+      generatedAt: '2026-11-28T10:00:00.000Z',
+    });
+    expect(again.map((o) => o.code)).toEqual(['same-evidence', 'same-evidence', 'verdict-inconclusive']);
+    const shown = await call(cloud, 'GET', `/v1/models/${acme()}/rollouts?regionId=north`, {
+      token: cloud.adminToken,
+    });
+    expect(shown.body.rollouts[0].events).toMatchObject([
+      { action: 'recommend', evidenceSha256: comparisonEvidenceSha256(comparison), criteriaSha256: criteria },
+    ]);
   });
 });
