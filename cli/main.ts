@@ -14,6 +14,7 @@ import { registerReportCommand } from './commands/report.ts';
 import { registerSiteCommands } from './commands/site.ts';
 import { registerTokenCommands } from './commands/token.ts';
 import { registerVendorCommands } from './commands/vendor.ts';
+import { registerRolloutCommands } from './commands/rollout.ts';
 import { CliError } from './errors.ts';
 
 // `cairn … | head -1`: the reader went away, which is not an error of ours — stop quietly, no stack trace.
@@ -44,6 +45,7 @@ registerReportCommand(program);
 registerPoolCommand(program);
 registerAuditCommands(program);
 registerCriteriaCommands(program);
+registerRolloutCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -81,6 +81,14 @@ export const AgentSettings = z
       .default(DEFAULT_MEMORY_BUDGET_MIB),
     /** How often `agent run` polls for jobs when not `--once`. */
     pollSeconds: z.number().int().min(1).default(30),
+    /**
+     * The hospital's own endpoint (its AI orchestrator) that hears of each change of a rollout state in this
+     * site's region: a JSON notice, signed with HMAC-SHA256 of the body under `secret` (rollout-notices.ts).
+     */
+    rolloutWebhook: z
+      .object({ url: z.url({ protocol: /^https?$/ }), secret: z.string().min(16).max(512) })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((s) => Boolean(s.dicom) !== Boolean(s.dicomweb), {

@@ -12,6 +12,7 @@ import type { AgentEvents, JobContext, JobOutcome, ScoredModel } from './job/con
 import { noteJobStatus, sendJobStatuses } from './job-status.ts';
 import { flushOutbox } from './outbox.ts';
 import { acquireRunLock } from './run-lock.ts';
+import { syncRolloutNotices } from './rollout-notices.ts';
 import { logSentBytes } from './sent-log.ts';
 import { recoverPendingRotation } from './site-key.ts';
 import { identity, jobs } from './state/schema.ts';
@@ -94,12 +95,13 @@ export async function runAgent(opts: {
 }
 
 async function runPass(ctx: JobContext, runId: string): Promise<JobOutcome[]> {
-  const { db, api, me, events } = ctx;
+  const { db, api, me, events, settings, stateDir } = ctx;
   const outcomes: JobOutcome[] = [];
   const signer: Signer = { siteId: me.siteId, keyId: me.keyId, privateKeyPkcs8: me.privateKey };
   try {
     await flushAll(db, api, signer, events);
     await pullJobs(db, api);
+    await syncRolloutNotices(api, stateDir, me.siteId, settings.rolloutWebhook);
   } catch (err) {
     // Start and keep working while the network is down: known jobs still run, reports wait in the outbox.
     if (!(err instanceof CloudUnreachable)) throw err;

@@ -11,6 +11,7 @@ import { createDbQueue } from '../infra/queue-db.ts';
 import { createSqsQueue } from '../infra/queue-sqs.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { type CloudDeps, REPORTS_TOPIC } from './deps.ts';
+import { approvalMonthsFromEnv } from './rollouts/lifecycle.ts';
 
 /**
  * The cloud's dependencies as a Lambda container (API or ingest) builds them, once, at cold start:
@@ -51,6 +52,7 @@ export async function depsFromEnv(env: NodeJS.ProcessEnv): Promise<CloudDeps> {
     queue: queueFromEnv(env, db),
     clock: systemClock,
     log: stdoutLog,
+    ...approvalMonthsFromEnv(env),
   };
 }
 

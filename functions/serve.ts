@@ -11,6 +11,7 @@ import { bootstrapAdminToken } from './bootstrap-admin.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { type CloudDeps, type CloudLimits, REPORTS_TOPIC } from './deps.ts';
 import { type EmbeddedIngestOptions, startEmbeddedIngest } from './ingest/embedded.ts';
+import { approvalMonthsFromEnv } from './rollouts/lifecycle.ts';
 import { lockDataDir } from './serve-lock.ts';
 import { CLOUD_VERSION } from './version.ts';
 
@@ -104,6 +105,7 @@ async function start(opts: ServeCloudOptions, db: Database, release: () => void)
     clock,
     log,
     ...(opts.limits ? { limits: opts.limits } : {}),
+    ...approvalMonthsFromEnv(process.env),
   };
   const app = createCloudApp(deps);
   const host = opts.host ?? '127.0.0.1';

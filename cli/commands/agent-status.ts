@@ -13,7 +13,8 @@ export function registerAgentStatus(agent: Command): void {
   ).action(async (opts: { state: string; output: string }) => {
     const { agentStatus } = await import('../../edge-agent/status.ts');
     const { describeRefusals } = await import('../../edge-agent/review/refusals.ts');
-    const s = await agentStatus(resolve(opts.state));
+    const { agentRolloutLines, agentRollouts } = await import('./rollout.ts');
+    const s = { ...(await agentStatus(resolve(opts.state))), ...agentRollouts(resolve(opts.state)) };
     print(opts.output, s, () =>
       s.enrolled
         ? [
@@ -25,6 +26,7 @@ export function registerAgentStatus(agent: Command): void {
               (r) =>
                 `subgroup columns refused for job ${r.jobId} (campaign ${r.campaignId}): ${describeRefusals(r.columns)}`,
             ),
+            ...agentRolloutLines(s),
           ].join('\n')
         : 'not enrolled',
     );

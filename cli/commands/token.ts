@@ -19,6 +19,7 @@ type CreateFlags = ApiFlags & {
   role: string;
   vendor?: string;
   regions?: string;
+  person?: string;
   label: string;
   ttlHours?: string;
 };
@@ -41,6 +42,7 @@ export function registerTokenCommands(program: Command): void {
     .requiredOption('--role <role>', 'admin, coordinator or vendor')
     .option('--vendor <id>', 'the vendor a vendor token acts for')
     .option('--regions <ids>', 'comma-separated regions a coordinator token covers (all when omitted)')
+    .option('--person <id>', 'the person a coordinator or admin token belongs to (four eyes count people)')
     .option('--label <text>', 'who holds it', 'cli')
     .option('--ttl-hours <h>', 'validity in hours')
     .action(async (o: CreateFlags) => {
@@ -52,6 +54,7 @@ export function registerTokenCommands(program: Command): void {
             role: o.role,
             vendorId: o.vendor,
             regionIds: o.regions?.split(',').filter(Boolean),
+            personId: o.person,
             label: o.label,
             ttlHours: o.ttlHours ? Number(o.ttlHours) : undefined,
           },

@@ -226,6 +226,20 @@ const attacks: { who: string; secrets: () => string[]; cases: Case[] }[] = [
         expect: REFUSED,
       },
       { route: 'GET /v1/jobs', path: () => '/v1/jobs', token: vendorB, expect: REFUSED },
+      { route: 'GET /v1/rollouts', path: () => '/v1/rollouts', token: vendorB, expect: [200] },
+      {
+        route: 'GET /v1/models/:id/rollouts',
+        path: () => `/v1/models/${acmeOnly.modelId}/rollouts`,
+        token: vendorB,
+        expect: REFUSED,
+      },
+      {
+        route: 'POST /v1/rollouts/:modelId/:regionId/:action',
+        path: () => `/v1/rollouts/${acmeOnly.modelId}/north/withdraw`,
+        token: vendorB,
+        json: () => ({ reason: 'sabotage' }),
+        expect: REFUSED,
+      },
     ],
   },
   {
@@ -246,6 +260,7 @@ const attacks: { who: string; secrets: () => string[]; cases: Case[] }[] = [
         expect: [200],
       },
       { route: 'GET /v1/jobs', path: () => '/v1/jobs', token: siteB, expect: [200] },
+      { route: 'GET /v1/rollouts', path: () => '/v1/rollouts', token: siteB, expect: [200] },
       {
         route: 'POST /v1/jobs/:id/status',
         path: () => `/v1/jobs/${net.jobFor(net.acmeModel.modelId, 'site-a')}/status`,
@@ -328,6 +343,14 @@ const attacks: { who: string; secrets: () => string[]; cases: Case[] }[] = [
     cases: [
       { route: 'GET /v1/sites', path: () => '/v1/sites', token: northCoordinator, expect: [200] },
       { route: 'GET /v1/regions', path: () => '/v1/regions', token: northCoordinator, expect: [200] },
+      { route: 'GET /v1/rollouts', path: () => '/v1/rollouts', token: northCoordinator, expect: [200] },
+      {
+        route: 'POST /v1/rollouts/:modelId/:regionId/:action',
+        path: () => `/v1/rollouts/${net.globexModel.modelId}/south/suspend`,
+        token: northCoordinator,
+        json: () => ({ reason: 'not mine to stop' }),
+        expect: REFUSED,
+      },
       {
         route: 'POST /v1/sites',
         path: () => '/v1/sites',

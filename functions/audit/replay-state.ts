@@ -183,23 +183,8 @@ const APPLY: Record<string, Apply> = {
       sha256: String(d.sha256),
       signingKeyId: str(d.signingKeyId),
     }),
-  'campaign.created': (s, { seq, target }, d) =>
-    s.campaigns.set(target, {
-      seq,
-      minCell: Number(d.minCell),
-      requireSignedModels: d.requireSignedModels === true,
-      modelIds: strings(d.modelIds) ?? [],
-      siteIds: strings(d.siteIds) ?? [],
-      jobs: Number(d.jobs),
-      binEdgesSha256: optional(d.binEdgesSha256),
-      subgroupAttributesSha256: optional(d.subgroupAttributesSha256),
-      criteriaSha256: d.criteriaSha256 === null ? null : optional(d.criteriaSha256),
-      criteriaPostHoc: false,
-    }),
-  'campaign.criteria-added': (s, { target }, d) => {
-    const campaign = s.campaigns.get(target);
-    if (campaign) Object.assign(campaign, { criteriaSha256: str(d.criteriaSha256), criteriaPostHoc: true });
-  },
+  'campaign.created': applyCampaign,
+  'campaign.criteria-added': applyCampaign,
   // A voided report's job may be reported again, under a new report id; the first acceptance counts.
   'report.accepted': (s, { seq, target }) => {
     if (!s.reports.has(target)) s.reports.set(target, { seq, voided: false });

@@ -12,6 +12,16 @@ export type RolloutDeps = AuditDeps & { approvalMonths?: number };
 
 export const DEFAULT_APPROVAL_MONTHS = 12;
 
+/** CAIRN_APPROVAL_MONTHS, for the cloud's deps: a whole number of months (1–120), or the default when unset. */
+export function approvalMonthsFromEnv(env: NodeJS.ProcessEnv): { approvalMonths?: number } {
+  const raw = env.CAIRN_APPROVAL_MONTHS;
+  if (raw === undefined || raw === '') return {};
+  const months = Number(raw);
+  if (!Number.isInteger(months) || months < 1 || months > 120)
+    throw new Error('CAIRN_APPROVAL_MONTHS must be a whole number of months from 1 to 120');
+  return { approvalMonths: months };
+}
+
 /** When an approval given at `at` falls due for review: the same day and time, `months` calendar months on. */
 export function reviewDueAfter(at: Date, months: number): Date {
   const due = new Date(at);

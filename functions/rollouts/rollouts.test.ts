@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyAuditData } from '../../cli/commands/audit.ts';
+import { createCloudApp } from '../app.ts';
 import { sha256Hex } from '../audit/hashes.ts';
 import {
   call,
@@ -12,7 +13,8 @@ import {
   type TestCloud,
   testManifest,
 } from '../test-fixtures.ts';
-import { applyVerdict } from './lifecycle.ts';
+import { applyComparisonVerdicts, comparisonEvidenceSha256 } from './from-comparison.ts';
+import { applyVerdict, approvalMonthsFromEnv } from './lifecycle.ts';
 
 let cloud: TestCloud;
 let net: Awaited<ReturnType<typeof seedNetwork>>;
@@ -41,7 +43,8 @@ const acme = () => net.acmeModel.modelId;
 const act = (token: string, region: string, action: string, json: Loose = { reason: 'per the review' }) =>
   call(cloud, 'POST', `/v1/rollouts/${acme()}/${region}/${action}`, { token, json });
 const stateOf = async (region: string) =>
-  (await call(cloud, 'GET', `/v1/rollouts/${acme()}/${region}`, { token: cloud.adminToken })).body.rollout;
+  (await call(cloud, 'GET', `/v1/models/${acme()}/rollouts?regionId=${region}`, { token: cloud.adminToken }))
+    .body.rollouts[0].rollout;
 
 describe('rollouts through the cloud API', () => {
   it('starts every evaluated (model version, region) as evaluating, and the verdict recommends or not', async () => {
@@ -246,5 +249,60 @@ describe('rollouts through the cloud API', () => {
     expect(older.state).toBe('superseded');
     const south = await call(cloud, 'GET', `/v1/rollouts?modelId=${newer}`, { token: cloud.adminToken });
     expect(south.body.rollouts.map((r: Loose) => [r.regionId, r.state])).toEqual([['north', 'deployed']]);
+  });
+
+  it('holds an approval for the configured period (CAIRN_APPROVAL_MONTHS), 12 months by default', async () => {
+    expect(approvalMonthsFromEnv({})).toEqual({});
+    expect(approvalMonthsFromEnv({ CAIRN_APPROVAL_MONTHS: '6' })).toEqual({ approvalMonths: 6 });
+    expect(() => approvalMonthsFromEnv({ CAIRN_APPROVAL_MONTHS: '0.5' })).toThrow(/whole number of months/);
+    const sixMonths = { ...cloud, app: createCloudApp({ ...cloud.deps, approvalMonths: 6 }) };
+    await applyVerdict(cloud.deps, {
+      modelId: acme(),
+      regionId: 'north',
+      verdict: 'pass',
+      evidenceSha256: EVIDENCE,
+    });
+    const at = (action: string, token: string) =>
+      call(sixMonths, 'POST', `/v1/rollouts/${acme()}/north/${action}`, { token, json: { reason: 'ok' } });
+    await at('approve', people.alice);
+    expect((await at('confirm', people.bob)).body.rollout.reviewDueAt).toBe('2027-05-27T10:00:00.000Z');
+  });
+
+  it('takes each regional verdict of a comparison, bound to its snapshot and criteria; the same comparison built again adds nothing', async () => {
+    const criteria = sha256Hex('criteria v1');
+    const comparison = {
+      generatedAt: '2026-11-27T10:00:00.000Z',
+      models: [
+        {
+          modelId: acme(),
+          regions: [
+            { region: 'north', verdict: { verdict: 'pass' as const } },
+            { region: 'south', verdict: { verdict: 'fail' as const } },
+          ],
+        },
+        {
+          modelId: net.globexModel.modelId,
+          regions: [{ region: 'north', verdict: { verdict: 'inconclusive' as const } }],
+        },
+      ],
+      criteria: { sha256: criteria },
+    };
+    const outcomes = await applyComparisonVerdicts(cloud.deps, comparison);
+    expect(outcomes.map((o) => `${o.regionId}/${o.state}/${o.changed}`)).toEqual([
+      'north/recommended/true',
+      'south/not-recommended/true',
+      'north/evaluating/false',
+    ]);
+    const again = await applyComparisonVerdicts(cloud.deps, {
+      ...comparison,
+      generatedAt: '2026-11-28T10:00:00.000Z',
+    });
+    expect(again.map((o) => o.code)).toEqual(['same-evidence', 'same-evidence', 'verdict-inconclusive']);
+    const shown = await call(cloud, 'GET', `/v1/models/${acme()}/rollouts?regionId=north`, {
+      token: cloud.adminToken,
+    });
+    expect(shown.body.rollouts[0].events).toMatchObject([
+      { action: 'recommend', evidenceSha256: comparisonEvidenceSha256(comparison), criteriaSha256: criteria },
+    ]);
   });
 });

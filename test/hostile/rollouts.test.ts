@@ -48,6 +48,15 @@ describe('hostile: rollout decisions', () => {
     });
   });
 
+  it('an action the API does not know (a direct "approved") is refused: invalid-request', async () => {
+    const bob = await tokenFor({ role: 'admin', personId: 'bob', label: 'b' });
+    expect(refusal(await act(bob, 'north', 'approved'))).toEqual({ status: 400, code: 'invalid-request' });
+    const shown = await call(cloud, 'GET', `/v1/rollouts?modelId=${net.acmeModel.modelId}&regionId=north`, {
+      token: bob,
+    });
+    expect(shown.body.rollouts.map((r: Loose) => r.state)).toEqual(['recommended']);
+  });
+
   it('a site token suspending a rollout is refused: decision-not-allowed', async () => {
     expect(refusal(await act(net.siteA.token, 'north', 'suspend'))).toEqual({
       status: 403,
@@ -109,10 +118,12 @@ describe('hostile: rollout decisions', () => {
     expect(['rollout-changed', 'nothing-to-confirm']).toContain(
       answers.find((r) => r.status === 409)?.body.error.code,
     );
-    const shown = await call(cloud, 'GET', `/v1/rollouts/${net.acmeModel.modelId}/north`, {
+    const shown = await call(cloud, 'GET', `/v1/models/${net.acmeModel.modelId}/rollouts?regionId=north`, {
       token: cloud.adminToken,
     });
-    expect(shown.body.events.filter((e: Loose) => e.action === 'confirm-approval')).toHaveLength(1);
+    expect(shown.body.rollouts[0].events.filter((e: Loose) => e.action === 'confirm-approval')).toHaveLength(
+      1,
+    );
   });
 
   it('an insider moving a rollout, editing a reason or naming a person by SQL is named by audit verify: differs-from-chain', async () => {
