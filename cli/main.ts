@@ -11,10 +11,10 @@ import { registerModelCommands } from './commands/model.ts';
 import { registerPoolCommand } from './commands/pool.ts';
 import { registerRegionCommands } from './commands/region.ts';
 import { registerReportCommand } from './commands/report.ts';
+import { registerRolloutCommands } from './commands/rollout.ts';
 import { registerSiteCommands } from './commands/site.ts';
 import { registerTokenCommands } from './commands/token.ts';
 import { registerVendorCommands } from './commands/vendor.ts';
-import { registerRolloutCommands } from './commands/rollout.ts';
 import { CliError } from './errors.ts';
 
 // `cairn … | head -1`: the reader went away, which is not an error of ours — stop quietly, no stack trace.

@@ -1,7 +1,7 @@
 import type { Comparison, PooledEstimate, SiteComparisonRow } from '../schemas/comparison.ts';
 import type { Auc, Proportion } from '../schemas/site-report.ts';
-import { table } from './table.ts';
 import { renderVerdicts } from './render-verdicts.ts';
+import { table } from './table.ts';
 
 const f3 = (x: number | null | undefined) => (x === null || x === undefined ? '—' : x.toFixed(3));
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../functions/audit/hashes.ts';
 import { applyVerdict } from '../functions/rollouts/lifecycle.ts';
 import { call, type Loose, openTestCloud, seedNetwork, type TestCloud } from '../functions/test-fixtures.ts';
-import { runCairn } from '../test/cli.test-util.ts';
+import { runCairn } from '../test/support/cli-runner.ts';
 import { AgentSettings } from './config.ts';
 import { enrollAgent } from './enroll.ts';
 import { readKnownRollouts, SIGNATURE_HEADER } from './rollout-notices.ts';

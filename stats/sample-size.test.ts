@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectClose, parseRows, runR, seededRandom } from '../test/oracles.ts';
+import { expectClose, parseRows, runR, seededRandom } from '../test/support/oracles.ts';
 import { type BoundMethod, lowerBoundAt, minSampleForLowerBound } from './sample-size.ts';
 
 /** Generated cases: an expected proportion above a goal, the gap from tiny to wide. */

@@ -10,7 +10,7 @@ import { criteriaTemplate, TEMPLATE_NAMES } from '../functions/criteria/template
 import { call, openTestCloud, seedNetwork, type TestCloud } from '../functions/test-fixtures.ts';
 import { Criteria } from '../schemas/criteria.ts';
 import { minSampleForLowerBound } from '../stats/sample-size.ts';
-import { runCairn } from './cli.test-util.ts';
+import { runCairn } from './support/cli-runner.ts';
 
 let cloud: TestCloud;
 let net: Awaited<ReturnType<typeof seedNetwork>>;

@@ -14,7 +14,7 @@ export function registerAgentStatus(agent: Command): void {
     const { agentStatus } = await import('../../edge-agent/status.ts');
     const { describeRefusals } = await import('../../edge-agent/review/refusals.ts');
     const { agentRolloutLines, agentRollouts } = await import('./rollout.ts');
-    const s = { ...(await agentStatus(resolve(opts.state))), ...agentRollouts(resolve(opts.state)) };
+    const s = { ...(await agentStatus(resolve(opts.state))), ...(await agentRollouts(resolve(opts.state))) };
     print(opts.output, s, () =>
       s.enrolled
         ? [

@@ -98,7 +98,7 @@ export function registerCriteriaCommands(program: Command): void {
     const [{ readCriteriaFile }, { planCriteria }, { table }] = await Promise.all([
       import('./criteria-file.ts'),
       import('../../functions/criteria/plan.ts'),
-      import('../render-comparison.ts'),
+      import('../table.ts'),
     ]);
     const rows = planCriteria(readCriteriaFile(o.criteria).criteria, assumptions);
     const n = (v: number | null) => (v === null ? '—' : String(v));

@@ -92,7 +92,7 @@ describe('cairn report export', () => {
     try {
       const page = await browser.newPage();
       await page.goto(`file://${html}`);
-      expect(await page.locator('h1').innerText()).toBe('Evaluation report: acme chest-xray 1.0.0');
+      expect(await page.locator('h1').textContent()).toBe('Evaluation report: acme chest-xray 1.0.0');
       expect(await page.locator('svg[aria-label="Forest plot of AUC by site"] rect').count()).toBe(2);
       await screenshot(page, 'evaluation-report');
       expect(await axeViolations(page)).toEqual([]);

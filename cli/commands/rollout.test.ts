@@ -8,7 +8,7 @@ import { applyVerdict } from '../../functions/rollouts/lifecycle.ts';
 import { fakeOnnx, modelUploadForm, testManifest } from '../../functions/test-fixtures.ts';
 import { systemClock } from '../../infra/clock.ts';
 import { createMemoryLog } from '../../infra/operational-log.ts';
-import { runCairn } from '../../test/cli.test-util.ts';
+import { runCairn } from '../../test/support/cli-runner.ts';
 import { type CloudProcess, startCloudProcess } from '../demo/cloud-process.ts';
 import { verifyAuditData } from './audit.ts';
 

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { type KnownRollout, readKnownRollouts } from '../../edge-agent/rollout-notices.ts';
+import type { KnownRollout } from '../../edge-agent/rollout-notices.ts';
 import type { RolloutEventView, RolloutView } from '../../schemas/rollout.ts';
 import { print } from '../output.ts';
-import { api, apiCommand } from './network.ts';
+import { api, apiCommand } from './api-command.ts';
 
 interface RolloutFlags {
   cloud: string;
@@ -25,7 +25,8 @@ export function rolloutLine(r: RolloutView): string {
 }
 
 /** What `cairn agent status` adds: the rollout states of the site's region, as the agent last learnt them. */
-export function agentRollouts(stateDir: string) {
+export async function agentRollouts(stateDir: string) {
+  const { readKnownRollouts } = await import('../../edge-agent/rollout-notices.ts');
   const known = readKnownRollouts(stateDir);
   return { rollouts: known.rollouts, rolloutNoticesWaiting: known.undelivered.length };
 }

@@ -30,7 +30,7 @@ interface ResolvedScenario {
 }
 
 /** Reads and checks a scenario file; every problem is reported together, paths resolved against the file. */
-function loadScenario(file: string): ResolvedScenario {
+export function loadScenario(file: string): ResolvedScenario {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));

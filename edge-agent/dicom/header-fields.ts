@@ -152,7 +152,6 @@ function readPadding(
   return limit === undefined ? { value } : { value, limit };
 }
 
-
 function dicomDate(text: string | undefined): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})$/.exec((text ?? '').trim());
   if (!m) return undefined;

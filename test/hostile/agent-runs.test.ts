@@ -21,7 +21,7 @@ import { type AgentDb, openAgentState } from '../../edge-agent/state/store.ts';
 import type { ServedCloud } from '../../functions/serve.ts';
 import { equalWidthEdges } from '../../stats/histogram.ts';
 import { writeSyntheticSite } from '../../synthetic/dicom.ts';
-import { runCairn } from '../cli.test-util.ts';
+import { runCairn } from '../support/cli-runner.ts';
 import { startDemoNetwork } from './demo-network.test-util.ts';
 
 /**

@@ -12,8 +12,8 @@ import {
   reportState,
   storedReportPages,
 } from '../../comparison/comparison-reads.ts';
-import { campaigns } from '../../db/schema.ts';
 import { attachedCriteria } from '../../criteria/attach.ts';
+import { campaigns } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { notFound } from '../../errors.ts';
 import { createGuard } from '../auth.ts';
