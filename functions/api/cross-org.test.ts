@@ -167,6 +167,21 @@ const attacks: { who: string; secrets: () => string[]; cases: Case[] }[] = [
         expect: REFUSED,
       },
       {
+        route: 'POST /v1/campaigns/:id/criteria',
+        path: () => `/v1/campaigns/${acmeOnly.campaignId}/criteria`,
+        token: vendorB,
+        json: () => ({
+          criteria: { schema: 'cairn.criteria/v1', rules: [{ scope: 'overall', minSites: 1 }] },
+        }),
+        expect: REFUSED,
+      },
+      {
+        route: 'GET /v1/models/:id/evaluation-report',
+        path: () => `/v1/models/${acmeOnly.modelId}/evaluation-report`,
+        token: vendorB,
+        expect: REFUSED,
+      },
+      {
         route: 'GET /v1/campaigns/:id/status',
         path: () => `/v1/campaigns/${acmeOnly.campaignId}/status`,
         token: vendorB,
