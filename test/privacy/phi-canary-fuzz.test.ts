@@ -45,7 +45,8 @@ beforeAll(async () => {
   });
   await collectCliOutput(w);
   await collectStorageAndWire(w);
-}, 180_000);
+  // Twelve hospitals run end to end: on two busy cores that takes several minutes.
+}, 420_000);
 
 afterAll(async () => {
   await w?.proxy.close().catch(() => {});
