@@ -230,6 +230,8 @@ function poolGroup(reports: PooledReport[], opts: MetaOptions): PooledGroup {
     auc,
     sensitivity: proportion((r) => r.sensitivity),
     specificity: proportion((r) => r.specificity),
+    ppv: proportion((r) => r.ppv),
+    npv: proportion((r) => r.npv),
     binnedAuc: binned(reports),
     // Sensitivity and specificity jointly (bivariate REML) for groups of at least 4 sites, in site order like
     // the rows; sites whose confusion cells were suppressed are left out of it (its k says how many entered).

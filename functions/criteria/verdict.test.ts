@@ -131,13 +131,15 @@ describe('verdict engine: bound rules', () => {
     expect(overallRule(judge([rule], [narrow]))).toMatchObject({ verdict: 'pass', value: 0.81 });
   });
 
-  it('a metric the comparison does not pool (ppv) is inconclusive, never computed here', () => {
-    const v = overallRule(judge([{ metric: 'ppv', scope: 'overall', bound: 'estimate', atLeast: 0.1 }]));
-    expect(v).toMatchObject({
+  it('ppv: inconclusive where the comparison does not carry it (older output), judged like the others where it does', () => {
+    const rule: CriteriaRule = { metric: 'ppv', scope: 'overall', bound: 'ciLow', atLeast: 0.6 };
+    expect(overallRule(judge([rule]))).toMatchObject({
       verdict: 'inconclusive',
       value: null,
       reason: expect.stringMatching(/not pooled/),
     });
+    const pooled = model('m1', '1.0.0', { overall: { ppv: est(0.7, 0.62, 0.77) } });
+    expect(overallRule(judge([rule], [pooled]))).toMatchObject({ verdict: 'pass', value: 0.62 });
   });
 
   it('region rules are judged on each region’s pool; a region’s verdict also carries the overall rules', () => {
