@@ -1,3 +1,4 @@
+import { isSubgroupRule } from '../../schemas/criteria.ts';
 import { type AttachedCriteria, withVerdicts } from '../criteria/verdict.ts';
 import type { CampaignRules } from '../reports/check-report.ts';
 import { buildComparison, type ComparedModel, type ContrastSelection } from './build-comparison.ts';
@@ -23,6 +24,7 @@ export function comparisonText(input: ComparisonInput): string {
     models: input.models,
     reports: input.rows.map((r) => comparedFromStored(r, input.campaign)),
     contrasts: input.contrasts,
+    subgroups: input.criteria?.criteria.rules.some(isSubgroupRule) ?? false,
   });
   return JSON.stringify(input.criteria ? withVerdicts(comparison, input.criteria) : comparison);
 }
