@@ -3,7 +3,7 @@ import { Criteria, criteriaJsonSchema } from './criteria.ts';
 
 describe('cairn.criteria/v1', () => {
   it('exports a JSON Schema that is closed and names the four rule kinds', () => {
-    const schema = criteriaJsonSchema() as {
+    const schema = criteriaJsonSchema() as unknown as {
       additionalProperties: boolean;
       required: string[];
       properties: { rules: { items: { anyOf: { required?: string[]; additionalProperties: boolean }[] } } };
