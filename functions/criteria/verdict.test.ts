@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Comparison, type PooledEstimate } from '../../schemas/comparison.ts';
 import type { Criteria, CriteriaRule } from '../../schemas/criteria.ts';
-import { withVerdicts } from './verdict.ts';
+import { regionVerdicts, withVerdicts } from './verdict.ts';
 
 const SHA = 'a'.repeat(64);
 const AT = new Date('2026-12-01T00:00:00.000Z');
@@ -161,6 +161,10 @@ describe('verdict engine: bound rules', () => {
     });
     expect(south?.verdict?.verdict).toBe('pass');
     expect(c.models[0]?.overall.verdict?.rules.map((r) => r.rule)).toEqual([1]);
+    expect(regionVerdicts(c)).toEqual([
+      { modelId: 'm1', regionId: 'north', verdict: 'fail', postHoc: false },
+      { modelId: 'm1', regionId: 'south', verdict: 'pass', postHoc: false },
+    ]);
   });
 });
 
