@@ -146,6 +146,9 @@ export const PooledGroup = z
     auc: PooledEstimate,
     sensitivity: PooledEstimate,
     specificity: PooledEstimate,
+    /** Pooled like sensitivity (optional: absent in older output). */
+    ppv: PooledEstimate.optional(),
+    npv: PooledEstimate.optional(),
     binnedAuc: BinnedAuc.optional(),
     /** Present for groups of at least 4 sites (optional: absent in older output). */
     bivariate: BivariatePooled.optional(),

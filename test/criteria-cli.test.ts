@@ -86,7 +86,7 @@ describe('cairn criteria template and validate', () => {
     expect(lines(notJson.stderr)).toEqual([expect.stringMatching(/^cairn: criteria .*: not valid JSON$/)]);
   });
 
-  it('campaign create --criteria F attaches them (not post hoc); a bad file creates nothing', async () => {
+  it('campaign create --criteria F attaches them (not post hoc), criteria attach adds them POST HOC once; a bad file creates nothing', async () => {
     const triage = file('triage-c.json', criteriaTemplate('triage'));
     const args = [
       'campaign',

@@ -156,6 +156,8 @@ describe('acceptance criteria attached to a campaign', () => {
       'inconclusive',
       'inconclusive',
     ]);
+    // PPV and NPV are pooled like sensitivity, so rules on them are judged on the comparison's numbers too.
+    expect([m.overall.ppv.k, m.overall.npv.k]).toEqual([2, 2]);
     expect(m.overall.verdict.rules).toEqual([
       { rule: 2, verdict: 'inconclusive', value: 80, reason: 'minimum not met: 80 cases < 400' },
     ]);

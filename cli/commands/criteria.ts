@@ -6,6 +6,7 @@
 import { Argument, type Command, Option } from 'commander';
 import { CliError } from '../errors.ts';
 import { addOutputOption, print } from '../output.ts';
+import { api, apiCommand } from './network.ts';
 
 const TEMPLATES = ['triage', 'screening', 'minimum-sample'] as const;
 
@@ -118,6 +119,22 @@ export function registerCriteriaCommands(program: Command): void {
       ),
     );
   });
+
+  apiCommand(criteria, 'attach', 'attach criteria to a campaign that has none: marked POST HOC for good')
+    .requiredOption('--campaign <id>', 'campaign id')
+    .requiredOption('--criteria <file>', 'criteria file (cairn.criteria/v1)')
+    .action(
+      async (o: { campaign: string; criteria: string; cloud: string; token?: string; output: string }) => {
+        const { readCriteriaFile } = await import('./criteria-file.ts');
+        const { criteria: c } = readCriteriaFile(o.criteria);
+        const r = await api(o).json<{ campaignId: string; criteriaSha256: string; postHoc: true }>(
+          'POST',
+          `/v1/campaigns/${encodeURIComponent(o.campaign)}/criteria`,
+          { json: { criteria: c } },
+        );
+        print(o.output, r, () => `campaign ${r.campaignId}: criteria ${r.criteriaSha256} attached POST HOC`);
+      },
+    );
 
   criteria
     .command('schema')

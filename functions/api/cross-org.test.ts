@@ -195,6 +195,15 @@ const attacks: { who: string; secrets: () => string[]; cases: Case[] }[] = [
         expect: REFUSED,
       },
       {
+        route: 'POST /v1/campaigns/:id/criteria',
+        path: () => `/v1/campaigns/${net.campaign.campaignId}/criteria`,
+        token: vendorB,
+        json: () => ({
+          criteria: { schema: 'cairn.criteria/v1', rules: [{ scope: 'overall', minSites: 1 }] },
+        }),
+        expect: REFUSED,
+      },
+      {
         route: 'GET /v1/campaigns/:id',
         path: () => `/v1/campaigns/${net.campaign.campaignId}`,
         token: vendorB,
@@ -442,6 +451,15 @@ const attacks: { who: string; secrets: () => string[]; cases: Case[] }[] = [
         path: () => `/v1/campaigns/${southOnlyCampaign}/rerun`,
         token: northCoordinator,
         json: () => ({}),
+        expect: REFUSED,
+      },
+      {
+        route: 'POST /v1/campaigns/:id/criteria',
+        path: () => `/v1/campaigns/${southOnlyCampaign}/criteria`,
+        token: northCoordinator,
+        json: () => ({
+          criteria: { schema: 'cairn.criteria/v1', rules: [{ scope: 'overall', minSites: 1 }] },
+        }),
         expect: REFUSED,
       },
       {

@@ -9,6 +9,7 @@ import {
 } from '../../stats/across-sites.ts';
 import { BIVARIATE_MIN_SITES, poolBivariate } from '../../stats/bivariate.ts';
 import { type MetaOptions, poolAuc, poolProportion } from '../../stats/meta.ts';
+import { poolSubgroups } from './subgroup-pools.ts';
 
 /** A model version as the comparison names it. */
 export interface ComparedModel {
@@ -66,9 +67,11 @@ export function buildComparison(input: {
   reports: ComparedReport[];
   meta?: MetaOptions;
   contrasts?: ContrastSelection;
+  /** Pool each subgroup the sites reported too (asked for by criteria with a subgroup rule). */
+  subgroups?: boolean;
 }): Comparison {
   const opts = input.meta ?? {};
-  const pool = (reports: PooledReport[]) => poolGroup(reports, opts);
+  const pool = (reports: PooledReport[]) => poolGroup(reports, opts, input.subgroups === true);
   const index = indexReports(input.reports);
   const pairs = selectPairs(input.models, input.contrasts ?? 'all');
   const contrasts = modelContrasts(pairs, index, opts);
@@ -259,7 +262,7 @@ function siteRow(r: ComparedReport): SiteRow {
   };
 }
 
-function poolGroup(reports: PooledReport[], opts: MetaOptions): PooledGroup {
+function poolGroup(reports: PooledReport[], opts: MetaOptions, subgroups = false): PooledGroup {
   const auc: PooledEstimate = poolAuc(
     reports.map(({ report: r }) => ({ estimate: r.auc.estimate, se: r.auc.se })),
     opts,
@@ -273,7 +276,17 @@ function poolGroup(reports: PooledReport[], opts: MetaOptions): PooledGroup {
     auc,
     sensitivity: proportion((r) => r.sensitivity),
     specificity: proportion((r) => r.specificity),
+    ppv: proportion((r) => r.ppv),
+    npv: proportion((r) => r.npv),
     binnedAuc: binned(reports),
+    ...(subgroups
+      ? {
+          subgroups: poolSubgroups(
+            reports.map((r) => r.report),
+            opts,
+          ),
+        }
+      : {}),
     // Sensitivity and specificity jointly (bivariate REML) for groups of at least 4 sites, in site order like
     // the rows; sites whose confusion cells were suppressed are left out of it (its k says how many entered).
     ...(reports.length >= BIVARIATE_MIN_SITES

@@ -1,3 +1,4 @@
+import { isSubgroupRule } from '../../schemas/criteria.ts';
 import { type AttachedCriteria, withVerdicts } from '../criteria/verdict.ts';
 import type { CampaignRules } from '../reports/check-report.ts';
 import {
@@ -45,6 +46,7 @@ export function comparisonAssembly(request: ComparisonRequest, checks?: CheckedR
         models: request.models,
         reports,
         contrasts: request.contrasts,
+        subgroups: request.criteria?.criteria.rules.some(isSubgroupRule) ?? false,
       });
       return JSON.stringify(request.criteria ? withVerdicts(comparison, request.criteria) : comparison);
     },

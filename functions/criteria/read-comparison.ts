@@ -10,10 +10,9 @@ export type ReadEstimate = Pick<
   'estimate' | 'ciLow' | 'ciHigh' | 'predictionLow' | 'predictionHigh' | 'reason'
 >;
 
-/** The group's pooled metric; null when the comparison does not pool that metric (ppv, npv today). */
+/** The group's pooled metric; null when the comparison does not pool it (PPV and NPV in older output). */
 export function groupEstimate(g: PooledGroup, metric: CriteriaMetric): ReadEstimate | null {
-  if (metric === 'auc' || metric === 'sensitivity' || metric === 'specificity') return g[metric];
-  return null;
+  return g[metric] ?? null;
 }
 
 /** The group's pooled subgroups of one attribute; null when the comparison pools no subgroups. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Comparison, type PooledEstimate } from '../../schemas/comparison.ts';
 import type { Criteria, CriteriaRule } from '../../schemas/criteria.ts';
-import { withVerdicts } from './verdict.ts';
+import { regionVerdicts, withVerdicts } from './verdict.ts';
 
 const SHA = 'a'.repeat(64);
 const AT = new Date('2026-12-01T00:00:00.000Z');
@@ -131,13 +131,15 @@ describe('verdict engine: bound rules', () => {
     expect(overallRule(judge([rule], [narrow]))).toMatchObject({ verdict: 'pass', value: 0.81 });
   });
 
-  it('a metric the comparison does not pool (ppv) is inconclusive, never computed here', () => {
-    const v = overallRule(judge([{ metric: 'ppv', scope: 'overall', bound: 'estimate', atLeast: 0.1 }]));
-    expect(v).toMatchObject({
+  it('ppv: inconclusive where the comparison does not carry it (older output), judged like the others where it does', () => {
+    const rule: CriteriaRule = { metric: 'ppv', scope: 'overall', bound: 'ciLow', atLeast: 0.6 };
+    expect(overallRule(judge([rule]))).toMatchObject({
       verdict: 'inconclusive',
       value: null,
       reason: expect.stringMatching(/not pooled/),
     });
+    const pooled = model('m1', '1.0.0', { overall: { ppv: est(0.7, 0.62, 0.77) } });
+    expect(overallRule(judge([rule], [pooled]))).toMatchObject({ verdict: 'pass', value: 0.62 });
   });
 
   it('region rules are judged on each region’s pool; a region’s verdict also carries the overall rules', () => {
@@ -159,6 +161,10 @@ describe('verdict engine: bound rules', () => {
     });
     expect(south?.verdict?.verdict).toBe('pass');
     expect(c.models[0]?.overall.verdict?.rules.map((r) => r.rule)).toEqual([1]);
+    expect(regionVerdicts(c)).toEqual([
+      { modelId: 'm1', regionId: 'north', verdict: 'fail', postHoc: false },
+      { modelId: 'm1', regionId: 'south', verdict: 'pass', postHoc: false },
+    ]);
   });
 });
 

@@ -216,3 +216,24 @@ function minimum(rule: MinimumRule, i: number, m: ModelEntry, region: string | n
   if (unmet.length) return verdict(i, 'inconclusive', first[1], `minimum not met: ${text(unmet, '<')}`);
   return verdict(i, 'pass', first[1], text(named, '≥'));
 }
+
+/**
+ * Each (model version, region) verdict of a comparison that carries them, as a rollout takes it: the
+ * region's combined verdict (its own rules and the overall ones), and whether the criteria were post hoc.
+ */
+export function regionVerdicts(c: Comparison) {
+  return c.models.flatMap((m) =>
+    m.regions.flatMap((r) =>
+      r.verdict
+        ? [
+            {
+              modelId: m.modelId,
+              regionId: r.region,
+              verdict: r.verdict.verdict,
+              postHoc: r.verdict.postHoc === true,
+            },
+          ]
+        : [],
+    ),
+  );
+}
