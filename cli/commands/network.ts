@@ -42,6 +42,7 @@ interface TokenListed {
   vendorId: string | null;
   regionIds: string[] | null;
   siteId: string | null;
+  personId?: string | null;
   label: string;
   expiresAt: string | null;
   revokedAt: string | null;
@@ -199,7 +200,10 @@ export function registerNetworkCommands(program: Command): void {
   apiCommand(token, 'list', 'every API token: id, role, scope, label and state (never the secret)').action(
     async (o: ApiFlags) => {
       const r = await api(o).json<{ tokens: TokenListed[] }>('GET', '/v1/tokens');
-      print(o.output, r, () => table(r.tokens, (t) => [t.id, t.role, tokenScope(t), tokenState(t), t.label]));
+      const holder = (t: TokenListed) => (t.personId ? `${t.label} (person ${t.personId})` : t.label);
+      print(o.output, r, () =>
+        table(r.tokens, (t) => [t.id, t.role, tokenScope(t), tokenState(t), holder(t)]),
+      );
     },
   );
   apiCommand(token, 'revoke', 'revoke an API token at once')
