@@ -1,6 +1,6 @@
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { JOB_FAILURE_REASONS, type JobFailureCounts } from '../../schemas/job-status.ts';
-import { ROLLOUT_STATES, VERDICTS } from '../../schemas/rollout.ts';
+import { ROLLOUT_STATES, ROLLOUT_VERDICTS } from '../../schemas/rollout.ts';
 
 /**
  * The cloud's database (libSQL locally, Turso-compatible remotely). Times are milliseconds since the epoch;
@@ -319,7 +319,7 @@ export const rollouts = sqliteTable(
     state: text('state', { enum: ROLLOUT_STATES }).notNull(),
     events: integer('events').notNull(),
     /** The last verdict the system applied, and the sha256 of the comparison snapshot it came from. */
-    verdict: text('verdict', { enum: VERDICTS }),
+    verdict: text('verdict', { enum: ROLLOUT_VERDICTS }),
     evidenceSha256: text('evidence_sha256'),
     criteriaSha256: text('criteria_sha256'),
     concession: text('concession'),
