@@ -10,7 +10,7 @@ import { sha256Hex } from '../functions/audit/hashes.ts';
 import { applyVerdict } from '../functions/rollouts/lifecycle.ts';
 import { call, type Loose, openTestCloud, seedNetwork, type TestCloud } from '../functions/test-fixtures.ts';
 import { runCairn } from '../test/support/cli-runner.ts';
-import { AgentSettings } from './config.ts';
+import { AgentSettings, readSettings } from './config.ts';
 import { enrollAgent } from './enroll.ts';
 import { readKnownRollouts, SIGNATURE_HEADER } from './rollout-notices.ts';
 import { runAgent } from './run.ts';
@@ -156,4 +156,20 @@ describe('rollout notices at the agent', () => {
     expect(notices().at(-1)).toBe('chest-xray@1.0.0/north: suspended -> withdrawn');
     expect(readKnownRollouts(stateDir).undelivered).toEqual([]);
   }, 60_000);
+
+  it('a webhook that is not http(s), or a secret too short to sign with, is refused with one line naming the field', () => {
+    const bad = join(dir, 'bad-settings');
+    mkdirSync(bad, { recursive: true });
+    const base = { dicom: join(dir, 'dicom'), labels: join(dir, 'labels.csv') };
+    writeFileSync(
+      join(bad, 'agent.json'),
+      JSON.stringify({ ...base, rolloutWebhook: { url: 'file:///etc/passwd', secret: SECRET } }),
+    );
+    expect(() => readSettings(bad)).toThrow(/rolloutWebhook\.url/);
+    writeFileSync(
+      join(bad, 'agent.json'),
+      JSON.stringify({ ...base, rolloutWebhook: { url: 'http://127.0.0.1/x', secret: 'short' } }),
+    );
+    expect(() => readSettings(bad)).toThrow(/rolloutWebhook\.secret/);
+  });
 });

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CloudApi, CloudRefusal } from '../client/cloud-api.ts';
-import { RolloutList, type RolloutState } from '../schemas/rollout.ts';
+import { type NoticedRollout, RolloutList, RolloutNotice } from '../schemas/rollout.ts';
 
 /**
  * What the agent knows of the rollouts in its region, learnt on every poll (GET /v1/rollouts with the site's
@@ -11,29 +11,8 @@ import { RolloutList, type RolloutState } from '../schemas/rollout.ts';
  * again on the next poll, in order. Kept in `<state>/rollouts.json`: ids, versions and states only.
  */
 
-export interface KnownRollout {
-  modelId: string;
-  regionId: string;
-  vendor: string;
-  name: string;
-  version: string;
-  modelSha256: string;
-  state: RolloutState;
-  /** The justification of an approval given under concession (the verdict was not pass). */
-  concession: string | null;
-  events: number;
-  changedAt: string | null;
-}
-
-export interface RolloutNotice {
-  schema: 'cairn.rollout-notice/v1';
-  /** Stable per change: a receiver that got it twice (a lost answer) can tell. */
-  noticeId: string;
-  siteId: string;
-  rollout: Omit<KnownRollout, 'events'>;
-  from: RolloutState | null;
-  to: RolloutState;
-}
+/** A rollout as last learnt, with its number of events (which makes each notice's id). */
+export type KnownRollout = NoticedRollout & { events: number };
 
 interface NoticeStore {
   rollouts: KnownRollout[];
@@ -100,14 +79,17 @@ export async function syncRolloutNotices(
       changed++;
       const { events, ...rollout } = r;
       if (webhook)
-        store.undelivered.push({
-          schema: 'cairn.rollout-notice/v1',
-          noticeId: `${r.modelId}@${r.regionId}#${events}`,
-          siteId,
-          rollout,
-          from: before?.state ?? null,
-          to: r.state,
-        });
+        // Parsed against the closed schema: nothing but what it names goes to the hospital's systems.
+        store.undelivered.push(
+          RolloutNotice.parse({
+            schema: 'cairn.rollout-notice/v1',
+            noticeId: `${r.modelId}@${r.regionId}#${events}`,
+            siteId,
+            rollout,
+            from: before?.state ?? null,
+            to: r.state,
+          }),
+        );
     }
     store.rollouts = fresh;
     store.learntAt = new Date().toISOString();

@@ -24,9 +24,10 @@ export const PERSON_ACTIONS = ['approve', 'confirm', 'deploy', 'suspend', 'reins
 export const PersonAction = z.enum(PERSON_ACTIONS);
 export type PersonAction = z.infer<typeof PersonAction>;
 
-export const VERDICTS = ['pass', 'fail', 'inconclusive'] as const;
-export const Verdict = z.enum(VERDICTS);
-export type Verdict = z.infer<typeof Verdict>;
+/** The combined verdict of a comparison's criteria for one region, as a rollout takes it. */
+export const ROLLOUT_VERDICTS = ['pass', 'fail', 'inconclusive'] as const;
+export const RolloutVerdict = z.enum(ROLLOUT_VERDICTS);
+export type RolloutVerdict = z.infer<typeof RolloutVerdict>;
 
 /** A person's action: the reason is mandatory; a concession justifies approving what did not pass. */
 export const RolloutActionBody = z
@@ -58,7 +59,7 @@ export const RolloutView = z
     version: z.string(),
     modelSha256: Sha256Hex,
     state: RolloutState,
-    verdict: Verdict.nullable(),
+    verdict: RolloutVerdict.nullable(),
     evidenceSha256: Sha256Hex.nullable(),
     /** The justification of the approval in force when it was given under concession. */
     concession: z.string().nullable(),
@@ -93,3 +94,35 @@ export const RolloutEventView = z
   })
   .strict();
 export type RolloutEventView = z.infer<typeof RolloutEventView>;
+
+/** A rollout as an agent keeps it and tells the hospital of it: ids, version, sha256 and state only. */
+export const NoticedRollout = z
+  .object({
+    modelId: Id,
+    regionId: Slug,
+    vendor: z.string(),
+    name: z.string(),
+    version: z.string(),
+    modelSha256: Sha256Hex,
+    state: RolloutState,
+    concession: z.string().nullable(),
+    changedAt: z.iso.datetime().nullable(),
+  })
+  .strict();
+export type NoticedRollout = z.infer<typeof NoticedRollout>;
+
+/**
+ * The signed notice an agent POSTs to the hospital's own webhook on each change of a rollout state in its
+ * region (edge-agent/rollout-notices.ts); `noticeId` is stable per change, so a repeat can be told.
+ */
+export const RolloutNotice = z
+  .object({
+    schema: z.literal('cairn.rollout-notice/v1'),
+    noticeId: z.string().min(1).max(200),
+    siteId: Slug,
+    rollout: NoticedRollout,
+    from: RolloutState.nullable(),
+    to: RolloutState,
+  })
+  .strict();
+export type RolloutNotice = z.infer<typeof RolloutNotice>;

@@ -77,6 +77,9 @@ describe('cairn rollout', () => {
     ]);
     expect(alice.status, alice.stderr).toBe(0);
     const aliceToken = JSON.parse(alice.stdout).token as string;
+    expect(JSON.parse(alice.stdout).personId).toBe('alice');
+    const tokens = await runCairn(['token', 'list', '--cloud', cloud.url, '--token', admin]);
+    expect(tokens.stdout).toMatch(/coordinator +regions north +no expiry +cli \(person alice\)/);
     const [aliceAgain, bob] = await Promise.all(
       ['alice', 'bob'].map(
         async (personId) =>

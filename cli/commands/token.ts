@@ -10,6 +10,7 @@ interface TokenListed {
   vendorId: string | null;
   regionIds: string[] | null;
   siteId: string | null;
+  personId?: string | null;
   label: string;
   expiresAt: string | null;
   revokedAt: string | null;
@@ -30,6 +31,8 @@ function tokenScope(t: TokenListed): string {
   if (t.role === 'coordinator') return t.regionIds ? `regions ${t.regionIds.join(',')}` : 'all regions';
   return '-';
 }
+
+const holderOf = (t: TokenListed) => (t.personId ? `${t.label} (person ${t.personId})` : t.label);
 
 function tokenState(t: TokenListed): string {
   if (t.revokedAt) return `revoked ${t.revokedAt}`;
@@ -71,7 +74,7 @@ export function registerTokenCommands(program: Command): void {
     async (o: ApiFlags) => {
       const r = await api(o).json<{ tokens: TokenListed[] }>('GET', '/v1/tokens');
       print(o.output, r, () =>
-        listing(r.tokens.map((t) => [t.id, t.role, tokenScope(t), tokenState(t), t.label])),
+        listing(r.tokens.map((t) => [t.id, t.role, tokenScope(t), tokenState(t), holderOf(t)])),
       );
     },
   );

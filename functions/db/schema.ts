@@ -4,7 +4,7 @@ import type { Envelope } from '../../schemas/envelope.ts';
 import { JOB_FAILURE_REASONS, type JobFailureCounts } from '../../schemas/job-status.ts';
 import type { ModelManifest } from '../../schemas/model-manifest.ts';
 import type { ModelSignature } from '../../schemas/model-signature.ts';
-import { ROLLOUT_STATES, VERDICTS } from '../../schemas/rollout.ts';
+import { ROLLOUT_STATES, ROLLOUT_VERDICTS } from '../../schemas/rollout.ts';
 import type { SiteReport } from '../../schemas/site-report.ts';
 
 /**
@@ -329,7 +329,7 @@ export const rollouts = sqliteTable(
     state: text('state', { enum: ROLLOUT_STATES }).notNull(),
     events: integer('events').notNull(),
     /** The last verdict the system applied, and the sha256 of the comparison snapshot it came from. */
-    verdict: text('verdict', { enum: VERDICTS }),
+    verdict: text('verdict', { enum: ROLLOUT_VERDICTS }),
     evidenceSha256: text('evidence_sha256'),
     criteriaSha256: text('criteria_sha256'),
     concession: text('concession'),

@@ -1,5 +1,5 @@
 import { canonicalJson } from '../../schemas/canonical-json.ts';
-import type { Verdict } from '../../schemas/rollout.ts';
+import type { RolloutVerdict } from '../../schemas/rollout.ts';
 import { sha256Hex } from '../audit/hashes.ts';
 import { applyVerdict, type RolloutDeps, type VerdictOutcome } from './lifecycle.ts';
 
@@ -9,7 +9,7 @@ import { applyVerdict, type RolloutDeps, type VerdictOutcome } from './lifecycle
  */
 export interface ComparisonWithVerdicts {
   generatedAt?: string;
-  models: { modelId: string; regions: { region: string; verdict?: { verdict: Verdict } }[] }[];
+  models: { modelId: string; regions: { region: string; verdict?: { verdict: RolloutVerdict } }[] }[];
   criteria?: { sha256: string };
 }
 

@@ -1,5 +1,5 @@
 import { and, eq, inArray, lte } from 'drizzle-orm';
-import type { Verdict } from '../../schemas/rollout.ts';
+import type { RolloutVerdict } from '../../schemas/rollout.ts';
 import { compareSemver } from '../../schemas/semver-order.ts';
 import type { AuditDeps } from '../audit/append.ts';
 import { models, rollouts } from '../db/schema.ts';
@@ -43,7 +43,7 @@ export interface VerdictOutcome {
  */
 export async function applyVerdict(
   deps: RolloutDeps,
-  v: RolloutKey & { verdict: Verdict; evidenceSha256: string; criteriaSha256?: string | null },
+  v: RolloutKey & { verdict: RolloutVerdict; evidenceSha256: string; criteriaSha256?: string | null },
 ): Promise<VerdictOutcome> {
   const key = { modelId: v.modelId, regionId: v.regionId };
   const current = await findRollout(deps, key);
