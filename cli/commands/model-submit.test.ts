@@ -3,19 +3,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { serve } from '@hono/node-server';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CloudApi } from '../../client/cloud-api.ts';
 import {
   call,
   openTestCloud,
   seedNetwork,
-  startLocalAws,
   startRecordingProxy,
   type TestCloud,
   testManifest,
   testOnnxOfSize,
+  useLocalAws,
   withAdapters,
 } from '../../functions/test-fixtures.ts';
 import { createS3BlobStore } from '../../infra/blob-store-s3.ts';
@@ -26,16 +25,7 @@ import { submitModel } from './network.ts';
  * live in a bucket (fauxqs, behind a recording proxy), by multipart where the cloud keeps them itself.
  */
 
-let aws: Awaited<ReturnType<typeof startLocalAws>>;
-let s3: S3Client;
-beforeAll(async () => {
-  aws = await startLocalAws();
-  s3 = aws.s3();
-});
-afterAll(async () => {
-  s3?.destroy();
-  await aws?.stop();
-});
+const local = useLocalAws();
 
 let embedded: TestCloud;
 let cloud: TestCloud;
@@ -44,7 +34,9 @@ let dir: string;
 beforeEach(async () => {
   embedded = await openTestCloud();
   const prefix = `${randomBytes(4).toString('hex')}/`;
-  cloud = withAdapters(embedded, { blobs: createS3BlobStore({ client: s3, bucket: aws.bucket, prefix }) });
+  cloud = withAdapters(embedded, {
+    blobs: createS3BlobStore({ client: local.s3, bucket: local.aws.bucket, prefix }),
+  });
   net = await seedNetwork(cloud);
   dir = mkdtempSync(join(tmpdir(), 'cairn-submit-'));
 });
@@ -69,7 +61,7 @@ describe('cairn model submit on S3 (submitModel over HTTP)', () => {
         request: async (r) => sent.push(`${r.method} ${r.url} ${r.body?.byteLength ?? 0}`),
         response: async () => {},
       });
-      aws.s3Requests.length = 0;
+      local.aws.s3Requests.length = 0;
       const t0 = performance.now();
       const r = await submitModel(vendor, join(dir, 'manifest.json'), join(dir, 'model.onnx'));
       const ms = performance.now() - t0;
@@ -88,9 +80,9 @@ describe('cairn model submit on S3 (submitModel over HTTP)', () => {
       ]);
       expect(Math.max(...api.requests.map(body))).toBeLessThan(4096);
       // (The cloud's own server-side copies into place are PUTs too, with a copy source and no body.)
-      const copies = aws.s3Requests.filter((q) => q.method === 'PUT' && q.headers['x-amz-copy-source']);
+      const copies = local.aws.s3Requests.filter((q) => q.method === 'PUT' && q.headers['x-amz-copy-source']);
       expect(copies.map(body)).toEqual([0, 0]);
-      const puts = aws.s3Requests.filter((q) => q.method === 'PUT' && !q.headers['x-amz-copy-source']);
+      const puts = local.aws.s3Requests.filter((q) => q.method === 'PUT' && !q.headers['x-amz-copy-source']);
       expect(puts).toHaveLength(1);
       expect(body(puts[0]!)).toBe(onnx.byteLength);
       expect(puts[0]!.headers.authorization).toBeUndefined();

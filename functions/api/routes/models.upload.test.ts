@@ -2,9 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { eq } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   generateVendorKey,
   PRIVATE_KEY_FILE,
@@ -20,10 +20,10 @@ import {
   openTestCloud,
   refusal,
   seedNetwork,
-  startLocalAws,
   type TestCloud,
   testManifest,
   testOnnxOfSize,
+  useLocalAws,
   withAdapters,
 } from '../../test-fixtures.ts';
 
@@ -32,17 +32,8 @@ import {
  * a real S3 protocol server (fauxqs, behind a recording proxy), and the embedded cloud's refusal of them.
  */
 
-let aws: Awaited<ReturnType<typeof startLocalAws>>;
-let s3: S3Client;
+const local = useLocalAws();
 let dir: string;
-beforeAll(async () => {
-  aws = await startLocalAws();
-  s3 = aws.s3();
-});
-afterAll(async () => {
-  s3?.destroy();
-  await aws?.stop();
-});
 
 let embedded: TestCloud;
 let cloud: TestCloud;
@@ -54,7 +45,9 @@ const LIMIT = 64 * 1024;
 async function openS3Cloud(limit?: number) {
   embedded = await openTestCloud(limit ? { limits: { modelUploadBytes: limit } } : {});
   prefix = `${randomBytes(4).toString('hex')}/`;
-  cloud = withAdapters(embedded, { blobs: createS3BlobStore({ client: s3, bucket: aws.bucket, prefix }) });
+  cloud = withAdapters(embedded, {
+    blobs: createS3BlobStore({ client: local.s3, bucket: local.aws.bucket, prefix }),
+  });
   net = await seedNetwork(cloud);
   dir = mkdtempSync(join(tmpdir(), 'cairn-upload-'));
 }
@@ -68,7 +61,7 @@ const count = async (table: typeof models | typeof auditLog) =>
   (await embedded.deps.db.select().from(table)).length;
 /** The keys in this cloud's part of the bucket. */
 async function bucketKeys(): Promise<string[]> {
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: aws.bucket, Prefix: prefix }));
+  const listed = await local.s3.send(new ListObjectsV2Command({ Bucket: local.aws.bucket, Prefix: prefix }));
   return (listed.Contents ?? []).map((o) => o.Key!.slice(prefix.length)).sort();
 }
 
@@ -126,7 +119,7 @@ describe('direct model uploads to S3', () => {
       method: 'PUT',
     });
     const url = new URL(created.body.url);
-    expect(url.pathname).toBe(`/${aws.bucket}/${prefix}uploads/${created.body.uploadId}.onnx`);
+    expect(url.pathname).toBe(`/${local.aws.bucket}/${prefix}uploads/${created.body.uploadId}.onnx`);
     expect(Number(url.searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(900);
     expect([...url.searchParams.keys()].filter((k) => /^x-amz-checksum/i.test(k))).toEqual([]);
     expect(url.searchParams.get('X-Amz-SignedHeaders')?.split(';')).toContain('content-length');
