@@ -1,5 +1,7 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll } from 'vitest';
 
 /** Real protocol servers for the cloud's AWS adapters in tests: fauxqs (S3 and SQS), and a recording proxy. */
 
@@ -93,4 +95,18 @@ export async function startRecordingProxy(target: string) {
         server.closeAllConnections();
       }),
   };
+}
+
+/** fauxqs for a whole test file: started in its beforeAll, with one S3 client, both stopped in its afterAll. */
+export function useLocalAws() {
+  const local = {} as { aws: Awaited<ReturnType<typeof startLocalAws>>; s3: S3Client };
+  beforeAll(async () => {
+    local.aws = await startLocalAws();
+    local.s3 = local.aws.s3();
+  });
+  afterAll(async () => {
+    local.s3?.destroy();
+    await local.aws?.stop();
+  });
+  return local;
 }

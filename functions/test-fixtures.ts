@@ -325,4 +325,9 @@ export function withAdapters(cloud: TestCloud, adapters: { blobs?: BlobStore; qu
 }
 
 // fauxqs and the recording proxy live in their own module; tests have always found them here.
-export { type RecordedRequest, startLocalAws, startRecordingProxy } from './local-aws.test-util.ts';
+export {
+  type RecordedRequest,
+  startLocalAws,
+  startRecordingProxy,
+  useLocalAws,
+} from './local-aws.test-util.ts';

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFsBlobStore } from '../../infra/blob-store-fs.ts';
 import {
   call,
@@ -9,26 +9,16 @@ import {
   modelUploadForm,
   signEnvelope,
   siteReport,
-  type TestCloud,
   testManifest,
 } from '../test-fixtures.ts';
-import { openHostileCloud, refusedAttack } from './hostile.test-util.ts';
+import { admin, cloud, net, refused, useHostileCloud } from './hostile.test-util.ts';
 
 /**
  * Hostile input in paths, SQL and content types (the rest: hostile.test.ts), one test each: the request is
  * refused with a clear 4xx and a code, nothing is stored, and the service answers the next request as before.
  */
 
-let cloud: TestCloud;
-let net: Awaited<ReturnType<typeof openHostileCloud>>['net'];
-beforeEach(async () => {
-  ({ cloud, net } = await openHostileCloud());
-});
-afterEach(() => cloud.close());
-
-const refused = (...args: Parameters<typeof refusedAttack> extends [TestCloud, ...infer A] ? A : never) =>
-  refusedAttack(cloud, ...args);
-const admin = () => cloud.adminToken;
+useHostileCloud();
 describe('path traversal', () => {
   const traversals = [
     '..',

@@ -1,32 +1,15 @@
 import { eq } from 'drizzle-orm';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as schema from '../db/schema.ts';
-import {
-  call,
-  fakeOnnx,
-  modelUploadForm,
-  signEnvelope,
-  siteReport,
-  type TestCloud,
-  testManifest,
-} from '../test-fixtures.ts';
-import { openHostileCloud, refusedAttack } from './hostile.test-util.ts';
+import { call, fakeOnnx, modelUploadForm, signEnvelope, siteReport, testManifest } from '../test-fixtures.ts';
+import { admin, cloud, net, refused, useHostileCloud } from './hostile.test-util.ts';
 
 /**
  * Hostile input, one test each: the request is refused with a clear 4xx and a code, nothing is stored, and
  * the service answers the next request as before.
  */
 
-let cloud: TestCloud;
-let net: Awaited<ReturnType<typeof openHostileCloud>>['net'];
-beforeEach(async () => {
-  ({ cloud, net } = await openHostileCloud());
-});
-afterEach(() => cloud.close());
-
-const refused = (...args: Parameters<typeof refusedAttack> extends [TestCloud, ...infer A] ? A : never) =>
-  refusedAttack(cloud, ...args);
-const admin = () => cloud.adminToken;
+useHostileCloud();
 
 describe('forged and replayed envelopes', () => {
   it('a forged signature → 401 bad-signature', async () => {

@@ -1,20 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { serve } from '@hono/node-server';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { eq } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   generateVendorKey,
   PRIVATE_KEY_FILE,
   readPublicKeyFile,
   signModel,
 } from '../../../cli/commands/model-signing.ts';
-import { submitModel } from '../../../cli/commands/network.ts';
-import { CloudApi } from '../../../client/cloud-api.ts';
 import { createS3BlobStore } from '../../../infra/blob-store-s3.ts';
 import { ModelManifest } from '../../../schemas/model-manifest.ts';
 import { auditLog, models, modelUploads } from '../../db/schema.ts';
@@ -24,11 +20,10 @@ import {
   openTestCloud,
   refusal,
   seedNetwork,
-  startLocalAws,
-  startRecordingProxy,
   type TestCloud,
   testManifest,
   testOnnxOfSize,
+  useLocalAws,
   withAdapters,
 } from '../../test-fixtures.ts';
 
@@ -37,17 +32,8 @@ import {
  * a real S3 protocol server (fauxqs, behind a recording proxy), and the embedded cloud's refusal of them.
  */
 
-let aws: Awaited<ReturnType<typeof startLocalAws>>;
-let s3: S3Client;
+const local = useLocalAws();
 let dir: string;
-beforeAll(async () => {
-  aws = await startLocalAws();
-  s3 = aws.s3();
-});
-afterAll(async () => {
-  s3?.destroy();
-  await aws?.stop();
-});
 
 let embedded: TestCloud;
 let cloud: TestCloud;
@@ -59,7 +45,9 @@ const LIMIT = 64 * 1024;
 async function openS3Cloud(limit?: number) {
   embedded = await openTestCloud(limit ? { limits: { modelUploadBytes: limit } } : {});
   prefix = `${randomBytes(4).toString('hex')}/`;
-  cloud = withAdapters(embedded, { blobs: createS3BlobStore({ client: s3, bucket: aws.bucket, prefix }) });
+  cloud = withAdapters(embedded, {
+    blobs: createS3BlobStore({ client: local.s3, bucket: local.aws.bucket, prefix }),
+  });
   net = await seedNetwork(cloud);
   dir = mkdtempSync(join(tmpdir(), 'cairn-upload-'));
 }
@@ -73,7 +61,7 @@ const count = async (table: typeof models | typeof auditLog) =>
   (await embedded.deps.db.select().from(table)).length;
 /** The keys in this cloud's part of the bucket. */
 async function bucketKeys(): Promise<string[]> {
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: aws.bucket, Prefix: prefix }));
+  const listed = await local.s3.send(new ListObjectsV2Command({ Bucket: local.aws.bucket, Prefix: prefix }));
   return (listed.Contents ?? []).map((o) => o.Key!.slice(prefix.length)).sort();
 }
 
@@ -131,7 +119,7 @@ describe('direct model uploads to S3', () => {
       method: 'PUT',
     });
     const url = new URL(created.body.url);
-    expect(url.pathname).toBe(`/${aws.bucket}/${prefix}uploads/${created.body.uploadId}.onnx`);
+    expect(url.pathname).toBe(`/${local.aws.bucket}/${prefix}uploads/${created.body.uploadId}.onnx`);
     expect(Number(url.searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(900);
     expect([...url.searchParams.keys()].filter((k) => /^x-amz-checksum/i.test(k))).toEqual([]);
     expect(url.searchParams.get('X-Amz-SignedHeaders')?.split(';')).toContain('content-length');
@@ -355,89 +343,5 @@ describe('direct model uploads to S3', () => {
         expect((await complete(token, created.body.uploadId, { manifest: manifest() })).status).toBe(403);
       }
     });
-  });
-});
-
-describe('cairn model submit on S3 (submitModel over HTTP)', () => {
-  beforeEach(() => openS3Cloud());
-
-  it('sends a model larger than Lambda’s 6 MB by presigned PUT, past the API; an agent downloads it intact', async () => {
-    const server = serve({ fetch: cloud.app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise((resolve) => server.once('listening', resolve));
-    const api = await startRecordingProxy(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    try {
-      const onnx = testOnnxOfSize(7 * 1024 * 1024);
-      writeFileSync(join(dir, 'model.onnx'), onnx);
-      writeFileSync(join(dir, 'manifest.json'), JSON.stringify(testManifest({ version: '3.0.0' })));
-      const sent: string[] = [];
-      const vendor = new CloudApi(api.url, net.acmeToken, {
-        request: async (r) => sent.push(`${r.method} ${r.url} ${r.body?.byteLength ?? 0}`),
-        response: async () => {},
-      });
-      aws.s3Requests.length = 0;
-      const t0 = performance.now();
-      const r = await submitModel(vendor, join(dir, 'manifest.json'), join(dir, 'model.onnx'));
-      const ms = performance.now() - t0;
-      expect(r).toMatchObject({
-        modelId: expect.stringMatching(/^mdl_/),
-        sha256: sha256(onnx),
-        signingKeyId: null,
-      });
-
-      // The API saw two small JSON bodies, never the model; the bucket got one presigned PUT of all of it,
-      // without the API token. The sent-log keeps the presigned query out.
-      const body = (r: { headers: Record<string, unknown> }) => Number(r.headers['content-length'] ?? 0);
-      expect(api.requests.map((q) => `${q.method} ${q.url.split('/complete')[0]}`)).toEqual([
-        'POST /v1/models/uploads',
-        expect.stringMatching(/^POST \/v1\/models\/uploads\/upl_[0-9a-f]{32}$/),
-      ]);
-      expect(Math.max(...api.requests.map(body))).toBeLessThan(4096);
-      // (The cloud's own server-side copies into place are PUTs too, with a copy source and no body.)
-      const copies = aws.s3Requests.filter((q) => q.method === 'PUT' && q.headers['x-amz-copy-source']);
-      expect(copies.map(body)).toEqual([0, 0]);
-      const puts = aws.s3Requests.filter((q) => q.method === 'PUT' && !q.headers['x-amz-copy-source']);
-      expect(puts).toHaveLength(1);
-      expect(body(puts[0]!)).toBe(onnx.byteLength);
-      expect(puts[0]!.headers.authorization).toBeUndefined();
-      expect(puts[0]!.url).toContain('X-Amz-Signature=');
-      expect(sent[1]?.endsWith(` ${onnx.byteLength}`)).toBe(true);
-      expect(sent[1]).toMatch(
-        /^PUT http:\/\/127\.0\.0\.1:\d+\/cairn-artifacts\/[0-9a-f]{8}\/uploads\/upl_[0-9a-f]{32}\.onnx\?… \d+$/,
-      );
-
-      // A site with a job for it downloads it by presigned GET and gets the same bytes.
-      const campaign = await call(cloud, 'POST', '/v1/campaigns', {
-        token: net.northToken,
-        json: { name: 'Big model', modelIds: [r.modelId], siteIds: ['site-a'] },
-      });
-      expect(campaign.status).toBe(201);
-      const agent = new CloudApi(api.url, net.siteA.token);
-      const downloaded = await agent.bytes(`/v1/models/${r.modelId}/onnx`);
-      expect(sha256(downloaded)).toBe(sha256(onnx));
-      console.info(`direct upload of 7 MiB through submitModel: ${ms.toFixed(0)} ms`);
-    } finally {
-      await api.close();
-      await new Promise((resolve) => server.close(resolve));
-    }
-  });
-
-  it('falls back to the multipart body on a cloud that keeps models itself', async () => {
-    const server = serve({ fetch: embedded.app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise((resolve) => server.once('listening', resolve));
-    try {
-      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      writeFileSync(join(dir, 'model.onnx'), testOnnxOfSize(2000));
-      writeFileSync(join(dir, 'manifest.json'), JSON.stringify(testManifest({ version: '3.1.0' })));
-      const sent: string[] = [];
-      const vendor = new CloudApi(base, net.acmeToken, {
-        request: async (r) => sent.push(`${r.method} ${r.url.slice(base.length)}`),
-        response: async () => {},
-      });
-      const r = await submitModel(vendor, join(dir, 'manifest.json'), join(dir, 'model.onnx'));
-      expect(r.modelId).toMatch(/^mdl_/);
-      expect(sent).toEqual(['POST /v1/models/uploads', 'POST /v1/models']);
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-    }
   });
 });

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../functions/db/database.ts';
-import { fixedClock } from './clock.ts';
-import { createDbQueue } from './queue-db.ts';
+import { fixedClock } from '../../infra/clock.ts';
+import { createDbQueue } from '../../infra/queue-db.ts';
+import { type Database, openDatabase } from './database.ts';
 
 let dir: string;
 let db: Database;
