@@ -149,6 +149,7 @@ describe('hostile: the diagnostic log stays at the site', () => {
   // Short and plain, so the labels parser quotes it in its message (it never quotes anything longer).
   const CANARY = 'cnry5521';
   let cloud: ServedCloud | undefined;
+  const stateDir = () => join(dir, 'diag-agent');
   afterAll(async () => {
     await cloud?.close();
   });
@@ -180,9 +181,8 @@ describe('hostile: the diagnostic log stays at the site', () => {
         json: {},
       },
     );
-    const stateDir = join(dir, 'diag-agent');
     await enrollAgent({
-      stateDir,
+      stateDir: stateDir(),
       cloudUrl: cloud.url,
       token,
       settings: AgentSettings.parse({ dicom: site.dicomDir, labels: site.labelsPath, threads: 1 }),
@@ -195,17 +195,17 @@ describe('hostile: the diagnostic log stays at the site', () => {
     const labels = join(dir, `labels-${CANARY}.csv`);
     writeFileSync(labels, `${[header, ...rows.map((r) => r.replace(/,[01],/, `,${CANARY},`))].join('\n')}\n`);
 
-    const outcomes = await runAgent({ stateDir, once: true, overrides: { labels } });
+    const outcomes = await runAgent({ stateDir: stateDir(), once: true, overrides: { labels } });
     expect(outcomes).toMatchObject([{ status: 'failed', failure: 'labels-unreadable' }]);
 
-    const logs = agentLogDir(stateDir);
+    const logs = agentLogDir(stateDir());
     const diagnostic = readFileSync(join(logs, 'diagnostic.log'), 'utf8');
     expect(diagnostic).toMatch(new RegExp(`labels-unreadable in step read-inputs: .*${CANARY}`));
     const operational = readFileSync(join(logs, 'agent.log'), 'utf8');
     expect(operational).toContain('"failure":"labels-unreadable"');
     expect(operational).not.toContain(CANARY);
     // Everything that left the agent, byte for byte (the sent log): a code and counts, no canary, no path.
-    const db = createClient({ url: `file:${join(stateDir, 'agent.db')}` });
+    const db = createClient({ url: `file:${join(stateDir(), 'agent.db')}` });
     try {
       const sent = (await db.execute('SELECT url, body FROM sent_log')).rows;
       expect(sent.length).toBeGreaterThan(0);
@@ -221,4 +221,28 @@ describe('hostile: the diagnostic log stays at the site', () => {
       db.close();
     }
   }, 120_000);
+
+  it('while that agent runs in polling mode, `cairn agent run --once` on its state refuses (run-lock), and runs once it stopped', async () => {
+    const controller = new AbortController();
+    const running = runAgent({
+      stateDir: stateDir(),
+      once: false,
+      overrides: { pollSeconds: 1 },
+      signal: controller.signal,
+    });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!existsSync(runLockPath(stateDir())) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      const second = await runCairn(['agent', 'run', '--once', '--state', stateDir()]);
+      expect(second.status).toBe(1);
+      expect(second.stderr).toContain(`another \`cairn agent run\` (pid ${process.pid})`);
+    } finally {
+      controller.abort();
+    }
+    await running;
+    expect(existsSync(runLockPath(stateDir()))).toBe(false);
+    const after = await runCairn(['agent', 'run', '--once', '--state', stateDir()]);
+    expect(after.status).toBe(0);
+  }, 60_000);
 });
