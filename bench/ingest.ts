@@ -13,7 +13,7 @@
  * Flags: --agents N (1000), --reports M (10), --kills K (0), --concurrency C (agents sending at once; all).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -180,6 +180,7 @@ console.log(
 );
 db.close();
 await cloud.stop();
+console.log(`in the cloud's handler (its access log): ${handlerLatency()}`);
 const verify = spawnSync(process.execPath, [CAIRN_BIN, 'audit', 'verify', '--data', dataDir], {
   encoding: 'utf8',
 });
@@ -205,6 +206,21 @@ console.log(
   }),
 );
 rmSync(dataDir, { recursive: true, force: true });
+
+/**
+ * p50/p99/max of POST /v1/reports as the cloud timed it (its access log, from the handler's start to its
+ * answer): set against what the agents saw, it says whether the time went inside the handler or before it.
+ */
+function handlerLatency(): string {
+  const ms = readdirSync(join(dataDir, 'logs'))
+    .filter((f) => f.startsWith('cloud.log'))
+    .flatMap((f) => readFileSync(join(dataDir, 'logs', f), 'utf8').split('\n'))
+    .filter((line) => line.includes('"route":"/v1/reports"'))
+    .map((line) => Number((JSON.parse(line) as { durationMs?: number }).durationMs))
+    .sort((a, b) => a - b);
+  const at = (q: number) => Math.round(ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? 0);
+  return `${ms.length} requests, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`;
+}
 
 /** Sends one report until the cloud answers (a connection refused while it restarts is retried, re-signed). */
 async function deliver(signer: Signer, token: string, report: ReturnType<typeof siteReport>): Promise<void> {
