@@ -116,6 +116,7 @@ let killed = 0;
 let cpuSpentMs = -cpuMs(cloud.pid);
 const killer = killing ? killLoop() : Promise.resolve();
 const loadStart = performance.now();
+const agentsCpu = process.cpuUsage();
 await inBatches(agents, CONCURRENCY, async ({ signer, token }) => {
   for (const model of models) {
     const report = siteReport({
@@ -138,7 +139,9 @@ console.log(
 );
 const cloudCpuMs = cpuSpentMs + cpuMs(cloud.pid);
 console.log(
-  `cloud CPU: ${(cloudCpuMs / 1000).toFixed(1)} s, ${(cloudCpuMs / Math.max(1, accepted)).toFixed(2)} ms per accepted report`,
+  `cloud CPU: ${(cloudCpuMs / 1000).toFixed(1)} s, ${(cloudCpuMs / Math.max(1, accepted)).toFixed(2)} ms per accepted report; ` +
+    // The agents run in this process: when it is the busier one, the load measures the agents, not the cloud.
+    `the agents' (this process): ${(cpuTotalMs(process.cpuUsage(agentsCpu)) / 1000).toFixed(1)} s`,
 );
 console.log(
   `answers: ${JSON.stringify(Object.fromEntries(answers))}; the cloud was SIGKILLed ${killed} times`,
@@ -274,6 +277,10 @@ async function inBatches<T, R>(items: T[], size: number, fn: (item: T) => Promis
 
 function pct(q: number): number {
   return Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
+}
+
+function cpuTotalMs(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1000;
 }
 
 /** User + system CPU of a process so far, from /proc (Linux; 0 elsewhere). */
