@@ -13,7 +13,7 @@
  * Flags: --agents N (1000), --reports M (10), --kills K (0), --concurrency C (agents sending at once; all).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -116,6 +116,7 @@ let killed = 0;
 let cpuSpentMs = -cpuMs(cloud.pid);
 const killer = killing ? killLoop() : Promise.resolve();
 const loadStart = performance.now();
+const agentsCpu = process.cpuUsage();
 await inBatches(agents, CONCURRENCY, async ({ signer, token }) => {
   for (const model of models) {
     const report = siteReport({
@@ -138,7 +139,9 @@ console.log(
 );
 const cloudCpuMs = cpuSpentMs + cpuMs(cloud.pid);
 console.log(
-  `cloud CPU: ${(cloudCpuMs / 1000).toFixed(1)} s, ${(cloudCpuMs / Math.max(1, accepted)).toFixed(2)} ms per accepted report`,
+  `cloud CPU: ${(cloudCpuMs / 1000).toFixed(1)} s, ${(cloudCpuMs / Math.max(1, accepted)).toFixed(2)} ms per accepted report; ` +
+    // The agents run in this process: when it is the busier one, the load measures the agents, not the cloud.
+    `the agents' (this process): ${(cpuTotalMs(process.cpuUsage(agentsCpu)) / 1000).toFixed(1)} s`,
 );
 console.log(
   `answers: ${JSON.stringify(Object.fromEntries(answers))}; the cloud was SIGKILLed ${killed} times`,
@@ -180,6 +183,7 @@ console.log(
 );
 db.close();
 await cloud.stop();
+console.log(`in the cloud's handler (its access log): ${handlerLatency()}`);
 const verify = spawnSync(process.execPath, [CAIRN_BIN, 'audit', 'verify', '--data', dataDir], {
   encoding: 'utf8',
 });
@@ -205,6 +209,21 @@ console.log(
   }),
 );
 rmSync(dataDir, { recursive: true, force: true });
+
+/**
+ * p50/p99/max of POST /v1/reports as the cloud timed it (its access log, from the handler's start to its
+ * answer): set against what the agents saw, it says whether the time went inside the handler or before it.
+ */
+function handlerLatency(): string {
+  const ms = readdirSync(join(dataDir, 'logs'))
+    .filter((f) => f.startsWith('cloud.log'))
+    .flatMap((f) => readFileSync(join(dataDir, 'logs', f), 'utf8').split('\n'))
+    .filter((line) => line.includes('"route":"/v1/reports"'))
+    .map((line) => Number((JSON.parse(line) as { durationMs?: number }).durationMs))
+    .sort((a, b) => a - b);
+  const at = (q: number) => Math.round(ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? 0);
+  return `${ms.length} requests, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`;
+}
 
 /** Sends one report until the cloud answers (a connection refused while it restarts is retried, re-signed). */
 async function deliver(signer: Signer, token: string, report: ReturnType<typeof siteReport>): Promise<void> {
@@ -258,6 +277,10 @@ async function inBatches<T, R>(items: T[], size: number, fn: (item: T) => Promis
 
 function pct(q: number): number {
   return Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
+}
+
+function cpuTotalMs(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1000;
 }
 
 /** User + system CPU of a process so far, from /proc (Linux; 0 elsewhere). */

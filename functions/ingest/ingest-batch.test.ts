@@ -88,6 +88,10 @@ describe('ingestReportBatch (the embedded consumer)', () => {
       },
     ]);
     expect(JSON.stringify(retry)).not.toContain(b!.report.reportId);
+    // The batch's transaction failed first, and said why, before each message went on its own.
+    expect(cloud.deps.log.entries.filter((e) => e.code === 'batch-split')).toEqual([
+      { time: expect.any(String), event: 'ingest', code: 'batch-split', reason: 'SQLITE_CONSTRAINT_TRIGGER' },
+    ]);
 
     await cloud.deps.db.$client.execute('drop trigger refuse_one');
     cloud.deps.clock.advance(61_000);

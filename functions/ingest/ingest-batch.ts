@@ -2,7 +2,6 @@ import { inArray } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { type AuditedChange, commitAuditedAll } from '../audit/append.ts';
 import { reports } from '../db/schema.ts';
-import { ApiError } from '../errors.ts';
 import { failureReason } from './failure-reason.ts';
 import {
   acceptedEvent,
@@ -64,9 +63,8 @@ async function checkedGroup(
       if (keys.some((k) => taken.has(k))) continue;
       for (const k of keys) taken.add(k);
       group.set(i, checked);
-    } catch (err) {
-      // Refused or failed: handleOne says which, on its own.
-      if (!(err instanceof ApiError)) continue;
+    } catch {
+      // Refused, or the database failed: handleOne takes the message on its own and says which.
     }
   }
   if (group.size === 0) return group;
@@ -96,13 +94,18 @@ async function storeGroup(
     change: storeReportStatements(deps, checked, now, 'fail'),
     event: acceptedEvent(checked),
   }));
-  const acks = ack.statement
-    ? [...group.keys()].map((i) => ack.statement?.((messages[i] as BatchMessage).id))
-    : [];
+  const { statement } = ack;
+  const acks = statement ? [...group.keys()].map((i) => statement((messages[i] as BatchMessage).id)) : [];
   try {
-    await commitAuditedAll(deps, changes, acks as BatchItem<'sqlite'>[]);
-  } catch {
+    await commitAuditedAll(deps, changes, acks);
+  } catch (err) {
     // A report stored or a job settled meanwhile, or the database failing: each message on its own says which.
+    deps.log.write({
+      time: now.toISOString(),
+      event: 'ingest',
+      code: 'batch-split',
+      reason: failureReason(err),
+    });
     return false;
   }
   for (const checked of group.values())

@@ -250,6 +250,24 @@ describe('ingest refuses what slipped past the API (queued before the check, or 
     expect(res).toEqual({ batchItemFailures: [] });
     expect((await leftovers()).reports).toBe(0);
   });
+
+  it('SQS batch: a poisoned record between two good ones → it alone is rejected (invalid-message), both reports stored', async () => {
+    const a = good();
+    const c = siteReport(net.acmeIds('site-c'));
+    const records = [
+      { messageId: 'm-a', body: JSON.stringify({ envelope: signEnvelope(net.siteA, a) }) },
+      { messageId: 'm-poison', body: '{"envelope": {"siteId": "site-a"' },
+      { messageId: 'm-c', body: JSON.stringify({ envelope: signEnvelope(net.siteC, c) }) },
+    ];
+    expect(await handleSqsBatch(cloud.deps, { Records: records })).toEqual({ batchItemFailures: [] });
+    const stored = await cloud.deps.db.select({ reportId: reports.reportId }).from(reports);
+    expect(stored.map((r) => r.reportId).sort()).toEqual([a.reportId, c.reportId].sort());
+    const [count] = await cloud.deps.db
+      .select()
+      .from(reportRefusals)
+      .where(eq(reportRefusals.stage, 'ingest'));
+    expect(count).toMatchObject({ code: 'invalid-message', count: 1 });
+  });
 });
 
 describe('a poisoning row written straight into the database cannot break the comparison', () => {
