@@ -9,6 +9,7 @@ import {
 } from '../../stats/across-sites.ts';
 import { BIVARIATE_MIN_SITES, poolBivariate } from '../../stats/bivariate.ts';
 import { type MetaOptions, poolAuc, poolProportion } from '../../stats/meta.ts';
+import type { PoolMemo } from './pool-memo.ts';
 
 /** A model version as the comparison names it. */
 export interface ComparedModel {
@@ -66,9 +67,15 @@ export function buildComparison(input: {
   reports: ComparedReport[];
   meta?: MetaOptions;
   contrasts?: ContrastSelection;
+  /** Pools kept from earlier builds (pool-memo.ts); without it every group is pooled. */
+  memo?: PoolMemo;
 }): Comparison {
   const opts = input.meta ?? {};
-  const pool = (reports: PooledReport[]) => poolGroup(reports, opts);
+  const optionsKey = JSON.stringify(opts);
+  const pool = (reports: PooledReport[]) =>
+    input.memo
+      ? input.memo.pooled(optionsKey, reports, () => poolGroup(reports, opts))
+      : poolGroup(reports, opts);
   const index = indexReports(input.reports);
   const pairs = selectPairs(input.models, input.contrasts ?? 'all');
   const contrasts = modelContrasts(pairs, index, opts);
