@@ -10,6 +10,7 @@ import {
 import { BIVARIATE_MIN_SITES, poolBivariate } from '../../stats/bivariate.ts';
 import { type MetaOptions, poolAuc, poolProportion } from '../../stats/meta.ts';
 import { poolSubgroups } from './subgroup-pools.ts';
+import type { PoolMemo } from './pool-memo.ts';
 
 /** A model version as the comparison names it. */
 export interface ComparedModel {
@@ -69,9 +70,16 @@ export function buildComparison(input: {
   contrasts?: ContrastSelection;
   /** Pool each subgroup the sites reported too (asked for by criteria with a subgroup rule). */
   subgroups?: boolean;
+  /** Pools kept from earlier builds (pool-memo.ts); without it every group is pooled. */
+  memo?: PoolMemo;
 }): Comparison {
   const opts = input.meta ?? {};
-  const pool = (reports: PooledReport[]) => poolGroup(reports, opts, input.subgroups === true);
+  const subgroups = input.subgroups === true;
+  const optionsKey = JSON.stringify([opts, subgroups]);
+  const pool = (reports: PooledReport[]) =>
+    input.memo
+      ? input.memo.pooled(optionsKey, reports, () => poolGroup(reports, opts, subgroups))
+      : poolGroup(reports, opts, subgroups);
   const index = indexReports(input.reports);
   const pairs = selectPairs(input.models, input.contrasts ?? 'all');
   const contrasts = modelContrasts(pairs, index, opts);

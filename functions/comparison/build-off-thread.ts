@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { createCheckedRows } from './checked-rows.ts';
 import { type ComparisonInput, type ComparisonRequest, comparisonText } from './comparison-input.ts';
 import type { WorkerMessage } from './comparison-worker.ts';
+import { createPoolMemo } from './pool-memo.ts';
 import type { StoredReportRow } from './stored-report.ts';
 
 const ENTRY = new URL('./comparison-worker-entry.mjs', import.meta.url);
@@ -35,7 +36,9 @@ export function createComparisonBuilder() {
   let nextId = 0;
   const pending = new Map<number, Pending>();
   const checks = createCheckedRows();
-  const inProcess = (input: ComparisonInput) => Promise.resolve().then(() => comparisonText(input, checks));
+  const memo = createPoolMemo();
+  const inProcess = (input: ComparisonInput) =>
+    Promise.resolve().then(() => comparisonText(input, checks, memo));
 
   function start(): Worker {
     const w = new Worker(ENTRY);

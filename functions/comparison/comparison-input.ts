@@ -8,6 +8,7 @@ import {
   type ContrastSelection,
 } from './build-comparison.ts';
 import { type CheckedRows, rulesKey } from './checked-rows.ts';
+import type { PoolMemo } from './pool-memo.ts';
 import { comparedFromStored, type StoredReportRow } from './stored-report.ts';
 
 /** What a comparison is built from, but its rows: the campaign, the models and contrasts asked for. */
@@ -28,9 +29,10 @@ export interface ComparisonInput extends ComparisonRequest {
 
 /**
  * A comparison put together as its rows arrive, page by page: each row is checked when added (through
- * `checks`, when given, so a row already checked is not checked again), and the text is built at the end.
+ * `checks`, when given, so a row already checked is not checked again), and the text is built at the end
+ * (with the pools of unchanged groups from `memo`, when given).
  */
-export function comparisonAssembly(request: ComparisonRequest, checks?: CheckedRows) {
+export function comparisonAssembly(request: ComparisonRequest, checks?: CheckedRows, memo?: PoolMemo) {
   const rules = rulesKey(request.campaign);
   const reports: ComparedReport[] = [];
   return {
@@ -47,6 +49,7 @@ export function comparisonAssembly(request: ComparisonRequest, checks?: CheckedR
         reports,
         contrasts: request.contrasts,
         subgroups: request.criteria?.criteria.rules.some(isSubgroupRule) ?? false,
+        ...(memo ? { memo } : {}),
       });
       return JSON.stringify(request.criteria ? withVerdicts(comparison, request.criteria) : comparison);
     },
@@ -54,8 +57,8 @@ export function comparisonAssembly(request: ComparisonRequest, checks?: CheckedR
 }
 
 /** The comparison as the JSON text the API sends. */
-export function comparisonText(input: ComparisonInput, checks?: CheckedRows): string {
-  const assembly = comparisonAssembly(input, checks);
+export function comparisonText(input: ComparisonInput, checks?: CheckedRows, memo?: PoolMemo): string {
+  const assembly = comparisonAssembly(input, checks, memo);
   assembly.add(input.rows);
   return assembly.text();
 }

@@ -1,6 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { createCheckedRows } from './checked-rows.ts';
 import { type ComparisonRequest, comparisonAssembly } from './comparison-input.ts';
+import { createPoolMemo } from './pool-memo.ts';
 import type { StoredReportRow } from './stored-report.ts';
 
 /** What build-off-thread.ts sends: a comparison opened, its rows page by page, then built (or dropped). */
@@ -14,10 +15,11 @@ export type WorkerMessage =
 const port = parentPort;
 if (!port) throw new Error('comparison-worker.ts runs as a worker thread');
 const checks = createCheckedRows();
+const memo = createPoolMemo();
 const open = new Map<number, ReturnType<typeof comparisonAssembly>>();
 port.on('message', (m: WorkerMessage) => {
   try {
-    if (m.kind === 'open') open.set(m.id, comparisonAssembly(m.request, checks));
+    if (m.kind === 'open') open.set(m.id, comparisonAssembly(m.request, checks, memo));
     else if (m.kind === 'rows') open.get(m.id)?.add(m.rows);
     else {
       const assembly = open.get(m.id);

@@ -7,6 +7,7 @@ import { seededRandom } from '../../test/support/oracles.ts';
 import { buildComparison } from './build-comparison.ts';
 import { createCheckedRows } from './checked-rows.ts';
 import { comparisonText } from './comparison-input.ts';
+import { createPoolMemo } from './pool-memo.ts';
 import { comparedFromStored, type StoredReportRow } from './stored-report.ts';
 
 const EDGES = equalWidthEdges(10);
@@ -126,5 +127,26 @@ describe('createCheckedRows', () => {
 
     const stricter = { binEdges: EDGES, minCell: 50 };
     expect(comparisonText(input(rows, stricter), checks)).toBe(comparisonText(input(rows, stricter)));
+  });
+
+  it('pools kept from a build give, after a void and a new report, what pooling afresh gives', () => {
+    const rows = storedRows(60);
+    const checks = createCheckedRows();
+    const memo = createPoolMemo();
+    expect(comparisonText(input(rows), checks, memo)).toBe(comparisonText(input(rows)));
+    const pooledAt = rows.findIndex((r, i) => i % 4 === 0 && JSON.parse(r.report as string).positives > 5);
+    const voided = rows.map((r, i) =>
+      i === pooledAt ? { ...r, voidedAt: new Date('2026-12-02T00:00:00Z'), voidReason: 'relabelled' } : r,
+    );
+    const rebuilt = comparisonText(input(voided), checks, memo);
+    expect(rebuilt).toBe(comparisonText(input(voided)));
+    expect(JSON.parse(rebuilt).models[0].overall).not.toEqual(
+      JSON.parse(comparisonText(input(rows))).models[0].overall,
+    );
+    const added = [
+      ...voided,
+      { ...(rows[pooledAt] as StoredReportRow), reportId: '00000000-0000-4000-8000-999999999999' },
+    ];
+    expect(comparisonText(input(added), checks, memo)).toBe(comparisonText(input(added)));
   });
 });
