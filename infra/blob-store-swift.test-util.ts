@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { SwiftS3 } from '../test/swift-s3.test-util.ts';
+import type { SwiftS3 } from '../test/support/swift-s3.ts';
 import type { BlobStore } from './blob-store.ts';
 import { createS3BlobStore } from './blob-store-s3.ts';
 

@@ -6,7 +6,7 @@
 import { Argument, type Command, Option } from 'commander';
 import { CliError } from '../errors.ts';
 import { addOutputOption, print } from '../output.ts';
-import { api, apiCommand } from './network.ts';
+import { api, apiCommand } from './api-command.ts';
 
 const TEMPLATES = ['triage', 'screening', 'minimum-sample'] as const;
 

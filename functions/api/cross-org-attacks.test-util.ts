@@ -62,7 +62,9 @@ export const ATTACKS: Attack[] = [
         route: 'POST /v1/campaigns/:id/criteria',
         path: () => `/v1/campaigns/${w.acmeOnly.campaignId}/criteria`,
         token: vendorB,
-        json: () => ({ criteria: { schema: 'cairn.criteria/v1', rules: [{ scope: 'overall', minSites: 1 }] }, }),
+        json: () => ({
+          criteria: { schema: 'cairn.criteria/v1', rules: [{ scope: 'overall', minSites: 1 }] },
+        }),
         expect: REFUSED,
       },
       {
@@ -88,7 +90,9 @@ export const ATTACKS: Attack[] = [
         route: 'POST /v1/campaigns/:id/criteria',
         path: () => `/v1/campaigns/${w.net.campaign.campaignId}/criteria`,
         token: vendorB,
-        json: () => ({ criteria: { schema: 'cairn.criteria/v1', rules: [{ scope: 'overall', minSites: 1 }] }, }),
+        json: () => ({
+          criteria: { schema: 'cairn.criteria/v1', rules: [{ scope: 'overall', minSites: 1 }] },
+        }),
         expect: REFUSED,
       },
       {
@@ -345,7 +349,9 @@ export const ATTACKS: Attack[] = [
         route: 'POST /v1/campaigns/:id/criteria',
         path: () => `/v1/campaigns/${w.southOnlyCampaign}/criteria`,
         token: northCoordinator,
-        json: () => ({ criteria: { schema: 'cairn.criteria/v1', rules: [{ scope: 'overall', minSites: 1 }] }, }),
+        json: () => ({
+          criteria: { schema: 'cairn.criteria/v1', rules: [{ scope: 'overall', minSites: 1 }] },
+        }),
         expect: REFUSED,
       },
       {

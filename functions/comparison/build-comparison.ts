@@ -9,8 +9,8 @@ import {
 } from '../../stats/across-sites.ts';
 import { BIVARIATE_MIN_SITES, poolBivariate } from '../../stats/bivariate.ts';
 import { type MetaOptions, poolAuc, poolProportion } from '../../stats/meta.ts';
-import { poolSubgroups } from './subgroup-pools.ts';
 import type { PoolMemo } from './pool-memo.ts';
+import { poolSubgroups } from './subgroup-pools.ts';
 
 /** A model version as the comparison names it. */
 export interface ComparedModel {
