@@ -1,6 +1,12 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { importRawPublicKey, RAW_PUBLIC_KEY_BASE64, verifyEd25519 } from '../crypto/ed25519.ts';
+import {
+  exportRawPublicKey,
+  importRawPublicKey,
+  RAW_PUBLIC_KEY_BASE64,
+  signEd25519,
+  verifyEd25519,
+} from '../crypto/ed25519.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { Sha256Hex } from './common.ts';
 import type { ModelManifest } from './model-manifest.ts';
@@ -50,6 +56,22 @@ export function modelSigningInput(manifest: ModelManifest, onnxSha256: string): 
   return new TextEncoder().encode(
     [MODEL_SIGNATURE_SCHEMA, canonicalManifestSha256(manifest, onnxSha256), onnxSha256].join('\n'),
   );
+}
+
+/** The vendor's signature over a parsed manifest and the ONNX bytes' sha256 (what checkModelSignature checks). */
+export function signModelManifest(
+  manifest: ModelManifest,
+  onnxSha256: string,
+  privateKey: KeyObject,
+): ModelSignature {
+  return {
+    schema: MODEL_SIGNATURE_SCHEMA,
+    algorithm: 'ed25519',
+    keyId: vendorKeyId(exportRawPublicKey(privateKey)),
+    manifestSha256: canonicalManifestSha256(manifest, onnxSha256),
+    onnxSha256,
+    signature: signEd25519(modelSigningInput(manifest, onnxSha256), privateKey),
+  };
 }
 
 export type ModelSignatureCheck =

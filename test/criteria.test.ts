@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyAuditData } from '../cli/commands/audit.ts';
 import { parameterSha256 } from '../functions/audit/hashes.ts';
+import { verifyAuditData } from '../functions/audit/verify-data.ts';
 import { drainReportBatch } from '../functions/ingest/embedded.ts';
 import {
   call,

@@ -14,7 +14,7 @@ export function registerAuditCommands(program: Command): void {
       )
       .option('--data <dir>', 'the folder given to `cairn cloud serve --data`', '.cairn/cloud'),
   ).action(async (o: { data: string; output: string }) => {
-    const { verifyAuditData } = await import('./audit.ts');
+    const { verifyAuditData } = await import('../../functions/audit/verify-data.ts');
     const result = await verifyAuditData(resolve(o.data));
     const c = result.checked;
     const checked = `${c.tokens} tokens, ${c.siteKeys} site keys, ${c.vendorKeys} vendor keys, ${c.models} models, ${c.campaigns} campaigns, ${c.reports} signed reports and ${c.rolloutEvents} rollout decisions agree with it`;

@@ -9,13 +9,7 @@ import {
   signEd25519,
 } from '../../crypto/ed25519.ts';
 import { ModelManifest } from '../../schemas/model-manifest.ts';
-import {
-  canonicalManifestSha256,
-  MODEL_SIGNATURE_SCHEMA,
-  type ModelSignature,
-  modelSigningInput,
-  vendorKeyId,
-} from '../../schemas/model-signature.ts';
+import { type ModelSignature, signModelManifest, vendorKeyId } from '../../schemas/model-signature.ts';
 import { CliError } from '../errors.ts';
 
 /**
@@ -90,14 +84,7 @@ export function signModel(manifestPath: string, onnxPath: string, keyPath: strin
     throw new CliError('manifest: its sha256 does not match the ONNX file');
   const key = importEd25519PrivateKeyPem(readOrFail(keyPath, 'key'));
   if (!key) throw new CliError(`key: ${keyPath} is not an Ed25519 private key`);
-  return {
-    schema: MODEL_SIGNATURE_SCHEMA,
-    algorithm: 'ed25519',
-    keyId: vendorKeyId(exportRawPublicKey(key)),
-    manifestSha256: canonicalManifestSha256(parsed.data, onnxSha256),
-    onnxSha256,
-    signature: signEd25519(modelSigningInput(parsed.data, onnxSha256), key),
-  };
+  return signModelManifest(parsed.data, onnxSha256, key);
 }
 
 export function writeSignature(path: string, signature: ModelSignature): void {

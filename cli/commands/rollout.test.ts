@@ -10,7 +10,7 @@ import { systemClock } from '../../infra/clock.ts';
 import { createMemoryLog } from '../../infra/operational-log.ts';
 import { runCairn } from '../../test/support/cli-runner.ts';
 import { type CloudProcess, startCloudProcess } from '../demo/cloud-process.ts';
-import { verifyAuditData } from './audit.ts';
+import { verifyAuditData } from '../../functions/audit/verify-data.ts';
 
 /** `cairn rollout …` against a real `cairn cloud serve` process: four eyes, a refusal in one line, a suspension. */
 

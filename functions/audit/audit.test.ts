@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asc } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyAuditData } from '../../cli/commands/audit.ts';
-import { CAIRN_BIN } from '../../cli/demo/cloud-process.ts';
 import { createFileLog } from '../../infra/operational-log.ts';
+import { CAIRN_BIN } from '../../test/support/cli-runner.ts';
 import { auditLog, regions } from '../db/schema.ts';
 import { drainReportBatch } from '../ingest/embedded.ts';
 import {
@@ -18,6 +17,7 @@ import {
   type TestCloud,
 } from '../test-fixtures.ts';
 import { appendAudit, commitAudited } from './append.ts';
+import { verifyAuditData } from './verify-data.ts';
 
 let cloud: TestCloud;
 let net: Awaited<ReturnType<typeof seedNetwork>>;

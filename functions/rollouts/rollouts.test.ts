@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyAuditData } from '../../cli/commands/audit.ts';
 import { createCloudApp } from '../app.ts';
 import { sha256Hex } from '../audit/hashes.ts';
+import { verifyAuditData } from '../audit/verify-data.ts';
 import {
   call,
   fakeOnnx,

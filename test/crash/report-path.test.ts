@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import { createClient } from '@libsql/client';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAuditData } from '../../cli/commands/audit.ts';
 import { submitModel } from '../../cli/commands/network.ts';
 import { CAIRN_BIN, freePort } from '../../cli/demo/cloud-process.ts';
 import { CloudApi } from '../../client/cloud-api.ts';
@@ -16,6 +15,7 @@ import { writeReleasePolicy } from '../../edge-agent/review/policy.ts';
 import { runAgent } from '../../edge-agent/run.ts';
 import { outbox } from '../../edge-agent/state/schema.ts';
 import { openAgentState } from '../../edge-agent/state/store.ts';
+import { verifyAuditData } from '../../functions/audit/verify-data.ts';
 import { writeSyntheticSite } from '../../synthetic/dicom.ts';
 import { buildNoduleDetectorOnnx, demoManifest } from '../../synthetic/model.ts';
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyAuditData } from '../../cli/commands/audit.ts';
+import { verifyAuditData } from '../../functions/audit/verify-data.ts';
 import { call, openTestCloud, refusal, seedNetwork, type TestCloud } from '../../functions/test-fixtures.ts';
 
 /**

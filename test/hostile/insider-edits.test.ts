@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyAuditData } from '../../cli/commands/audit.ts';
 import { issueApiToken } from '../../functions/api/issue-token.ts';
+import { verifyAuditData } from '../../functions/audit/verify-data.ts';
 import { apiTokens, reports, siteKeys } from '../../functions/db/schema.ts';
 import { drainReportBatch } from '../../functions/ingest/embedded.ts';
 import { hashSecret } from '../../functions/secrets.ts';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyAuditData } from '../../cli/commands/audit.ts';
 import { sha256Hex } from '../../functions/audit/hashes.ts';
+import { verifyAuditData } from '../../functions/audit/verify-data.ts';
 import { applyVerdict } from '../../functions/rollouts/lifecycle.ts';
 import {
   call,

@@ -1,6 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { CAIRN_BIN } from '../../cli/demo/cloud-process.ts';
 
+export { CAIRN_BIN };
+
 export interface CliRun {
   status: number | null;
   stdout: string;

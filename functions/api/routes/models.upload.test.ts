@@ -5,14 +5,10 @@ import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  generateVendorKey,
-  PRIVATE_KEY_FILE,
-  readPublicKeyFile,
-  signModel,
-} from '../../../cli/commands/model-signing.ts';
+import { exportRawPublicKey, generateEd25519KeyPair } from '../../../crypto/ed25519.ts';
 import { createS3BlobStore } from '../../../infra/blob-store-s3.ts';
 import { ModelManifest } from '../../../schemas/model-manifest.ts';
+import { signModelManifest } from '../../../schemas/model-signature.ts';
 import { auditLog, models, modelUploads } from '../../db/schema.ts';
 import {
   call,
@@ -293,23 +289,18 @@ describe('direct model uploads to S3', () => {
     });
 
     it('a vendor with a key: unsigned → 400 signature-required; signed over other bytes → 400 bad-model-signature', async () => {
-      const keys = generateVendorKey(join(dir, 'keys'));
+      const keys = generateEd25519KeyPair();
       const registered = await call(cloud, 'POST', '/v1/vendors/acme/keys', {
         token: net.acmeToken,
-        json: { publicKey: readPublicKeyFile(keys.publicKeyPath).publicKey },
+        json: { publicKey: exportRawPublicKey(keys.publicKey) },
       });
       expect(registered.status).toBe(201);
       before.audit = await count(auditLog);
       const onnx = randomBytes(100);
       const unsigned = await directUpload(net.acmeToken, manifest(), onnx);
       expect(refusal(unsigned)).toEqual({ status: 400, code: 'signature-required' });
-      writeFileSync(join(dir, 'm.json'), JSON.stringify(manifest()));
-      writeFileSync(join(dir, 'other.onnx'), randomBytes(100));
-      const signature = signModel(
-        join(dir, 'm.json'),
-        join(dir, 'other.onnx'),
-        join(dir, 'keys', PRIVATE_KEY_FILE),
-      );
+      const otherBytes = createHash('sha256').update(randomBytes(100)).digest('hex');
+      const signature = signModelManifest(ModelManifest.parse(manifest()), otherBytes, keys.privateKey);
       const bad = await directUpload(net.acmeToken, manifest(), onnx, { signature });
       expect(refusal(bad)).toEqual({ status: 400, code: 'bad-model-signature' });
       const malformed = await directUpload(net.acmeToken, manifest(), onnx, { signature: { keyId: 'x' } });

@@ -2,16 +2,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { drizzle } from 'drizzle-orm/libsql';
-import { type ChainCheck, type StoredAuditRow, verifyAuditChain } from '../../functions/audit/chain.ts';
-import {
-  checkStateAgainstChain,
-  type Disagreement,
-  type StateChecked,
-} from '../../functions/audit/check-state.ts';
-import { replayAuditChain } from '../../functions/audit/replay-state.ts';
-import * as schema from '../../functions/db/schema.ts';
+import { UserError } from '../../client/errors.ts';
 import { newestAuditHead } from '../../infra/operational-log.ts';
-import { CliError } from '../errors.ts';
+import * as schema from '../db/schema.ts';
+import { type ChainCheck, type StoredAuditRow, verifyAuditChain } from './chain.ts';
+import { checkStateAgainstChain, type Disagreement, type StateChecked } from './check-state.ts';
+import { replayAuditChain } from './replay-state.ts';
 
 /** The chain's own check, and every way the tables disagree with what the chain records (ok only if none). */
 export interface AuditVerification {
@@ -36,7 +32,7 @@ export interface AuditVerification {
  */
 export async function verifyAuditData(dataDir: string): Promise<AuditVerification> {
   const dbPath = join(dataDir, 'cairn.db');
-  if (!existsSync(dbPath)) throw new CliError(`no cloud database at ${dbPath}`);
+  if (!existsSync(dbPath)) throw new UserError(`no cloud database at ${dbPath}`);
   const client = createClient({ url: `file:${dbPath}` });
   let rows: StoredAuditRow[];
   let state: Awaited<ReturnType<typeof checkStateAgainstChain>>;
@@ -56,7 +52,7 @@ export async function verifyAuditData(dataDir: string): Promise<AuditVerificatio
     }));
   } catch {
     client.close();
-    throw new CliError(`${dbPath} has no audit log (is it a Cairn cloud database?)`);
+    throw new UserError(`${dbPath} has no audit log (is it a Cairn cloud database?)`);
   }
   try {
     state = await checkStateAgainstChain(drizzle({ client, schema }), replayAuditChain(rows));

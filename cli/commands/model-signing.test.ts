@@ -3,15 +3,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  generateVendorKey,
-  PRIVATE_KEY_FILE,
-  readPublicKeyFile,
-  signModel,
-} from '../../../cli/commands/model-signing.ts';
-import { verifyModelSignature } from '../../../edge-agent/model-signature.ts';
-import { Job } from '../../../schemas/job.ts';
-import { ModelManifest } from '../../../schemas/model-manifest.ts';
+import { verifyModelSignature } from '../../edge-agent/model-signature.ts';
 import {
   call,
   fakeOnnx,
@@ -21,7 +13,10 @@ import {
   seedNetwork,
   type TestCloud,
   testManifest,
-} from '../../test-fixtures.ts';
+} from '../../functions/test-fixtures.ts';
+import { Job } from '../../schemas/job.ts';
+import { ModelManifest } from '../../schemas/model-manifest.ts';
+import { generateVendorKey, PRIVATE_KEY_FILE, readPublicKeyFile, signModel } from './model-signing.ts';
 
 let cloud: TestCloud;
 let net: Awaited<ReturnType<typeof seedNetwork>>;
