@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { and, count, eq, gt, max, or, sql } from 'drizzle-orm';
 import { byModelVersion } from '../../schemas/semver-order.ts';
 import type { Database } from '../db/database.ts';
@@ -5,7 +6,7 @@ import { campaignModels, jobs, models, reports, sites } from '../db/schema.ts';
 import type { ComparedModel } from './build-comparison.ts';
 import type { StoredReportRow } from './stored-report.ts';
 
-/** Rows per page: a short read and a short copy to the worker each, so other requests are answered between. */
+/** Rows per page: a short read and a short copy to the worker each, with other requests answered between. */
 const PAGE_ROWS = 500;
 
 /** The campaign's model versions, by vendor, name and semver precedence (SQL text order puts 1.10.0 first). */
@@ -93,5 +94,7 @@ export async function* storedReportPages(
     last = page[page.length - 1];
     yield page;
     if (page.length < PAGE_ROWS) return;
+    // An embedded libSQL query settles without leaving the event loop's turn: give other requests theirs.
+    await setImmediate();
   }
 }
