@@ -21,6 +21,7 @@ import {
 } from '../schemas/api/reports.ts';
 import { IssuedToken, RevokedToken, TokenList } from '../schemas/api/tokens.ts';
 import { KeyRotationResponse } from '../schemas/key-rotation.ts';
+import { RolloutHistoryList, RolloutList, RolloutWithEvents } from '../schemas/rollout.ts';
 
 /**
  * The response schema of every JSON route of the cloud API (/v1), by method and path (`:name` is one path
@@ -74,6 +75,9 @@ const RESPONSES = [
   route('GET', '/v1/reports/:id', ReportState),
   route('POST', '/v1/reports', QueuedReport),
   route('GET', '/v1/report-refusals', RefusalList),
+  route('GET', '/v1/rollouts', RolloutList),
+  route('GET', '/v1/models/:id/rollouts', RolloutHistoryList),
+  route('POST', '/v1/rollouts/:modelId/:regionId/:action', RolloutWithEvents),
 ] as const;
 
 type Routes = typeof RESPONSES;

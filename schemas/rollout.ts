@@ -93,3 +93,9 @@ export const RolloutEventView = z
   })
   .strict();
 export type RolloutEventView = z.infer<typeof RolloutEventView>;
+
+/** One rollout with every event on it, as `GET /v1/models/:id/rollouts` lists them and a decision answers. */
+export const RolloutWithEvents = z
+  .object({ rollout: RolloutView, events: z.array(RolloutEventView) })
+  .strict();
+export const RolloutHistoryList = z.object({ rollouts: z.array(RolloutWithEvents) }).strict();
