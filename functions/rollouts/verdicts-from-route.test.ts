@@ -10,6 +10,7 @@ import {
   siteReport,
   type TestCloud,
 } from '../test-fixtures.ts';
+import { applyVerdictsOfBuiltComparison } from './verdicts-from-route.ts';
 
 /** The comparison route decides rollouts only from a whole-campaign comparison. */
 
@@ -87,5 +88,33 @@ describe('verdicts move rollouts when the comparison is built', () => {
     await compare(allRegions.body.token);
     await compare(cloud.adminToken);
     expect((await states()).sort()).toEqual(['north/recommended/1', 'south/not-recommended/1']);
+  });
+
+  it('whole-campaign comparisons built at once all answer, and the verdicts are recorded once', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        call(cloud, 'GET', `/v1/campaigns/${campaignId}/comparison`, { token: cloud.adminToken }),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    expect((await states()).sort()).toEqual(['north/recommended/1', 'south/not-recommended/1']);
+    // As two cloud instances would: new evidence applied twice at once races for the same event number.
+    const admin = {
+      tokenId: 't',
+      role: 'admin',
+      vendorId: null,
+      regionIds: null,
+      siteId: null,
+      personId: null,
+    } as const;
+    const newer = answers[0]?.body;
+    newer.models[0].regions[1].verdict.verdict = 'pass';
+    const text = JSON.stringify(newer);
+    await Promise.all([
+      applyVerdictsOfBuiltComparison(cloud.deps, admin, 'all', text),
+      applyVerdictsOfBuiltComparison(cloud.deps, admin, 'all', text),
+    ]);
+    // One new event per rollout (new evidence), not two.
+    expect((await states()).sort()).toEqual(['north/recommended/2', 'south/recommended/2']);
   });
 });

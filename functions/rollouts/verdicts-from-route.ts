@@ -1,5 +1,6 @@
 import type { Principal } from '../api/env.ts';
 import type { ContrastSelection } from '../comparison/build-comparison.ts';
+import { ApiError } from '../errors.ts';
 import { applyComparisonVerdicts, type ComparisonWithVerdicts } from './from-comparison.ts';
 import type { RolloutDeps } from './lifecycle.ts';
 
@@ -28,5 +29,13 @@ export async function applyVerdictsOfBuiltComparison(
   if (!decidesRollouts(p, contrasts)) return;
   const comparison = JSON.parse(comparisonJson) as ComparisonWithVerdicts;
   if (!comparison.criteria) return;
-  await applyComparisonVerdicts(deps, comparison);
+  // Two builds of the same evidence at once (two cloud instances) race for the same event number; the loser
+  // reads the winner's event and finds nothing left to record, so the viewer never sees the race.
+  for (let attempt = 1; ; attempt++)
+    try {
+      await applyComparisonVerdicts(deps, comparison);
+      return;
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 'rollout-changed') || attempt === 3) throw err;
+    }
 }
