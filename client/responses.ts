@@ -8,7 +8,7 @@ import {
   CreatedCampaign,
 } from '../schemas/api/campaigns.ts';
 import { Enrollment, EnrollmentToken } from '../schemas/api/enrollment.ts';
-import { AttachedCriteriaAnswer, ModelRollouts, RolloutShown } from '../schemas/api/governance.ts';
+import { AttachedCriteriaAnswer } from '../schemas/api/governance.ts';
 import { JobList, JobStatusAnswer } from '../schemas/api/jobs.ts';
 import { RevokedSiteKey, SiteKeyList, VendorKey, VendorKeyList } from '../schemas/api/keys.ts';
 import { DirectUpload, ListedModel, ModelList, SubmittedModel } from '../schemas/api/models.ts';
@@ -23,7 +23,7 @@ import {
 import { IssuedToken, RevokedToken, TokenList } from '../schemas/api/tokens.ts';
 import { EvaluationReport } from '../schemas/evaluation-report.ts';
 import { KeyRotationResponse } from '../schemas/key-rotation.ts';
-import { RolloutList } from '../schemas/rollout.ts';
+import { RolloutHistoryList, RolloutList, RolloutWithEvents } from '../schemas/rollout.ts';
 
 /**
  * The response schema of every JSON route of the cloud API (/v1), by method and path (`:name` is one path
@@ -63,7 +63,7 @@ const RESPONSES = [
   route('POST', '/v1/models/uploads', DirectUpload),
   route('POST', '/v1/models', SubmittedModel),
   route('GET', '/v1/models/:id/evaluation-report', EvaluationReport),
-  route('GET', '/v1/models/:id/rollouts', ModelRollouts),
+  route('GET', '/v1/models/:id/rollouts', RolloutHistoryList),
   route('GET', '/v1/models/:id', ListedModel),
   route('GET', '/v1/models', ModelList),
   route('POST', '/v1/campaigns/:id/rerun', CampaignRerun),
@@ -80,8 +80,8 @@ const RESPONSES = [
   route('GET', '/v1/reports/:id', ReportState),
   route('POST', '/v1/reports', QueuedReport),
   route('GET', '/v1/report-refusals', RefusalList),
-  route('POST', '/v1/rollouts/:modelId/:regionId/:action', RolloutShown),
   route('GET', '/v1/rollouts', RolloutList),
+  route('POST', '/v1/rollouts/:modelId/:regionId/:action', RolloutWithEvents),
 ] as const;
 
 type Routes = typeof RESPONSES;

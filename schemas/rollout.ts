@@ -126,3 +126,8 @@ export const RolloutNotice = z
   })
   .strict();
 export type RolloutNotice = z.infer<typeof RolloutNotice>;
+/** One rollout with every event on it, as `GET /v1/models/:id/rollouts` lists them and a decision answers. */
+export const RolloutWithEvents = z
+  .object({ rollout: RolloutView, events: z.array(RolloutEventView) })
+  .strict();
+export const RolloutHistoryList = z.object({ rollouts: z.array(RolloutWithEvents) }).strict();

@@ -39,7 +39,10 @@ export function registerDemoCommand(program: Command): void {
         concurrency,
         say,
       });
-      process.stdout.write(`${renderComparison(run.comparison)}\n`);
+      const { governanceLines } = await import('../demo/governance-ending.ts');
+      process.stdout.write(
+        `${renderComparison(run.comparison)}\n\n${governanceLines(run.governance).join('\n')}\n`,
+      );
       say(
         `\ncomparison written to ${join(resolve(out as string), 'comparison.json')} in ${((performance.now() - started) / 1000).toFixed(0)} s`,
       );

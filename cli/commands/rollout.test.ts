@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../functions/audit/hashes.ts';
+import { verifyAuditData } from '../../functions/audit/verify-data.ts';
 import { openDatabase } from '../../functions/db/database.ts';
 import { applyVerdict } from '../../functions/rollouts/lifecycle.ts';
 import { fakeOnnx, modelUploadForm, testManifest } from '../../functions/test-fixtures.ts';
@@ -10,7 +11,6 @@ import { systemClock } from '../../infra/clock.ts';
 import { createMemoryLog } from '../../infra/operational-log.ts';
 import { runCairn } from '../../test/support/cli-runner.ts';
 import { type CloudProcess, startCloudProcess } from '../demo/cloud-process.ts';
-import { verifyAuditData } from '../../functions/audit/verify-data.ts';
 
 /** `cairn rollout …` against a real `cairn cloud serve` process: four eyes, a refusal in one line, a suspension. */
 

@@ -10,10 +10,12 @@ import { Scenario } from '../../schemas/scenario.ts';
 import { submitModel } from '../commands/network.ts';
 import { CliError } from '../errors.ts';
 import { CAIRN_BIN, type CloudProcess, startCloudProcess } from './cloud-process.ts';
+import { type GovernanceEnding, governanceEnding } from './governance-ending.ts';
 import { scenarioCriteria } from './scenario-criteria.ts';
 
 export interface ScenarioRun {
   comparison: Comparison;
+  governance: GovernanceEnding;
   campaignId: string;
   cloud: CloudProcess;
 }
@@ -162,8 +164,9 @@ export async function runScenario(opts: {
       `/v1/campaigns/${campaign.campaignId}/comparison`,
     );
     writeFileSync(join(out, 'comparison.json'), `${JSON.stringify(comparison, null, 2)}\n`);
+    const governance = await governanceEnding(admin, campaign.campaignId, comparison, out);
     if (!opts.keep) await cloud.stop();
-    return { comparison, campaignId: campaign.campaignId, cloud };
+    return { comparison, governance, campaignId: campaign.campaignId, cloud };
   } catch (err) {
     await cloud.stop();
     throw err;

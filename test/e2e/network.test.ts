@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDemoNetwork } from '../../cli/demo/generate-network.ts';
+import { governanceLines } from '../../cli/demo/governance-ending.ts';
 import { runScenario, type ScenarioRun } from '../../cli/demo/run-scenario.ts';
 import { Comparison } from '../../schemas/comparison.ts';
 import { Rng } from '../../synthetic/rng.ts';
@@ -110,6 +111,32 @@ describe('a network of one cloud and two agents over HTTP', () => {
     expect(file.contrasts?.[0]).toMatchObject({ kPaired: 2, kUnpaired: 0 });
   });
 
+  it('ends with the rollout state each version’s verdict reached per region, and each version’s evaluation report', () => {
+    const reached = { pass: 'recommended', fail: 'not-recommended', inconclusive: 'evaluating' } as const;
+    const lines = governanceLines(run.governance);
+    for (const m of run.comparison.models)
+      for (const r of m.regions) {
+        const rollout = run.governance.rollouts.find(
+          (x) => x.modelId === m.modelId && x.regionId === r.region,
+        );
+        const state = reached[r.verdict?.verdict ?? 'inconclusive'];
+        expect(rollout?.state, `${m.version} ${r.region}`).toBe(state);
+        expect(lines).toContain(
+          `  ${m.vendor}/${m.name}@${m.version} in ${r.region}: ${rollout?.state}${rollout?.verdict ? ` (verdict ${rollout.verdict})` : ''}`,
+        );
+      }
+    const pdf = existsSync('/usr/bin/chromium') && !process.env.CAIRN_CHROMIUM;
+    for (const m of run.comparison.models) {
+      const base = join(runDir, 'out', 'evaluation-reports', `${m.vendor}-${m.name}-${m.version}`);
+      const report = JSON.parse(readFileSync(`${base}.json`, 'utf8'));
+      expect(report).toMatchObject({ schema: 'cairn.evaluation-report/v1', device: { sha256: m.sha256 } });
+      expect(readFileSync(`${base}.html`, 'utf8')).toContain(m.sha256);
+      if (pdf) expect(readFileSync(`${base}.pdf`).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+      for (const f of [`${base}.html`, `${base}.json`, ...(pdf ? [`${base}.pdf`] : [])])
+        expect(lines).toContain(`  ${f}`);
+    }
+  });
+
   it('stores reports that carry calibration and gated subgroups read from the DICOM headers', async () => {
     const db = createClient({ url: `file:${join(runDir, 'out', 'cloud', 'cairn.db')}` });
     const rows = await db.execute('SELECT report FROM reports');
@@ -144,6 +171,8 @@ describe('a network of one cloud and two agents over HTTP', () => {
     expect(planted.length).toBeGreaterThan(0.95 * factory.all.size);
     const haystacks = new Haystacks();
     for (const file of filesUnder(join(runDir, 'out', 'cloud'))) haystacks.add(file, readFileSync(file));
+    for (const file of filesUnder(join(runDir, 'out', 'evaluation-reports')))
+      haystacks.add(file, readFileSync(file));
     for (const site of ['alpha', 'beta']) {
       const db = createClient({ url: `file:${join(runDir, 'out', 'sites', site, 'agent.db')}` });
       const rows = await db.execute('SELECT url, body FROM sent_log');

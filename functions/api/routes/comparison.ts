@@ -16,6 +16,7 @@ import { attachedCriteria } from '../../criteria/attach.ts';
 import { campaigns } from '../../db/schema.ts';
 import type { CloudDeps } from '../../deps.ts';
 import { notFound } from '../../errors.ts';
+import { applyVerdictsOfBuiltComparison } from '../../rollouts/verdicts-from-route.ts';
 import { createGuard } from '../auth.ts';
 import type { AppEnv, Principal } from '../env.ts';
 import { seesSite } from '../scope.ts';
@@ -98,8 +99,9 @@ export function comparisonRoutes(deps: CloudDeps) {
         campaign.criteriaSha256,
         ...(await reportState(deps.db, campaignId)),
       ]);
+      const cached = cache.get(key);
       const text =
-        cache.get(key) ??
+        cached ??
         (await build(p, {
           campaignId,
           generatedAt: deps.clock.now(),
@@ -108,6 +110,7 @@ export function comparisonRoutes(deps: CloudDeps) {
           contrasts: selection,
           criteria: attachedCriteria(campaign),
         }));
+      if (cached === undefined) await applyVerdictsOfBuiltComparison(deps, p, selection, text);
       cache.set(key, text);
       return c.body(text, 200, { 'content-type': 'application/json' });
     },
