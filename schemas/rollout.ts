@@ -96,19 +96,17 @@ export const RolloutEventView = z
 export type RolloutEventView = z.infer<typeof RolloutEventView>;
 
 /** A rollout as an agent keeps it and tells the hospital of it: ids, version, sha256 and state only. */
-export const NoticedRollout = z
-  .object({
-    modelId: Id,
-    regionId: Slug,
-    vendor: z.string(),
-    name: z.string(),
-    version: z.string(),
-    modelSha256: Sha256Hex,
-    state: RolloutState,
-    concession: z.string().nullable(),
-    changedAt: z.iso.datetime().nullable(),
-  })
-  .strict();
+export const NoticedRollout = RolloutView.pick({
+  modelId: true,
+  regionId: true,
+  vendor: true,
+  name: true,
+  version: true,
+  modelSha256: true,
+  state: true,
+  concession: true,
+  changedAt: true,
+}).strict();
 export type NoticedRollout = z.infer<typeof NoticedRollout>;
 
 /**

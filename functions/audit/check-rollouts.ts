@@ -1,7 +1,8 @@
 import { asc } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
 import { rolloutEvents, rollouts } from '../db/schema.ts';
-import { sha256Hex } from './hashes.ts';
+// The fields of a stored event the chain vouches for are the ones its entry was written with.
+import { auditDetailOf } from '../rollouts/store.ts';
 
 /**
  * Rollout decisions as the chain records them ('rollout.changed', one entry per event), and the check that
@@ -21,27 +22,6 @@ type Push = (
   problem: string,
 ) => void;
 
-type EventRow = typeof rolloutEvents.$inferSelect;
-
-/** The fields of a stored event the chain vouches for, as the chain's entry writes them. */
-function vouchedFields(e: EventRow): Record<string, unknown> {
-  return {
-    modelId: e.modelId,
-    regionId: e.regionId,
-    seq: e.seq,
-    action: e.action,
-    from: e.fromState,
-    to: e.toState,
-    personId: e.personId,
-    reasonSha256: sha256Hex(e.reason),
-    concessionSha256: e.concession ? sha256Hex(e.concession) : null,
-    evidenceSha256: e.evidenceSha256,
-    modelSha256: e.modelSha256,
-    threshold: e.threshold,
-    criteriaSha256: e.criteriaSha256,
-  };
-}
-
 export async function checkRolloutsAgainstChain(
   db: Database,
   recorded: Map<string, RecordedRolloutEvent>,
@@ -55,7 +35,7 @@ export async function checkRolloutsAgainstChain(
       push('rollout-event', e.id, 'not-in-chain', 'is in the database but the audit chain never recorded it');
       continue;
     }
-    for (const [field, value] of Object.entries(vouchedFields(e)))
+    for (const [field, value] of Object.entries(auditDetailOf(e)))
       if (chain.detail[field] !== value)
         push('rollout-event', e.id, 'differs-from-chain', `changed since entry #${chain.seq}: ${field}`);
     lastTo.set(`${e.modelId}@${e.regionId}`, e.toState);
