@@ -1,5 +1,5 @@
 import type { ZodType } from 'zod';
-import { type ResponseOf, responseSchemaOf } from './responses.ts';
+import type { ResponseOf } from './responses.ts';
 
 /** Called for every request before it is sent, with the exact body bytes (agents log these). */
 export type RequestObserver = (request: {
@@ -77,8 +77,13 @@ export class CloudAnswerInvalid extends CloudError {
   }
 }
 
-/** The answer's JSON checked against its route's schema (client/responses.ts). */
-function parseAnswer(method: string, url: URL, text: string): unknown {
+/**
+ * The answer's JSON checked against its route's schema (client/responses.ts). The route table (every API
+ * schema, and zod) is loaded with the first answer, not with the client: a CLI start that sends nothing
+ * stays fast.
+ */
+async function parseAnswer(method: string, url: URL, text: string): Promise<unknown> {
+  const { responseSchemaOf } = await import('./responses.ts');
   const schema: ZodType | undefined = responseSchemaOf(method, url);
   if (!schema) throw new CloudAnswerInvalid(method, url, 'this client knows no such route');
   let json: unknown;
@@ -132,7 +137,7 @@ export class CloudApi {
     body?: Body,
   ): Promise<[T] extends [never] ? ResponseOf<M, P> : T> {
     const res = await this.send(method, path, body);
-    return parseAnswer(method, new URL(path, this.baseUrl), await res.text()) as [T] extends [never]
+    return (await parseAnswer(method, new URL(path, this.baseUrl), await res.text())) as [T] extends [never]
       ? ResponseOf<M, P>
       : T;
   }
