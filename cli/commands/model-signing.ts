@@ -6,7 +6,6 @@ import {
   exportRawPublicKey,
   generateEd25519KeyPair,
   importEd25519PrivateKeyPem,
-  signEd25519,
 } from '../../crypto/ed25519.ts';
 import { ModelManifest } from '../../schemas/model-manifest.ts';
 import { type ModelSignature, signModelManifest, vendorKeyId } from '../../schemas/model-signature.ts';
