@@ -45,9 +45,13 @@ function pattern(
 /** Two's complement words for signed values. */
 const words = (values: number[], bits: number) => values.map((v) => (v < 0 ? v + 2 ** bits : v));
 
-export function sourceImages(): SourceImage[] {
-  const r = 48;
-  const c = 64;
+const ROWS = 48;
+const COLUMNS = 64;
+
+/** One frame each: signed CT, unsigned 16-bit MR and an 8-bit MONOCHROME1 CR. */
+function greyscaleImages(): SourceImage[] {
+  const r = ROWS;
+  const c = COLUMNS;
   return [
     {
       name: 'ct-signed-12',
@@ -89,6 +93,14 @@ export function sourceImages(): SourceImage[] {
         words: pattern(r, c, 1, 1, 0, 255),
       }),
     },
+  ];
+}
+
+/** RGB stored by pixel and by plane. */
+function colourImages(): SourceImage[] {
+  const r = ROWS;
+  const c = COLUMNS;
+  return [
     {
       name: 'rgb-by-pixel',
       bits: 8,
@@ -121,19 +133,26 @@ export function sourceImages(): SourceImage[] {
         words: pattern(r, c, 1, 3, 0, 255),
       }),
     },
-    {
-      name: 'multiframe-12',
-      bits: 12,
-      colour: false,
-      signed: false,
-      frames: 3,
-      bytes: makeDicom({
-        rows: 32,
-        columns: 32,
-        frames: 3,
-        bitsStored: 12,
-        words: pattern(32, 32, 3, 1, 0, 4095),
-      }),
-    },
   ];
+}
+
+function multiFrameImage(): SourceImage {
+  return {
+    name: 'multiframe-12',
+    bits: 12,
+    colour: false,
+    signed: false,
+    frames: 3,
+    bytes: makeDicom({
+      rows: 32,
+      columns: 32,
+      frames: 3,
+      bitsStored: 12,
+      words: pattern(32, 32, 3, 1, 0, 4095),
+    }),
+  };
+}
+
+export function sourceImages(): SourceImage[] {
+  return [...greyscaleImages(), ...colourImages(), multiFrameImage()];
 }
