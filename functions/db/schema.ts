@@ -334,3 +334,5 @@ export const auditLog = sqliteTable('audit_log', {
   prevHash: text('prev_hash').notNull().unique(),
   hash: text('hash').notNull(),
 });
+// Monitoring of deployed versions has its own file (monitoring-tables.ts); it lives in this database.
+export { monitoringJobs, monitoringReports, monitoringSettings } from './monitoring-tables.ts';
