@@ -93,6 +93,10 @@ describe('fitBivariate against metafor rma.mv(struct = "UN", method = "REML")', 
       number,
     ];
     const tol = 1e-6;
+    // τ² and ρ to 1e−5: ℓ_R is flat enough along them that nlm, even at gradtol 1e−12, stops a few 1e−6
+    // (relative) from the maximum (k = 20 with large heterogeneity: 2e−6 in τ², R 4.2.2 with metafor 3.8.1).
+    // That Cairn's point is the maximum is pinned by the two likelihood checks above, not by this one.
+    const varTol = 1e-5;
 
     it(`${sc.name}: converged`, () => {
       expect(fit.converged).toBe(true);
@@ -131,15 +135,15 @@ describe('fitBivariate against metafor rma.mv(struct = "UN", method = "REML")', 
       expectClose(Math.sqrt(fit.vcov[0][0]), Math.sqrt(vb11), tol, 'se sens');
       expectClose(Math.sqrt(fit.vcov[1][1]), Math.sqrt(vb22), tol, 'se spec');
       expectClose(fit.vcov[0][1], vb12, tol, 'cov(beta)');
-      expectClose(fit.tau2[0], t1, tol, 'tau2 sens');
-      expectClose(fit.tau2[1], t2, tol, 'tau2 spec');
+      expectClose(fit.tau2[0], t1, varTol, 'tau2 sens');
+      expectClose(fit.tau2[1], t2, varTol, 'tau2 spec');
     };
 
     if (sc.boundary === 'none') {
-      it(`${sc.name}: β, SEs, Cov(β), τ², ρ equal metafor's free fit to ${tol}`, () => {
+      it(`${sc.name}: β, SEs, Cov(β), τ², ρ equal metafor's free fit (τ², ρ to ${varTol})`, () => {
         expect(Math.abs(rho)).toBeLessThan(0.999);
         common();
-        expectClose(fit.rho, rho, tol, 'rho');
+        expectClose(fit.rho, rho, varTol, 'rho');
       });
     } else if (sc.boundary === 'rho') {
       // Both fits end on ρ = ±1: Cairn exactly (the Cholesky factor's c = 0), metafor at tanh of a large
