@@ -26,6 +26,8 @@ export interface SqsQueueOptions {
 
 /** SQS's cap on messages per ReceiveMessage and per batch request. */
 const BATCH = 10;
+/** Empty receives in a row that end a dead-letter listing or redrive (see heldBatches). */
+const EMPTY_RECEIVES = 2;
 /**
  * The most message-body bytes one SendMessageBatch carries here: SQS refuses a batch whose messages add up to
  * more than its cap (1 MiB now, 256 KiB on older quotas), so this keeps to the lower one.
@@ -72,6 +74,22 @@ export function createSqsQueue(opts: SqsQueueOptions): DeadLetteringQueue {
         }),
       )
     ).Messages ?? [];
+  /**
+   * Every message of a dead-letter queue, a batch at a time, each held hidden for HOLD_SECONDS. One empty
+   * receive does not prove the queue empty: messages reach a DLQ some time after their last visibility timeout
+   * ends (local-aws-sqs on a loaded machine listed ten of twelve), so it ends after EMPTY_RECEIVES empty
+   * receives in a row, each a long poll.
+   */
+  async function* heldBatches(queueUrl: string): AsyncGenerator<Message[]> {
+    for (let empty = 0; empty < EMPTY_RECEIVES; ) {
+      const batch = await receiveFrom(queueUrl, BATCH, HOLD_SECONDS);
+      if (batch.length === 0) empty++;
+      else {
+        empty = 0;
+        yield batch;
+      }
+    }
+  }
 
   return {
     async send(topic, body) {
@@ -97,11 +115,7 @@ export function createSqsQueue(opts: SqsQueueOptions): DeadLetteringQueue {
       // SQS cannot peek: receive every dead letter (each stays hidden while held), then make them visible again.
       const dlq = deadLetterUrlOf(topic);
       const held: Message[] = [];
-      for (;;) {
-        const batch = await receiveFrom(dlq, BATCH, HOLD_SECONDS);
-        if (batch.length === 0) break;
-        held.push(...batch);
-      }
+      for await (const batch of heldBatches(dlq)) held.push(...batch);
       for (let i = 0; i < held.length; i += BATCH) {
         const entries = held
           .slice(i, i + BATCH)
@@ -116,9 +130,7 @@ export function createSqsQueue(opts: SqsQueueOptions): DeadLetteringQueue {
       const main = urlOf(topic);
       let moved = 0;
       let stuck = 0;
-      for (;;) {
-        const batch = await receiveFrom(dlq, BATCH, HOLD_SECONDS);
-        if (batch.length === 0) break;
+      for await (const batch of heldBatches(dlq)) {
         // One send per group of messages that fits a batch request (SQS refuses a batch whose bodies add up to
         // more than its cap, whatever each one's size), so large reports are redriven too.
         for (const group of byPayload(batch)) {
